@@ -1,0 +1,65 @@
+# REDS toolkit. `make demo` and `make test` bootstrap everything they need first:
+#   1. Debian packages (apt-get when root, otherwise a message naming them),
+#   2. .venv with this project installed (editable) and its Python dependencies,
+#   3. a project-local PlatformIO core (.pio-core/) holding tool-scons built from the SCons
+#      wheel, so firmware builds never need PlatformIO's registry.
+# Every step is idempotent: it does nothing when its result is already there.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+export PLATFORMIO_CORE_DIR := $(CURDIR)/.pio-core
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+DEB_PACKAGES := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+PIP_STAMP := $(VENV)/.installed
+SCONS_PKG := $(PLATFORMIO_CORE_DIR)/tool-scons-src/package.json
+
+.PHONY: demo test bootstrap debian-packages clean-build help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   run the REDS pipeline end to end on the bundled digits dataset"
+	@echo "make test   run the whole test suite"
+
+demo: bootstrap
+	$(VENV)/bin/reds demo
+
+test: bootstrap
+	$(VPY) -m pytest
+
+bootstrap: debian-packages $(PIP_STAMP) $(SCONS_PKG)
+
+debian-packages:
+	@missing=""; \
+	for pkg in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" \
+	    || missing="$$missing $$pkg"; \
+	done; \
+	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "bootstrap: installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  else \
+	    echo "bootstrap: missing Debian packages:$$missing" >&2; \
+	    echo "bootstrap: install them with: sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(PIP_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+	  || { echo "bootstrap: Python >= 3.10 needed, $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SCONS_PKG): $(PIP_STAMP) boards/platforms/make_tool_scons.py
+	$(VPY) boards/platforms/make_tool_scons.py $(PLATFORMIO_CORE_DIR)/tool-scons-src
+
+clean-build:
+	rm -rf .pio build

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Board glue the firmware application needs. Each target under boards/targets/<name>/
+ * implements these; the application (boards/firmware/) uses nothing else from the board.
+ */
+#ifndef REDS_HAL_H
+#define REDS_HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bring up clocks, serial link and timer. Native passes argc/argv (e.g. --port N). */
+void hal_init(int argc, char **argv);
+
+/* Blocking read of one byte from the serial link; -1 when the link is closed for good. */
+int hal_read_byte(void);
+
+/* Write bytes to the serial link (blocking until queued). */
+void hal_write(const char *data, size_t len);
+
+/* Free-running 64-bit timer in hal_timer_unit() units. */
+uint64_t hal_timer_now(void);
+/* Timer ticks per second (e.g. 25000000 for SysTick at 25 MHz, 1000000000 for ns). */
+uint64_t hal_timer_hz(void);
+/* Unit name reported to the bench: "ns", "systick", "cycles", "us". */
+const char *hal_timer_unit(void);
+/* Target name, e.g. "qemu_m4"; also the PlatformIO env. */
+const char *hal_target_name(void);
+/* 1 when one timer tick is a fixed number of executed instructions (QEMU with -icount). */
+uint32_t hal_instructions_per_tick(void);
+
+#endif /* REDS_HAL_H */

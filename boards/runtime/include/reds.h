@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * REDS runtime public API: load a TFLite flatbuffer in place, plan the arena for every
+ * subnetwork, switch subnetwork in O(1), run inference. C99, no heap.
+ *
+ * Typical use:
+ *   static reds_ctx_t ctx;  static uint8_t arena[N] __attribute__((aligned(16)));
+ *   reds_status_t s = reds_init(&ctx, model_data, model_len, arena, sizeof arena);
+ *   s = reds_select(&ctx, 2);               // O(1)
+ *   memcpy(reds_input_data(&ctx, 0), x, reds_input_bytes(&ctx, 0));
+ *   s = reds_invoke(&ctx);
+ *   const int8_t *y = reds_output_data(&ctx, 0);
+ */
+#ifndef REDS_H
+#define REDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reds_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compile-time capacity of a context (no heap). Override with -D. */
+#ifndef REDS_MAX_TENSORS
+#define REDS_MAX_TENSORS 128
+#endif
+#ifndef REDS_MAX_OPS
+#define REDS_MAX_OPS 64
+#endif
+#ifndef REDS_MAX_SUBNETS
+#define REDS_MAX_SUBNETS 8
+#endif
+#ifndef REDS_MAX_GROUPS
+#define REDS_MAX_GROUPS 32
+#endif
+
+typedef struct reds_ctx reds_ctx_t; /* defined in reds_ctx.h; allocate it statically */
+
+reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
+                        uint8_t *arena, size_t arena_len);
+/* O(1): no loop over layers, no planning, no parsing. */
+reds_status_t reds_select(reds_ctx_t *ctx, uint32_t subnet);
+reds_status_t reds_invoke(reds_ctx_t *ctx);
+
+uint32_t reds_num_subnets(const reds_ctx_t *ctx);
+uint32_t reds_active_subnet(const reds_ctx_t *ctx);
+uint32_t reds_num_groups(const reds_ctx_t *ctx);
+uint32_t reds_group_width(const reds_ctx_t *ctx, uint32_t subnet, uint32_t group);
+uint32_t reds_group_full_width(const reds_ctx_t *ctx, uint32_t group);
+uint64_t reds_subnet_macs(const reds_ctx_t *ctx, uint32_t subnet);     /* computed by the runtime */
+size_t reds_subnet_arena_bytes(const reds_ctx_t *ctx, uint32_t subnet); /* arena.md rule */
+
+uint32_t reds_num_inputs(const reds_ctx_t *ctx);
+uint32_t reds_num_outputs(const reds_ctx_t *ctx);
+void *reds_input_data(reds_ctx_t *ctx, uint32_t i);
+size_t reds_input_bytes(const reds_ctx_t *ctx, uint32_t i);   /* active subnet */
+const void *reds_output_data(const reds_ctx_t *ctx, uint32_t i);
+size_t reds_output_bytes(const reds_ctx_t *ctx, uint32_t i);  /* active subnet */
+
+/* Readable text for the last error of this context (op index and name, bytes needed, ...). */
+const char *reds_last_error(const reds_ctx_t *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REDS_H */

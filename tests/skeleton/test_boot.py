@@ -1,0 +1,73 @@
+"""Every CI target builds offline with the local PlatformIO platforms, boots and answers."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reds import firmware
+from reds.errors import UserError
+
+REPO = firmware.REPO_ROOT
+ENVS = ["native", "qemu_m4", "qemu_m7", "qemu_m33"]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("env", ENVS)
+def test_boot_answers_name(env, firmware_program):
+    program = firmware_program(env)
+    with firmware.Emulated(env, program) as board:
+        link = board.open_serial(timeout=0.5)
+        link.write(b"name%")
+        lines = firmware.read_reply(link, timeout=20)
+        link.close()
+    assert f"m-name-reds-{env}" in lines
+    assert lines[-1] == "m-ready"
+
+
+@pytest.mark.qemu
+def test_silent_board_times_out_naming_env(firmware_program):
+    # QEMU with its CPU held stopped (-S) never answers: the read must time out cleanly.
+    program = firmware_program("qemu_m4")
+    with firmware.Emulated("qemu_m4", program, qemu_args=("-S",)) as board:
+        link = board.open_serial(timeout=0.2)
+        link.write(b"name%")
+        with pytest.raises(UserError, match="qemu_m4: no m-ready within 2 s"):
+            firmware.read_reply(link, timeout=2, who="qemu_m4")
+        link.close()
+
+
+def test_unknown_target_is_a_clear_error():
+    with pytest.raises(UserError, match="unknown target 'qemu_m0'.*qemu_m4"):
+        firmware.target("qemu_m0")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="needs root for `unshare -n` (network namespace)")
+def test_qemu_build_needs_no_network(tmp_path):
+    env = dict(os.environ, PLATFORMIO_CORE_DIR=str(firmware.CORE_DIR),
+               PLATFORMIO_BUILD_DIR=str(tmp_path))
+    proc = subprocess.run(["unshare", "-n", firmware.pio_executable(), "run", "-e", "qemu_m4",
+                           "-d", str(REPO)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / "qemu_m4" / "firmware.elf").stat().st_size > 0
+
+
+def test_bootstrap_as_non_root_names_missing_packages(tmp_path):
+    # Fake a non-root user on a machine without the Debian packages.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").write_text("#!/bin/sh\necho 1000\n")
+    (bin_dir / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    proc = subprocess.run(["make", "-s", "-C", str(REPO), "debian-packages"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    for pkg in ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm"):
+        assert pkg in proc.stderr
+    assert "sudo apt-get install" in proc.stderr

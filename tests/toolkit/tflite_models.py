@@ -1,0 +1,111 @@
+"""Tiny int8 TFLite models built with TensorFlow for the toolkit tests.
+
+Every builder returns ``(keras_model, tflite_bytes)``. Models use a fixed batch of 1 (so Flatten
+converts to one RESHAPE), odd channel counts, and full-int8 conversion with int8 input/output.
+Results are cached per process: conversion costs ~0.5 s per model.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+
+def _keras():
+    import keras  # imported lazily: TF import is slow
+
+    return keras
+
+
+def convert_int8(model, input_shape, seed: int = 0, samples: int = 32) -> bytes:
+    """Full-integer conversion with int8 input and output and random representative data."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+
+    def representative():
+        for _ in range(samples):
+            yield [rng.uniform(-1.0, 1.0, size=(1, *input_shape)).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return bytes(converter.convert())
+
+
+def _randomize(model, seed: int) -> None:
+    """Give every weight a non-trivial random value (biases too), so slicing mistakes show."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.0, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()]
+    model.set_weights(weights)
+
+
+@functools.lru_cache(maxsize=None)
+def conv_flatten_dense(seed: int = 1):
+    """conv(7) -> depthwise -> maxpool -> conv(13) -> flatten -> dense(5) -> dense(3) logits."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    shape = (8, 8, 3)
+    x = inp = keras.Input(shape, batch_size=1)
+    x = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw1")(x)
+    x = keras.layers.MaxPooling2D(2, name="mp1")(x)
+    x = keras.layers.Conv2D(13, 3, strides=2, padding="valid", activation="relu", name="c2")(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    x = keras.layers.Dense(5, activation="relu", name="d1")(x)
+    out = keras.layers.Dense(3, name="logits")(x)
+    model = keras.Model(inp, out)
+    _randomize(model, seed)
+    return model, convert_int8(model, shape, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def residual_gap(seed: int = 2):
+    """conv(7) -> [conv(7) + skip] ADD -> avgpool -> conv(13) -> GAP (MEAN) -> dense(3) -> softmax."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    shape = (9, 9, 3)
+    x = inp = keras.Input(shape, batch_size=1)
+    a = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
+    b = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c2")(a)
+    b = keras.layers.DepthwiseConv2D(3, padding="same", name="dw2")(b)
+    x = keras.layers.Add(name="add")([a, b])
+    x = keras.layers.AveragePooling2D(2, name="ap")(x)
+    x = keras.layers.Conv2D(13, 1, activation="relu", name="c3")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(3, activation="softmax", name="logits")(x)
+    model = keras.Model(inp, out)
+    _randomize(model, seed)
+    return model, convert_int8(model, shape, seed)
+
+
+def random_input(shape, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def run_tflm(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    """Run one inference on the TFLM reference interpreter (the bit-exact golden)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model_bytes)
+    interp.set_input(x, 0)
+    interp.invoke()
+    return interp.get_output(0).copy()
+
+
+def run_litert(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model_bytes)
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"]).copy()
