@@ -4,8 +4,10 @@
 #include "fw_app.h"
 #include "hal.h"
 
+#ifndef REDS_NO_MAIN /* Arduino targets call hal_init + fw_app_run from setup() */
 int main(int argc, char **argv)
 {
     hal_init(argc, argv);
     return fw_app_run();
 }
+#endif

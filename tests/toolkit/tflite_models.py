@@ -57,7 +57,7 @@ def conv_flatten_dense(seed: int = 1):
     x = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
     x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw1")(x)
     x = keras.layers.MaxPooling2D(2, name="mp1")(x)
-    x = keras.layers.Conv2D(13, 3, strides=2, padding="valid", activation="relu", name="c2")(x)
+    x = keras.layers.Conv2D(13, 3, padding="valid", activation="relu", name="c2")(x)
     x = keras.layers.Flatten(name="flat")(x)
     x = keras.layers.Dense(5, activation="relu", name="d1")(x)
     out = keras.layers.Dense(3, name="logits")(x)

@@ -35,6 +35,9 @@ extern "C" {
 #ifndef REDS_MAX_GROUPS
 #define REDS_MAX_GROUPS 32
 #endif
+#ifndef REDS_MAX_MEMBERS
+#define REDS_MAX_MEMBERS REDS_MAX_TENSORS
+#endif
 
 typedef struct reds_ctx reds_ctx_t; /* defined in reds_ctx.h; allocate it statically */
 
@@ -61,6 +64,21 @@ size_t reds_output_bytes(const reds_ctx_t *ctx, uint32_t i);  /* active subnet *
 
 /* Readable text for the last error of this context (op index and name, bytes needed, ...). */
 const char *reds_last_error(const reds_ctx_t *ctx);
+
+/* --- additions (introspection for bindings and the firmware) --- */
+size_t reds_ctx_size(void);                          /* sizeof(reds_ctx_t), for FFI callers */
+size_t reds_arena_used_bytes(const reds_ctx_t *ctx); /* arena bytes of the active subnet */
+/* TFLite TensorType of input/output i (9 int8, 0 float32), or -1. */
+int reds_input_type(const reds_ctx_t *ctx, uint32_t i);
+int reds_output_type(const reds_ctx_t *ctx, uint32_t i);
+/* Active shape (active subnet) of input/output i into dims[max_dims]; returns the rank or -1. */
+int reds_input_shape(const reds_ctx_t *ctx, uint32_t i, int32_t *dims, int max_dims);
+int reds_output_shape(const reds_ctx_t *ctx, uint32_t i, int32_t *dims, int max_dims);
+/* Quantization of input/output i (scale 0 and zero point 0 when not quantized). */
+float reds_input_scale(const reds_ctx_t *ctx, uint32_t i);
+int32_t reds_input_zero_point(const reds_ctx_t *ctx, uint32_t i);
+float reds_output_scale(const reds_ctx_t *ctx, uint32_t i);
+int32_t reds_output_zero_point(const reds_ctx_t *ctx, uint32_t i);
 
 #ifdef __cplusplus
 }

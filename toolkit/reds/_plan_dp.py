@@ -1,0 +1,495 @@
+"""Exact MAC-budgeted width selection inside a box of widths (the planner's engine).
+
+Internal module of :mod:`reds.planner`; docs/plan.md explains the method. One call of
+:func:`solve_box` answers
+
+    maximize    sum_g P_g(w_g)                      (P_g: prefix score, non-decreasing)
+    subject to  MACs(w) = c0 + sum_t coef_t * w_a * w_b  <=  cap
+                lo_g <= w_g <= hi_g                 (integers)
+
+exactly, with plain numpy:
+
+1. *Variable elimination order.* Groups with ``lo == hi`` are constants. The remaining groups
+   are visited in an order; after step k the *active set* A_k holds the visited groups that
+   still share a MAC term with an unvisited one. A DP state is (widths of A_k, MACs so far,
+   score so far). For a chain network (DS-CNN) A_k is the last group only.
+2. *Lagrangian bounds.* For a grid of multipliers lambda a backward DP gives, per step and
+   per active-width key, V_k^lambda(key) = max over completions of (score - lambda * MACs).
+   For a state with MACs m and score s every completion within the budget scores at most
+   s + min_lambda [V_k^lambda(key) + lambda * (cap - m)]. The same DP at the best lambda
+   gives the dual bound and, after a greedy fill, a feasible incumbent.
+3. *Forward DP with pruning.* States are extended one group at a time; a state is dropped
+   when its bound is below the incumbent (minus a tiny tolerance) or when no completion fits
+   the budget, and per key only the Pareto frontier in (MACs ascending, score ascending) is
+   kept. What survives to the end contains an optimal solution if one beats the incumbent;
+   otherwise the incumbent is optimal.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Relative tolerance for comparing objective values (sums of float scores). A state is pruned
+# only if its bound is below incumbent - TOL * scale, so rounding never cuts the optimum.
+TOL = 1e-9
+# Largest number of (state, width) candidates materialised at once in the forward DP.
+_CHUNK = 4_000_000
+# Largest key space of an active set; beyond it the interaction graph is too wide for the DP.
+MAX_KEYS = 2_000_000
+
+
+class DPTooWide(Exception):
+    """The interaction graph of the groups is too wide (too many active-width keys)."""
+
+
+class DPTimeout(Exception):
+    """The time limit was hit inside the DP."""
+
+
+@dataclass
+class BoxResult:
+    """Outcome of :func:`solve_box`.
+
+    ``widths`` is None when no widths in the box fit the budget (``value`` = -inf) or when the
+    box cannot beat ``threshold`` (``value`` = None, ``beats_threshold`` False).
+    """
+
+    widths: np.ndarray | None
+    value: float | None
+    macs: float | None
+    bound: float  # proven upper bound of the box optimum
+    feasible: bool = True
+    beats_threshold: bool = True
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Step:
+    g: int
+    vals: np.ndarray  # candidate widths of group g
+    score: np.ndarray  # P_g(vals)
+    unary: np.ndarray  # MACs of terms with g alone (and constants): over vals
+    nbr_pos: np.ndarray  # positions in the previous active set of g's earlier neighbours
+    nbr_coef: np.ndarray  # their bilinear coefficients
+    src: np.ndarray  # per member of the new active set: position in previous set, -1 = g
+    stride: np.ndarray  # key strides of the new active set
+    lo_new: np.ndarray  # lower widths of the new active set
+    nkeys: int  # key space size of the new active set
+
+
+class Compiled:
+    """A problem restricted to a box, prepared for the DP."""
+
+    def __init__(self, prefix, terms, lo, hi):
+        self.G = len(prefix)
+        self.prefix = prefix
+        self.lo = np.asarray(lo, dtype=np.int64)
+        self.hi = np.asarray(hi, dtype=np.int64)
+        free = [g for g in range(self.G) if self.lo[g] < self.hi[g]]
+        self.free = free
+        isfree = np.zeros(self.G, bool)
+        isfree[free] = True
+        const_w = self.lo.astype(np.float64)
+        c0 = 0.0
+        lin = np.zeros(self.G)
+        quad = np.zeros(self.G)
+        pair: dict[tuple[int, int], float] = {}
+        for coef, a, b in terms:
+            fa = a is not None and isfree[a]
+            fb = b is not None and isfree[b]
+            va = 1.0 if a is None else const_w[a]
+            vb = 1.0 if b is None else const_w[b]
+            if not fa and not fb:
+                c0 += coef * va * vb
+            elif fa and fb:
+                if a == b:
+                    quad[a] += coef
+                else:
+                    key = (min(a, b), max(a, b))
+                    pair[key] = pair.get(key, 0.0) + coef
+            elif fa:
+                lin[a] += coef * vb
+            else:
+                lin[b] += coef * va
+        self.c0 = c0
+        self.lin = lin
+        self.quad = quad
+        self.pair = pair
+        self.order = _choose_order(free, pair, self.lo, self.hi)
+        self.steps = self._build_steps()
+        self.score_const = float(sum(prefix[g][self.lo[g]] for g in range(self.G) if not isfree[g]))
+
+    def _build_steps(self):
+        order = self.order
+        pos_in_order = {g: i for i, g in enumerate(order)}
+        nbrs: dict[int, dict[int, float]] = {g: {} for g in order}
+        for (a, b), c in self.pair.items():
+            nbrs[a][b] = c
+            nbrs[b][a] = c
+        steps = []
+        prev_active: list[int] = []
+        for k, g in enumerate(order):
+            vals = np.arange(self.lo[g], self.hi[g] + 1, dtype=np.int64)
+            score = np.asarray(self.prefix[g], dtype=np.float64)[vals]
+            unary = self.lin[g] * vals + self.quad[g] * vals.astype(np.float64) ** 2
+            earlier = [a for a in nbrs[g] if pos_in_order[a] < k]
+            nbr_pos = np.array([prev_active.index(a) for a in earlier], dtype=np.int64)
+            nbr_coef = np.array([nbrs[g][a] for a in earlier], dtype=np.float64)
+            cand = prev_active + [g]
+            new_active = [a for a in cand if any(pos_in_order[b] > k for b in nbrs[a])]
+            src = np.array(
+                [prev_active.index(a) if a != g else -1 for a in new_active], dtype=np.int64
+            )
+            sizes = [int(self.hi[a] - self.lo[a] + 1) for a in new_active]
+            stride = np.ones(len(new_active), dtype=np.int64)
+            for j in range(len(new_active) - 2, -1, -1):
+                stride[j] = stride[j + 1] * sizes[j + 1]
+            nkeys = int(np.prod(sizes)) if sizes else 1
+            if nkeys > MAX_KEYS:
+                raise DPTooWide(
+                    f"{nkeys} width combinations of groups {new_active} stay active at once"
+                )
+            steps.append(
+                _Step(
+                    g=g, vals=vals, score=score, unary=unary, nbr_pos=nbr_pos,
+                    nbr_coef=nbr_coef, src=src, stride=stride,
+                    lo_new=self.lo[new_active].astype(np.int64) if new_active else np.zeros(0, np.int64),
+                    nkeys=nkeys,
+                )
+            )
+            prev_active = new_active
+        return steps
+
+    # -- helpers over (previous active widths matrix, candidate widths) ---------------------
+    @staticmethod
+    def _inc_and_key(st: _Step, Wp: np.ndarray):
+        """MAC increment and new key for every row of Wp (n, |A_prev|) x every st.vals."""
+        n = Wp.shape[0]
+        v = st.vals.astype(np.float64)
+        if len(st.nbr_pos):
+            wsum = Wp[:, st.nbr_pos].astype(np.float64) @ st.nbr_coef  # (n,)
+            inc = st.unary[None, :] + wsum[:, None] * v[None, :]
+        else:
+            inc = np.broadcast_to(st.unary[None, :], (n, len(v)))
+        key = np.zeros((n, len(v)), dtype=np.int64)
+        for j, sj in enumerate(st.src):
+            if sj < 0:
+                key += ((st.vals - st.lo_new[j]) * st.stride[j])[None, :]
+            else:
+                key += ((Wp[:, sj] - st.lo_new[j]) * st.stride[j])[:, None]
+        return inc, key
+
+    def _all_prev_widths(self, k):
+        """All width combinations of the active set before step k, in key order."""
+        if k == 0:
+            return np.zeros((1, 0), dtype=np.int64)
+        prev = self.steps[k - 1]
+        act = self._active(k - 1)
+        sizes = [int(self.hi[a] - self.lo[a] + 1) for a in act]
+        if not sizes:
+            return np.zeros((1, 0), dtype=np.int64)
+        idx = np.indices(sizes).reshape(len(sizes), -1).T
+        return idx + prev.lo_new[None, :]
+
+    def _active(self, k):
+        """Active set (group ids) after step k."""
+        st = self.steps[k]
+        out = []
+        prev = self._active(k - 1) if k > 0 else []
+        for sj in st.src:
+            out.append(st.g if sj < 0 else prev[sj])
+        return out
+
+    # -- backward DP --------------------------------------------------------------------
+    def backward(self, lams: np.ndarray):
+        """V[k] (L, nkeys_k): best score - lambda*MACs of steps k+1.. given the key after k.
+
+        Also returns minmac[k] (nkeys_k): smallest MACs of the remaining steps. Index k = -1
+        (the empty start) is stored at position 0 of the returned lists shifted by one:
+        V[0] is before any step, V[k+1] after step k.
+        """
+        lams = np.asarray(lams, dtype=np.float64)
+        L = len(lams)
+        n = len(self.steps)
+        V = [None] * (n + 1)
+        MN = [None] * (n + 1)
+        V[n] = np.zeros((L, 1))
+        MN[n] = np.zeros(1)
+        for k in range(n - 1, -1, -1):
+            st = self.steps[k]
+            Wp = self._all_prev_widths(k)
+            nk = Wp.shape[0]
+            nv = len(st.vals)
+            Vk = np.empty((L, nk))
+            Mk = np.empty(nk)
+            rows = max(1, _CHUNK // max(1, nv * L))
+            for a in range(0, nk, rows):
+                inc, key = self._inc_and_key(st, Wp[a : a + rows])
+                nxt = V[k + 1][:, key]  # (L, r, nv)
+                val = st.score[None, None, :] - lams[:, None, None] * inc[None] + nxt
+                Vk[:, a : a + rows] = val.max(axis=2)
+                Mk[a : a + rows] = (inc + MN[k + 1][key]).min(axis=1)
+            V[k] = Vk
+            MN[k] = Mk
+        return V, MN
+
+    def argmax(self, V, li, lam):
+        """Widths maximizing score - lam*MACs (using V[.][li] from backward)."""
+        W = np.zeros((1, 0), dtype=np.int64)
+        w = self.lo.copy()
+        for k, st in enumerate(self.steps):
+            inc, key = self._inc_and_key(st, W)
+            val = st.score - lam * inc[0] + V[k + 1][li, key[0]]
+            j = int(np.argmax(val))
+            w[st.g] = st.vals[j]
+            newW = np.empty((1, len(st.src)), dtype=np.int64)
+            for t, sj in enumerate(st.src):
+                newW[0, t] = st.vals[j] if sj < 0 else W[0, sj]
+            W = newW
+        return w
+
+
+def _choose_order(free, pair, lo, hi):
+    """Elimination order: the given group order, unless a greedy order has fewer keys."""
+    if not free:
+        return []
+    nb = {g: set() for g in free}
+    for a, b in pair:
+        nb[a].add(b)
+        nb[b].add(a)
+    size = {g: float(hi[g] - lo[g] + 1) for g in free}
+
+    def cost(order):
+        seen = set()
+        worst = 0.0
+        pos = {g: i for i, g in enumerate(order)}
+        for k, g in enumerate(order):
+            seen.add(g)
+            act = [a for a in seen if any(pos[b] > k for b in nb[a])]
+            c = math.prod(size[a] for a in act) * size[g]
+            worst = max(worst, c)
+        return worst
+
+    best = list(free)
+    best_cost = cost(best)
+    rev = best[::-1]
+    if cost(rev) < best_cost:
+        best, best_cost = rev, cost(rev)
+    # greedy: next group = the one leaving the smallest active key space
+    for start in free:
+        order = [start]
+        rest = [g for g in free if g != start]
+        while rest:
+            def after(g):
+                o = order + [g]
+                s = set(o)
+                act = [a for a in o if nb[a] - s]
+                return math.prod(size[a] for a in act)
+            g = min(rest, key=after)
+            order.append(g)
+            rest.remove(g)
+        c = cost(order)
+        if c < best_cost:
+            best, best_cost = order, c
+    return best
+
+
+def macs_of(terms, w) -> float:
+    tot = 0.0
+    for coef, a, b in terms:
+        tot += coef * (1 if a is None else w[a]) * (1 if b is None else w[b])
+    return tot
+
+
+def _greedy_fill(prefix, terms, w, hi, cap):
+    """Raise widths one unit at a time (best score per MAC first) while MACs <= cap."""
+    w = w.copy()
+    G = len(w)
+    m = macs_of(terms, w)
+    # per-group marginal MACs of +1 depend on neighbours: recompute each round (small G)
+    while True:
+        best = None
+        for g in range(G):
+            if w[g] >= hi[g]:
+                continue
+            w[g] += 1
+            m2 = macs_of(terms, w)
+            w[g] -= 1
+            if m2 > cap:
+                continue
+            ds = prefix[g][w[g] + 1] - prefix[g][w[g]]
+            dm = m2 - m
+            r = ds / dm if dm > 0 else math.inf
+            if best is None or r > best[0]:
+                best = (r, g, m2)
+        if best is None:
+            return w, m
+        _, g, m = best
+        w[g] += 1
+
+
+def _lam_scale(comp: Compiled, cap_rel):
+    s = sum(float(comp.prefix[g][comp.hi[g]] - comp.prefix[g][comp.lo[g]]) for g in comp.free)
+    full_rel = macs_of_comp(comp, comp.hi) - comp.c0
+    return max(s, 1e-12) / max(full_rel, 1.0)
+
+
+def macs_of_comp(comp: Compiled, w) -> float:
+    tot = comp.c0
+    for g in comp.free:
+        tot += comp.lin[g] * w[g] + comp.quad[g] * float(w[g]) ** 2
+    for (a, b), c in comp.pair.items():
+        tot += c * float(w[a]) * float(w[b])
+    return tot
+
+
+def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound_lams=24):
+    """Best widths in the box [lo, hi] with MACs <= cap (see module docstring).
+
+    ``threshold``: if given, only a solution with value > threshold matters; when the box
+    cannot beat it, returns ``beats_threshold=False`` (cheaply, thanks to pruning).
+    Raises DPTimeout if ``deadline`` (time.monotonic()) passes.
+    """
+    t0 = time.monotonic()
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    G = len(prefix)
+
+    def value(w):
+        return float(sum(prefix[g][w[g]] for g in range(G)))
+
+    m_lo = macs_of(terms, lo)
+    if m_lo > cap:
+        return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
+    m_hi = macs_of(terms, hi)
+    if m_hi <= cap:
+        v = value(hi)
+        return BoxResult(hi.copy(), v, m_hi, v, beats_threshold=threshold is None or v > threshold)
+
+    comp = Compiled(prefix, terms, lo, hi)
+    cap_rel = cap - comp.c0
+    scale = max(1.0, abs(value(hi)))
+    tol = TOL * scale
+
+    def check_time():
+        if deadline is not None and time.monotonic() > deadline:
+            raise DPTimeout()
+
+    # --- dual search over a geometric grid, refined twice -----------------------------
+    lam0 = _lam_scale(comp, cap_rel)
+    grid = lam0 * np.exp2(np.linspace(-12, 12, 25))
+    best_dual = math.inf
+    lam_star = grid[-1]
+    inc_w, inc_v = lo.copy(), value(lo)
+    for _ in range(3):
+        check_time()
+        V, MN = comp.backward(grid)
+        duals = V[0][:, 0] + grid * cap_rel + comp.score_const
+        i = int(np.argmin(duals))
+        if duals[i] < best_dual:
+            best_dual, lam_star = float(duals[i]), float(grid[i])
+        # primal candidates: the feasible Lagrangian solution of the smallest multiplier,
+        # raised greedily until the budget is used
+        for li in range(len(grid)):
+            w = comp.argmax(V, li, grid[li])
+            if macs_of(terms, w) <= cap:
+                w, _ = _greedy_fill(prefix, terms, w, hi, cap)
+                v = value(w)
+                if v > inc_v:
+                    inc_w, inc_v = w, v
+                break
+        lo_l = grid[max(i - 1, 0)]
+        hi_l = grid[min(i + 1, len(grid) - 1)]
+        grid = np.geomspace(lo_l, hi_l, 17)
+    # --- bound grid around the dual optimum ---------------------------------------------
+    lams = np.unique(np.r_[0.0, lam_star * np.exp(np.linspace(-1.5, 1.5, n_bound_lams - 1)), lam_star])
+    check_time()
+    V, MN = comp.backward(lams)
+    istar = int(np.argmin(np.abs(lams - lam_star)))
+    dual = float(np.min(V[0][:, 0] + lams * cap_rel)) + comp.score_const
+    best_dual = min(best_dual, dual)
+
+    target = inc_v if threshold is None else max(inc_v, threshold)
+    stats = {"dual_bound": best_dual, "heuristic": inc_v, "lambda": lam_star, "states": []}
+    if best_dual <= target + tol:
+        # the dual bound already proves that nothing in the box beats the target
+        stats["seconds"] = time.monotonic() - t0
+        return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
+    # --- forward DP --------------------------------------------------------------------
+    sc = comp.score_const
+    floor = target - sc - tol  # states need bound >= floor (score of free groups only)
+    Ws = np.zeros((1, 0), dtype=np.int64)
+    m = np.zeros(1)
+    s = np.zeros(1)
+    back = []
+    for k, st in enumerate(comp.steps):
+        check_time()
+        Vn = V[k + 1]
+        MNn = MN[k + 1]
+        parts = []
+        n = Ws.shape[0]
+        nv = len(st.vals)
+        rows = max(1, _CHUNK // nv)
+        ncand = 0
+        for a in range(0, n, rows):
+            inc, key = comp._inc_and_key(st, Ws[a : a + rows])
+            mc = m[a : a + rows, None] + inc
+            scand = s[a : a + rows, None] + st.score[None, :]
+            ncand += mc.size
+            ok = mc + MNn[key] <= cap_rel
+            ok &= scand + Vn[istar][key] + lams[istar] * (cap_rel - mc) >= floor
+            r, c = np.nonzero(ok)
+            if len(r) == 0:
+                continue
+            mc, scand, key = mc[r, c], scand[r, c], key[r, c]
+            bnd = scand + np.min(Vn[:, key] + lams[:, None] * (cap_rel - mc)[None, :], axis=0)
+            keep = bnd >= floor
+            parts.append((r[keep] + a, c[keep], mc[keep], scand[keep], key[keep]))
+        if not parts:
+            stats["states"].append((ncand, 0))
+            stats["seconds"] = time.monotonic() - t0
+            return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
+        par = np.concatenate([p[0] for p in parts])
+        vi = np.concatenate([p[1] for p in parts])
+        mc = np.concatenate([p[2] for p in parts])
+        scand = np.concatenate([p[3] for p in parts])
+        key = np.concatenate([p[4] for p in parts])
+        # Pareto frontier per key: sort by key, MACs ascending, score descending; keep a
+        # state only if its score beats every state of the same key with <= MACs.
+        o = np.lexsort((-scand, mc, key))
+        par, vi, mc, scand, key = par[o], vi[o], mc[o], scand[o], key[o]
+        _, rank = np.unique(scand, return_inverse=True)
+        seg = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
+        big = seg.astype(np.int64) * (len(rank) + 1) + rank.astype(np.int64)
+        run = np.maximum.accumulate(big)
+        first = np.r_[True, key[1:] != key[:-1]]
+        keep = first | (big > np.r_[-1, run[:-1]])
+        par, vi, mc, scand = par[keep], vi[keep], mc[keep], scand[keep]
+        newW = np.empty((len(par), len(st.src)), dtype=np.int64)
+        for t, sj in enumerate(st.src):
+            newW[:, t] = st.vals[vi] if sj < 0 else Ws[par, sj]
+        back.append((par, st.vals[vi]))
+        Ws, m, s = newW, mc, scand
+        stats["states"].append((ncand, len(par)))
+    j = int(np.argmax(s))
+    stats["seconds"] = time.monotonic() - t0
+    if s[j] + sc <= inc_v:
+        return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
+    w = lo.copy()
+    for k in range(len(comp.steps) - 1, -1, -1):
+        par, vv = back[k]
+        w[comp.steps[k].g] = vv[j]
+        j = par[j]
+    v = value(w)
+    return BoxResult(w, v, macs_of(terms, w), v, beats_threshold=threshold is None or v > threshold, stats=stats)
+
+
+def _no_better(inc_w, inc_v, terms, threshold, bound, stats):
+    """Nothing beats the incumbent (or the threshold): the incumbent is the box optimum."""
+    if threshold is not None and inc_v <= threshold:
+        return BoxResult(None, None, None, threshold, beats_threshold=False, stats=stats)
+    return BoxResult(inc_w, inc_v, macs_of(terms, inc_w), inc_v, stats=stats)
