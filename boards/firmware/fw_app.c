@@ -460,6 +460,13 @@ static void cmd_info(void)
         out_kv_u64("input_bytes", reds_input_bytes(&g_ctx, 0));
         out_kv_u64("outputs", reds_num_outputs(&g_ctx));
         out_kv_u64("output_bytes", reds_output_bytes(&g_ctx, 0));
+        out_str(" full_widths=");
+        for (uint32_t g = 0; g < reds_num_groups(&g_ctx); g++) {
+            if (g) {
+                out_char(',');
+            }
+            out_u64(reds_group_full_width(&g_ctx, g));
+        }
     } else {
         out_kv_u64("status", (uint64_t)(int64_t)g_model_status);
     }

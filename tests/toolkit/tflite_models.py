@@ -109,3 +109,95 @@ def run_litert(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     interp.set_tensor(interp.get_input_details()[0]["index"], x)
     interp.invoke()
     return interp.get_tensor(interp.get_output_details()[0]["index"]).copy()
+
+
+@functools.lru_cache(maxsize=None)
+def reshape_moves_channels(seed: int = 3):
+    """conv(6) -> Reshape (4,4,6)->(4,8,3) -> conv(5) -> GAP -> dense(3): c1's channels move."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    shape = (4, 4, 3)
+    x = inp = keras.Input(shape, batch_size=1)
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1")(x)
+    x = keras.layers.Reshape((4, 8, 3), name="mix")(x)
+    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="c2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(3, name="logits")(x)
+    model = keras.Model(inp, out)
+    _randomize(model, seed)
+    return model, convert_int8(model, shape, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def concat_model(seed: int = 4):
+    """Two convs joined by Concatenate (CONCATENATION is not supported by the runtime)."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    shape = (4, 4, 3)
+    x = inp = keras.Input(shape, batch_size=1)
+    a = keras.layers.Conv2D(3, 1, activation="relu", name="a")(x)
+    b = keras.layers.Conv2D(5, 1, activation="relu", name="b")(x)
+    x = keras.layers.Concatenate(name="cat")([a, b])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(3, name="logits")(x)
+    model = keras.Model(inp, out)
+    _randomize(model, seed)
+    return model, convert_int8(model, shape, seed)
+
+
+def keras_macs(model) -> int:
+    """Brute-force MACs of the full model from its Keras layer shapes (Conv2D, Depthwise, Dense)."""
+    keras = _keras()
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            _, h, w, c = layer.output.shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * c
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, cout = layer.output.shape
+            cin = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * cin * cout
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def synthetic_model(tensors, ops, inputs, outputs) -> bytes:
+    """Hand-built .tflite for arena tests: ``tensors`` = [(shape, type_name, constant)],
+    ``ops`` = [(inputs, outputs)] (all ops are ADD: the arena rule only reads the graph)."""
+    from reds import tflite_io
+
+    schema = tflite_io.schema
+    mt = schema.ModelT()
+    mt.version = 3
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.ADD
+    mt.operatorCodes = [code]
+    mt.buffers = [schema.BufferT()]
+    sg = schema.SubGraphT()
+    sg.tensors = []
+    for i, (shape, tname, constant) in enumerate(tensors):
+        t = schema.TensorT()
+        t.shape = np.array(shape, dtype=np.int32)
+        t.type = getattr(schema.TensorType, tname)
+        t.name = f"t{i}"
+        buf = schema.BufferT()
+        if constant:
+            n = int(np.prod(shape)) * np.dtype(tflite_io.NUMPY_DTYPES[tname]).itemsize
+            buf.data = np.zeros(n, np.uint8)
+        mt.buffers.append(buf)
+        t.buffer = len(mt.buffers) - 1
+        sg.tensors.append(t)
+    sg.operators = []
+    for ins, outs in ops:
+        op = schema.OperatorT()
+        op.opcodeIndex = 0
+        op.inputs = np.array(ins, dtype=np.int32)
+        op.outputs = np.array(outs, dtype=np.int32)
+        sg.operators.append(op)
+    sg.inputs = np.array(inputs, dtype=np.int32)
+    sg.outputs = np.array(outputs, dtype=np.int32)
+    mt.subgraphs = [sg]
+    return tflite_io.pack(mt)

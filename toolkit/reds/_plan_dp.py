@@ -64,6 +64,7 @@ class BoxResult:
     bound: float  # proven upper bound of the box optimum
     feasible: bool = True
     beats_threshold: bool = True
+    timed_out: bool = False  # widths/value are the best found, bound is the dual bound
     stats: dict = field(default_factory=dict)
 
 
@@ -370,6 +371,17 @@ def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound
         v = value(hi)
         return BoxResult(hi.copy(), v, m_hi, v, beats_threshold=threshold is None or v > threshold)
 
+    ctx = {"w": lo.copy(), "v": value(lo), "bound": value(hi)}
+    try:
+        return _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
+                             value, ctx, t0)
+    except DPTimeout:
+        w = ctx["w"]
+        return BoxResult(w, ctx["v"], macs_of(terms, w), ctx["bound"], timed_out=True,
+                         beats_threshold=threshold is None or ctx["v"] > threshold)
+
+
+def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams, value, ctx, t0):
     comp = Compiled(prefix, terms, lo, hi)
     cap_rel = cap - comp.c0
     scale = max(1.0, abs(value(hi)))
@@ -401,7 +413,9 @@ def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound
                 v = value(w)
                 if v > inc_v:
                     inc_w, inc_v = w, v
+                    ctx["w"], ctx["v"] = w, v
                 break
+        ctx["bound"] = min(ctx["bound"], best_dual)
         lo_l = grid[max(i - 1, 0)]
         hi_l = grid[min(i + 1, len(grid) - 1)]
         grid = np.geomspace(lo_l, hi_l, 17)

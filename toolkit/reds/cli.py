@@ -47,6 +47,142 @@ def bench(args: tuple[str, ...]) -> None:
     sys.exit(bench_main(list(args)))
 
 
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@cli.command()
+@click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Run directory.")
+def train(recipe_path: str, out: str) -> None:
+    """Pretrain → importance → plan → permute → joint fine-tune (resumes an interrupted run)."""
+    from .pipeline import Config, Pipeline
+    from .recipe import load_recipe
+
+    pipe = Pipeline(Config.from_recipe(load_recipe(recipe_path)), out, console=_console())
+    pipe.train()
+    click.echo(f"run directory: {out} (model.keras, plan.json, metrics.json)")
+
+
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Output .tflite (default RUN_DIR/model.tflite).")
+@click.option("--c-array", "c_array", type=click.Path(dir_okay=False),
+              help="Also write a C source/header pair for firmware embedding (e.g. model_data.c).")
+def export_cmd(run_dir: str, out: str | None, c_array: str | None) -> None:
+    """One int8 .tflite with every subnetwork of a trained run, plus REDS metadata."""
+    from pathlib import Path
+
+    from .export import write_c_array
+    from .pipeline import Config, Pipeline
+    from .rundir import RunDir
+
+    run = RunDir(run_dir)
+    for need in ("config.json", "plan.json", "model.keras"):
+        if not (run / need).exists():
+            raise UserError(f"{run_dir} has no {need}: run `reds train` first")
+    pipe = Pipeline(Config(**run.read_json("config.json")), run_dir, console=_console())
+    summary, _ = pipe.step_export(Path(out) if out else None)
+    click.echo(summary)
+    if c_array:
+        target = Path(out) if out else run / "model.tflite"
+        c, h = write_c_array(target.read_bytes(), Path(c_array), source=target.name)
+        click.echo(f"wrote {c} and {h}")
+
+
+@cli.command("inspect")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def inspect_cmd(model: str, as_json: bool) -> None:
+    """Subnetworks of a model: widths, MACs, parameter and arena bytes, accuracy, ops."""
+    from pathlib import Path
+
+    from .inspection import inspect_model, load_card
+    from .tflite_io import read_model_file
+
+    path = Path(model)
+    info = inspect_model(read_model_file(path), load_card(path))
+    if as_json:
+        _emit(info, True, "")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{path}[/bold]: {info['file_bytes']:,} bytes, crc32 {info['crc32']}, "
+              f"{info['num_ops']} ops ({', '.join(f'{k}×{v}' for k, v in info['ops'].items())})")
+    if info["reds"]:
+        con.print(f"REDS metadata: {len(info['groups'])} channel groups, "
+                  f"{info['metadata_overhead_bytes']} bytes ({info['metadata_overhead_percent']:.2f} % of the file)")
+    table = Table("subnet", "widths", "MACs", "% MACs", "param bytes", "arena bytes",
+                  "float acc", "int8 acc")
+    for row in info["subnets"]:
+        fmt = lambda v: "" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+        table.add_row(str(row["subnet"]), " ".join(str(w) for w in row["widths"].values()),
+                      f"{row.get('macs', 0):,}", f"{100 * row.get('macs_fraction', 1):.1f}",
+                      f"{row['parameter_bytes']:,}", f"{row.get('arena_bytes', 0):,}",
+                      fmt(row.get("float_accuracy")), fmt(row.get("int8_accuracy")))
+    con.print(table)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--inputs", "n", default=20, show_default=True, help="Random inputs per subnet.")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False),
+              help=".npz with x (int8, model input encoding) and optionally y (labels).")
+@click.option("--json", "as_json", is_flag=True)
+def verify(model: str, n: int, data: str | None, as_json: bool) -> None:
+    """C runtime on the nested file == TFLM on each sliced subnet, bit for bit."""
+    import numpy as np
+
+    from .tflite_io import read_model_file
+    from .verify import verify_model
+
+    blob = read_model_file(model)
+    xs = labels = None
+    if data:
+        arrays = np.load(data)
+        xs, labels = arrays["x"], arrays["y"] if "y" in arrays else None
+    rep = verify_model(blob, xs=xs, n=n, labels=labels)
+    text = "\n".join(
+        f"subnet {r['subnet']}: {'bit-exact' if r['bit_exact'] else 'MISMATCH'} on {r['inputs']} inputs"
+        + (f", int8 accuracy {100 * r['int8_accuracy']:.1f} %" if "int8_accuracy" in r else "")
+        for r in rep.subnets)
+    if not rep.ok:
+        text += "\n" + "\n".join(f"  {m}" for m in rep.mismatches[:20])
+    _emit(rep.to_dict(), as_json, text)
+    if not rep.ok:
+        raise SystemExit(1)
+
+
+@cli.command("exec")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help=".npy input; a leading batch axis runs every sample.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False), required=True)
+@click.option("--subnet", type=int, default=0, show_default=True)
+@click.option("--target", type=TARGET_CHOICE, default="native", show_default=True)
+@click.option("--repeat", type=int, default=0, help="Also time N inferences on the target.")
+@click.option("--json", "as_json", is_flag=True)
+def exec_cmd(model: str, input_path: str, output_path: str, subnet: int, target: str,
+             repeat: int, as_json: bool) -> None:
+    """Run the C runtime (host library or emulated board) on inputs from a .npy file."""
+    import numpy as np
+
+    from .execute import execute
+    from .tflite_io import read_model_file
+
+    res = execute(read_model_file(model), np.load(input_path), subnet=subnet, target=target,
+                  repeat=repeat)
+    np.save(output_path, res.outputs)
+    text = f"wrote {output_path}: {res.outputs.shape} {res.outputs.dtype} (subnet {subnet}, {target})"
+    if res.timing:
+        text += f"\n{res.timing['per_inference']:.0f} {res.timing['unit']} per inference ({repeat} runs)"
+    _emit({"output": output_path, "shape": list(res.outputs.shape), "timing": res.timing}, as_json, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="reds", standalone_mode=False)

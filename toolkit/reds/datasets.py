@@ -190,11 +190,13 @@ def load_speech_commands(data_dir=None, seed: int = 0, silence_fraction: float =
     root = _find_speech_dir(data_dir)
     if root is None:
         try:
+            if data_dir or os.environ.get("REDS_DATA_DIR"):
+                raise ImportError  # an explicit location that is wrong: say so, do not guess
             import tensorflow_datasets  # noqa: F401
         except ImportError:
-            where = f" at {data_dir}" if data_dir else (
-                f" under REDS_DATA_DIR={os.environ['REDS_DATA_DIR']}" if os.environ.get("REDS_DATA_DIR")
-                else " (no data_dir given, REDS_DATA_DIR unset, tensorflow-datasets not installed)")
+            where = (f" at {data_dir}" if data_dir else
+                     f" under REDS_DATA_DIR={os.environ['REDS_DATA_DIR']}" if os.environ.get("REDS_DATA_DIR")
+                     else " (no data_dir given, REDS_DATA_DIR unset, tensorflow-datasets not installed)")
             raise DatasetError(_MISSING_HELP.format(where=where)) from None
         return _load_speech_tfds(seed, progress)
 
@@ -227,27 +229,28 @@ def load_speech_commands(data_dir=None, seed: int = 0, silence_fraction: float =
             unknown[split].append(f)
     noise = [read_wav(p, None) for p in noise_files]
 
-    sets = {}
-    items = [(s, f) for s in splits for f in splits[s][0]]
-    iterator = range(1)
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(files), desc="speech_commands wav", unit="file", leave=False)
+    chosen = {}
     for s in ("train", "val", "test"):
         names, labels = list(splits[s][0]), list(splits[s][1])
-        n_known = len(names)
-        n_unk = min(len(unknown[s]), int(np.ceil(unknown_fraction * n_known)))
+        n_unk = min(len(unknown[s]), int(np.ceil(unknown_fraction * len(names))))
         if n_unk:
             pick = rng.choice(len(unknown[s]), n_unk, replace=False)
             names += [unknown[s][i] for i in sorted(pick)]
             labels += [KWS_CLASSES.index("_unknown_")] * n_unk
+        chosen[s] = (names, labels, len(splits[s][0]))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sum(len(c[0]) for c in chosen.values()), desc="speech_commands wav", unit="file",
+                   leave=False)
+    sets = {}
+    for s, (names, labels, n_known) in chosen.items():
         audio = []
         for f in names:
             audio.append(read_wav(root / f))
-            if progress:
+            if bar is not None:
                 bar.update(1)
-        n_sil = int(np.ceil(silence_fraction * n_known))
-        for _ in range(n_sil):
+        for _ in range(int(np.ceil(silence_fraction * n_known))):
             if noise:
                 clip = noise[rng.integers(len(noise))]
                 if len(clip) > SAMPLE_RATE:
@@ -260,9 +263,8 @@ def load_speech_commands(data_dir=None, seed: int = 0, silence_fraction: float =
             labels.append(KWS_CLASSES.index("_silence_"))
         a = np.stack(audio) if audio else np.zeros((0, SAMPLE_RATE), np.float32)
         sets[s] = (mfcc_features(a), np.asarray(labels, np.int32))
-    if progress:
+    if bar is not None:
         bar.close()
-    del items, iterator
     ds = Dataset(*sets["train"], *sets["val"], *sets["test"], len(KWS_CLASSES), (49, 10, 1), list(KWS_CLASSES))
     if cache:
         try:

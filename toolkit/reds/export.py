@@ -97,7 +97,7 @@ def quantize_input(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     """Float inputs to the model's int8 input encoding (round half away from zero, clamp)."""
     m = tflite_io.load_model(model_bytes)
     t = m.tensors[m.inputs[0]]
-    if t.dtype != "int8":
+    if t.dtype != "INT8":
         return np.asarray(x, dtype=np.float32)
     scale, zp = float(t.quantization.scale[0]), int(t.quantization.zero_point[0])
     q = np.round(np.asarray(x, dtype=np.float32) / scale) + zp

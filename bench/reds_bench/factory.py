@@ -1,0 +1,313 @@
+"""Create connected boards without pytest: :func:`create_dut`.
+
+A :class:`Board` owns the whole life of one device under test: build/flash, start (host
+process for ``native``, QEMU with ``-icount`` for ``qemu_*``), open the serial link,
+synchronise, recover after a reset, close. Measurements only use ``board.cmd()`` & co.
+
+    from reds_bench.factory import create_dut
+    with create_dut("native") as board:
+        print(board.cmd("reds-info"))
+"""
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dut import Dut
+from .errors import BenchError, BoardResetError, ConfigError, LinkClosedError
+from .link import DEFAULT_BAUD, Link
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+QEMU_MACHINES = {"qemu_m4": "mps2-an386", "qemu_m7": "mps2-an500", "qemu_m33": "mps2-an505"}
+EMULATED = {"native", *QEMU_MACHINES}
+
+
+@dataclass
+class BoardSpec:
+    """What a board is and how to reach it (one hardware-map entry, or an emulated target)."""
+
+    env: str
+    id: str = ""
+    port: str | None = None          # device path or pyserial URL; None for emulated boards
+    flash: str = "none"              # "pio" | "none"
+    reset: str = "none"              # "none" | "dtr" | "pio"
+    baud: int = DEFAULT_BAUD
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.id = self.id or self.env
+
+    @property
+    def emulated(self) -> bool:
+        return self.port is None and self.env in EMULATED
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def pio_executable() -> str:
+    local = Path(sys.executable).with_name("pio")
+    return str(local) if local.exists() else (shutil.which("pio") or "pio")
+
+
+def artifact(env: str, root: Path = REPO_ROOT) -> Path:
+    return root / ".pio" / "build" / env / ("program" if env == "native" else "firmware.elf")
+
+
+def build_firmware(env: str, quiet: bool = True) -> Path:
+    """Build ``env`` with PlatformIO; returns the ELF (QEMU, real boards) or host program.
+
+    Uses the toolkit's ``reds.firmware.build`` when importable, else runs
+    ``pio run -e ENV -d REPO`` with ``PLATFORMIO_CORE_DIR=REPO/.pio-core``."""
+    try:
+        from reds import firmware as _fw  # the lead's build function
+        if hasattr(_fw, "build") and env in getattr(_fw, "TARGETS", {}):
+            return Path(_fw.build(env, quiet=quiet))
+    except ImportError:
+        pass
+    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(REPO_ROOT / ".pio-core"))
+    cmd = [pio_executable(), "run", "-e", env, "-d", str(REPO_ROOT)]
+    proc = subprocess.run(cmd, env=environ, capture_output=quiet, text=True)
+    if proc.returncode != 0:
+        tail = ((proc.stdout or "")[-3000:] + (proc.stderr or "")[-2000:]) if quiet else ""
+        raise ConfigError(f"firmware build failed for {env} ({' '.join(cmd)}):\n{tail}")
+    return artifact(env)
+
+
+def upload_firmware(spec: BoardSpec) -> None:
+    """Flash a real board with ``pio run -e ENV -t upload --upload-port PORT``."""
+    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(REPO_ROOT / ".pio-core"))
+    cmd = [pio_executable(), "run", "-e", spec.env, "-t", "upload", "-d", str(REPO_ROOT)]
+    if spec.port and "://" not in spec.port:
+        cmd += ["--upload-port", spec.port]
+    proc = subprocess.run(cmd, env=environ, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigError(f"upload to {spec.id} failed ({' '.join(cmd)}):\n"
+                          f"{(proc.stdout or '')[-2000:]}{(proc.stderr or '')[-2000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def qemu_command(env: str, elf: Path, port: int) -> list[str]:
+    try:
+        from reds import firmware as _fw
+        if hasattr(_fw, "qemu_command"):
+            return list(_fw.qemu_command(env, Path(elf), port))
+    except ImportError:
+        pass
+    return ["qemu-system-arm", "-M", QEMU_MACHINES[env], "-nographic", "-monitor", "none",
+            "-icount", "shift=0,sleep=off",
+            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(elf)]
+
+
+# ---------------------------------------------------------------------------- board
+
+
+class Board:
+    """One device under test. Delegates ``cmd``/``kv``/``expect``/``expect_exact``/``write`` to
+    its :class:`~reds_bench.dut.Dut`; ``recover()`` brings it back after a reset."""
+
+    def __init__(self, spec: BoardSpec, firmware: Path | None = None, log_dir: Path | None = None,
+                 timeout: float = 30.0):
+        self.spec = spec
+        self.firmware = Path(firmware) if firmware else None
+        self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="reds-bench-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.timeout = timeout
+        self.proc: subprocess.Popen | None = None
+        self.url: str | None = spec.port
+        self.dut: Dut | None = None
+        self.target_name: str | None = None
+        self.restarts = 0
+
+    # ---- convenience
+    env = property(lambda self: self.spec.env)
+    id = property(lambda self: self.spec.id)
+    emulated = property(lambda self: self.spec.emulated)
+    log_path = property(lambda self: self.log_dir / f"{self.spec.id}.log")
+
+    def cmd(self, line: str, timeout: float | None = None) -> list[str]:
+        return self.dut.cmd(line, timeout)
+
+    def kv(self, line: str, tag: str | None = None, timeout: float | None = None) -> dict:
+        return self.dut.kv(line, tag, timeout)
+
+    def expect(self, pattern, timeout: float | None = None):
+        return self.dut.expect(pattern, timeout)
+
+    def expect_exact(self, text, timeout: float | None = None):
+        return self.dut.expect_exact(text, timeout)
+
+    def write(self, data) -> None:
+        self.dut.write(data)
+
+    # ---- lifecycle
+    def _launch(self) -> None:
+        env = self.spec.env
+        if self.firmware is None:
+            raise ConfigError(f"no firmware for {env}: build it or pass firmware=PATH")
+        if not self.firmware.exists():
+            raise ConfigError(f"firmware {self.firmware} does not exist")
+        stderr = open(self.log_dir / f"{self.spec.id}.stderr.log", "ab")
+        if env == "native":
+            self.proc = subprocess.Popen([str(self.firmware), "--port", "0"], stdout=subprocess.PIPE,
+                                         stderr=stderr, stdin=subprocess.DEVNULL)
+            line = self._read_stdout_line(10.0)
+            if not line.startswith("listening on "):
+                raise BenchError(f"native firmware did not start: {line!r}")
+            self.url = "socket://" + line.split("listening on ", 1)[1].strip()
+        else:
+            if shutil.which("qemu-system-arm") is None:
+                raise ConfigError("qemu-system-arm not found; install with: "
+                                  "sudo apt-get install -y qemu-system-arm")
+            port = free_port()
+            self.proc = subprocess.Popen(qemu_command(env, self.firmware, port),
+                                         stdout=stderr, stderr=stderr, stdin=subprocess.DEVNULL)
+            self.url = f"socket://127.0.0.1:{port}"
+            self._wait_port(port, 10.0)
+
+    def _read_stdout_line(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        buf = b""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                break
+            r, _, _ = select.select([fd], [], [], min(left, 0.1))
+            if r:
+                chunk = os.read(fd, 256)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf.decode(errors="replace").strip()
+
+    def _wait_port(self, port: int, timeout: float) -> None:
+        """QEMU binds its serial socket a moment after start; wait until it listens."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"QEMU exited with {self.proc.returncode}; see "
+                                 f"{self.log_dir / (self.spec.id + '.stderr.log')}")
+            with open(f"/proc/net/tcp", "r") as f:
+                listening = any(f":{port:04X} " in ln and ln.split()[3] == "0A" for ln in f)
+            if listening:
+                return
+            time.sleep(0.05)
+        raise BenchError(f"QEMU did not open its serial port {port} within {timeout} s")
+
+    def _connect(self) -> None:
+        link = Link(self.url, self.spec.baud, self.log_path)
+        self.dut = Dut(link, name=self.spec.id, default_timeout=self.timeout)
+        self.target_name = self.dut.sync(timeout=min(self.timeout, 10.0))
+
+    def start(self) -> "Board":
+        if self.spec.emulated:
+            self._launch()
+        elif self.spec.flash == "pio":
+            upload_firmware(self.spec)
+            time.sleep(1.0)  # USB CDC re-enumerates after the upload
+        self._connect()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is None or self.proc.poll() is None
+
+    def recover(self, attempts: int = 3) -> None:
+        """Reconnect after a reset or a closed link: restart a dead emulator/process, reopen the
+        port of a real board (it may re-enumerate), then resynchronise."""
+        last = None
+        for i in range(attempts):
+            try:
+                if self.dut:
+                    self.dut.close()
+                    self.dut = None
+                if self.spec.emulated and not self.alive():
+                    self.restarts += 1
+                    self._launch()
+                elif not self.spec.emulated:
+                    time.sleep(0.5 * (i + 1))
+                self._connect()
+                return
+            except (BoardResetError, LinkClosedError, BenchError, OSError) as e:
+                last = e
+                time.sleep(0.2)
+        raise BoardResetError(f"{self.spec.id} did not come back after a reset: {last}")
+
+    def reset(self) -> None:
+        """Hard reset: restart the emulator/process, pulse DTR/RTS, or re-flash (reset: pio)."""
+        if self.spec.emulated:
+            self.kill()
+        elif self.spec.reset == "dtr":
+            self.dut.link.set_dtr_rts(False, False)
+            time.sleep(0.1)
+            self.dut.link.set_dtr_rts(True, True)
+        elif self.spec.reset == "pio":
+            self.dut.close()
+            upload_firmware(self.spec)
+        self.recover()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def close(self) -> None:
+        if self.dut:
+            self.dut.close()
+            self.dut = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def create_dut(target: str | None = None, *, hw: BoardSpec | None = None,
+               firmware: str | Path | None = None, build: bool = True,
+               log_dir: str | Path | None = None, timeout: float = 30.0) -> Board:
+    """A started, synchronised board.
+
+    ``target``: an emulated env (``native``, ``qemu_m4``, ``qemu_m7``, ``qemu_m33``);
+    ``hw``: a hardware-map entry (real board, or an emulated env with settings);
+    ``firmware``: prebuilt program/ELF (skips the build); ``build=False`` uses the last build.
+    """
+    if hw is None:
+        if target is None:
+            raise ConfigError("create_dut needs a target env or a hardware-map entry")
+        if target not in EMULATED:
+            raise ConfigError(f"unknown emulated target {target!r} (choose from "
+                              f"{', '.join(sorted(EMULATED))}); real boards need a hardware map "
+                              "(docs/boards.md)")
+        hw = BoardSpec(env=target)
+    fw = Path(firmware) if firmware else None
+    if fw is None and hw.emulated:
+        fw = build_firmware(hw.env) if build else artifact(hw.env)
+    board = Board(hw, fw, Path(log_dir) if log_dir else None, timeout)
+    try:
+        return board.start()
+    except BaseException:
+        board.close()
+        raise

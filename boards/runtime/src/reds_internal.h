@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Internal declarations shared by the runtime's source files. */
+#ifndef REDS_INTERNAL_H
+#define REDS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reds.h"
+#include "reds_ctx.h"
+
+#define REDS_CTX_MAGIC 0x53444552u /* "REDS" */
+
+/* TFLite BuiltinOperator codes the runtime executes. */
+enum {
+  REDS_OP_ADD = 0,
+  REDS_OP_AVERAGE_POOL_2D = 1,
+  REDS_OP_CONV_2D = 3,
+  REDS_OP_DEPTHWISE_CONV_2D = 4,
+  REDS_OP_DEQUANTIZE = 6,
+  REDS_OP_FULLY_CONNECTED = 9,
+  REDS_OP_MAX_POOL_2D = 17,
+  REDS_OP_RESHAPE = 22,
+  REDS_OP_SOFTMAX = 25,
+  REDS_OP_MEAN = 40,
+  REDS_OP_QUANTIZE = 114
+};
+
+/* TFLite TensorType codes. */
+enum {
+  REDS_TYPE_FLOAT32 = 0,
+  REDS_TYPE_INT32 = 2,
+  REDS_TYPE_UINT8 = 3,
+  REDS_TYPE_INT64 = 4,
+  REDS_TYPE_INT16 = 7,
+  REDS_TYPE_INT8 = 9
+};
+
+/* Buffer holding the REDS metadata blob, found by the model parser. */
+typedef struct {
+  const uint8_t *data;
+  uint32_t len;
+  int found;
+} reds_blob_ref_t;
+
+/* Model parser (model.c): tensors, operators, options, metadata location. */
+reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob);
+const char *reds_op_name(int code);
+uint32_t reds_type_size(int type); /* 0 for types the arena cannot hold */
+
+/* REDS metadata (metadata.c): parse, CRC, validation against the tensors. */
+reds_status_t reds_metadata_parse(reds_ctx_t *ctx, const uint8_t *blob, uint32_t len,
+                                  uint32_t meta_macs[], uint32_t meta_arena[]);
+uint32_t reds_crc32(const uint8_t *data, uint32_t len);
+
+/* Arena planner (arena.c): arena.md rule for subnet k from ctx->active_dim[k]. */
+void reds_arena_plan(reds_ctx_t *ctx, uint32_t k);
+uint64_t reds_tensor_bytes(const reds_ctx_t *ctx, uint32_t k, uint32_t t); /* unpadded */
+
+/* Element count of tensor t at subnet k's widths. */
+uint64_t reds_tensor_elems(const reds_ctx_t *ctx, uint32_t k, uint32_t t);
+
+/* Error text helpers: set ctx->error and return code. Strings may be NULL. */
+reds_status_t reds_err(reds_ctx_t *ctx, reds_status_t code, const char *s1);
+reds_status_t reds_err2(reds_ctx_t *ctx, reds_status_t code, const char *s1, int64_t n1,
+                        const char *s2, int64_t n2, const char *s3);
+reds_status_t reds_err_op(reds_ctx_t *ctx, reds_status_t code, uint32_t op_index, int op_code,
+                          const char *what);
+
+#endif /* REDS_INTERNAL_H */

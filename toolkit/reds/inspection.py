@@ -1,0 +1,79 @@
+"""`reds inspect`: what a REDS model file holds, per subnetwork."""
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter
+from pathlib import Path
+
+from . import metadata as _metadata
+from . import slicing, tflite_io
+from .graph import Groups
+
+
+def parameter_bytes(model_bytes: bytes) -> int:
+    """Bytes of weights, biases and other constants an inference reads."""
+    m = tflite_io.load_model(model_bytes)
+    return int(sum(t.data.nbytes for t in m.tensors if t.is_constant))
+
+
+def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
+    """Summary of a model: ops, sizes, and per subnet widths, MACs, parameter and arena bytes.
+
+    `card`: optional metrics recorded at export (``{"subnets": [{"float_accuracy", ...}]}``);
+    its accuracies are shown next to each subnet.
+    """
+    m = tflite_io.load_model(model_bytes)
+    meta = _metadata.read_metadata(model_bytes)
+    ops = Counter(op.op for op in m.operators)
+    info = {
+        "file_bytes": len(model_bytes),
+        "crc32": f"{zlib.crc32(model_bytes) & 0xFFFFFFFF:08x}",
+        "ops": dict(ops),
+        "num_ops": len(m.operators),
+        "num_tensors": len(m.tensors),
+        "input": _tensor_desc(m, m.inputs[0]),
+        "output": _tensor_desc(m, m.outputs[0]),
+        "reds": meta is not None,
+        "subnets": [],
+    }
+    if meta is None:
+        info["subnets"].append({"subnet": 0, "widths": {}, "parameter_bytes": parameter_bytes(model_bytes)})
+        return info
+    plain = _metadata.remove_metadata(model_bytes)
+    info["metadata_overhead_bytes"] = len(model_bytes) - len(plain)
+    info["metadata_overhead_percent"] = 100.0 * info["metadata_overhead_bytes"] / len(model_bytes)
+    groups = Groups.from_metadata(meta)
+    info["groups"] = [{"group": i, "full_width": w, "members": [t for t, _, g in meta.members if g == i]}
+                      for i, w in enumerate(meta.full_widths)]
+    full_macs = meta.subnets[0].macs or 1
+    recorded = (card or {}).get("subnets", [])
+    for k, sub in enumerate(meta.subnets):
+        sliced = slicing.slice_to_widths(model_bytes, groups, list(sub.widths))
+        row = {
+            "subnet": k,
+            "widths": {f"g{i}": w for i, w in enumerate(sub.widths)},
+            "macs": sub.macs,
+            "macs_fraction": sub.macs / full_macs,
+            "parameter_bytes": parameter_bytes(sliced),
+            "arena_bytes": sub.arena_bytes,
+        }
+        if k < len(recorded):
+            for key in ("float_accuracy", "int8_accuracy", "device_accuracy"):
+                if recorded[k].get(key) is not None:
+                    row[key] = recorded[k][key]
+        info["subnets"].append(row)
+    return info
+
+
+def _tensor_desc(m, t: int) -> dict:
+    tensor = m.tensors[t]
+    return {"name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype}
+
+
+def load_card(model_path: Path) -> dict | None:
+    """Metrics recorded beside a model: `<name>.card.json` or the run's `metrics.json`."""
+    for cand in (model_path.with_suffix(".card.json"), model_path.parent / "metrics.json"):
+        if cand.exists():
+            return json.loads(cand.read_text())
+    return None

@@ -1,0 +1,276 @@
+"""The REDS pipeline as resumable steps over a run directory.
+
+pretrain → importance → plan → permute → finetune → export → verify
+(`reds train` runs up to finetune, `reds export` the export, `reds demo` all of them plus the
+firmware build, the bench and the report). Every step writes its artifacts into the run
+directory and is journaled (see `rundir.RunDir`), so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .rundir import RunDir, write_bytes
+
+TRAIN_STEPS = ["pretrain", "importance", "plan", "permute", "finetune"]
+
+
+@dataclass
+class Config:
+    """Everything the pipeline needs, flattened from a recipe (`recipe.load_recipe`)."""
+
+    arch: str
+    dataset: dict
+    seed: int = 0
+    input_shape: tuple | None = None
+    classes: int | None = None
+    pretrain_epochs: int = 10
+    pretrain_batch: int = 64
+    pretrain_lr: float = 3e-3
+    importance_method: str = "taylor"
+    importance_batches: int = 100
+    importance_batch_size: int = 100
+    budgets: tuple = (1.0, 0.75, 0.5, 0.25)
+    peak_memory: int | None = None
+    min_width: int = 1
+    finetune_epochs: int = 10
+    finetune_batch: int = 64
+    finetune_lr: float = 1e-3
+    bn_epochs: int = 1
+    calibration_samples: int = 300
+    plan_time_limit: float = 60.0
+
+    @classmethod
+    def from_recipe(cls, recipe) -> "Config":
+        r = recipe if isinstance(recipe, dict) else recipe.to_dict()
+        pre, imp = r.get("pretrain", {}), r.get("importance", {})
+        plan, ft, ex = r.get("plan", {}), r.get("finetune", {}), r.get("export", {})
+        budgets = tuple(float(b) for b in plan.get("budgets", cls.budgets))
+        if 1.0 not in budgets:
+            budgets = (1.0,) + budgets  # subnet 0 is always the full model
+        return cls(
+            arch=r["arch"], dataset=dict(r["dataset"]), seed=int(r.get("seed", 0)),
+            input_shape=tuple(r["input_shape"]) if r.get("input_shape") else None,
+            classes=r.get("classes"),
+            pretrain_epochs=pre.get("epochs", cls.pretrain_epochs),
+            pretrain_batch=pre.get("batch_size", cls.pretrain_batch),
+            pretrain_lr=pre.get("lr", cls.pretrain_lr),
+            importance_method=imp.get("method", cls.importance_method),
+            importance_batches=imp.get("batches", cls.importance_batches),
+            importance_batch_size=imp.get("batch_size", cls.importance_batch_size),
+            budgets=tuple(sorted(budgets, reverse=True)),
+            peak_memory=plan.get("peak_memory"), min_width=plan.get("min_width", 1),
+            finetune_epochs=ft.get("epochs", cls.finetune_epochs),
+            finetune_batch=ft.get("batch_size", cls.finetune_batch),
+            finetune_lr=ft.get("lr", cls.finetune_lr), bn_epochs=ft.get("bn_epochs", cls.bn_epochs),
+            calibration_samples=ex.get("calibration_samples", cls.calibration_samples),
+        )
+
+
+class Pipeline:
+    """Runs the steps of one run directory; each `step_*` returns (summary line, result)."""
+
+    def __init__(self, cfg: Config, out: str | Path, console=None):
+        self.cfg = cfg
+        self.run = RunDir(out)
+        self.console = console
+        self._data = None
+        self.run.write_json("config.json", cfg.__dict__)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def data(self):
+        if self._data is None:
+            from .datasets import load_dataset
+
+            opts = dict(self.cfg.dataset)
+            name = opts.pop("name")
+            self._data = load_dataset(name, seed=self.cfg.seed, **opts)
+        return self._data
+
+    def _seed(self) -> None:
+        import keras
+        import tensorflow as tf
+
+        keras.utils.set_random_seed(self.cfg.seed)
+        tf.config.experimental.enable_op_determinism()
+
+    def _load(self, name: str):
+        import keras
+
+        from . import zoo  # registers the custom layers, if any
+
+        del zoo
+        return keras.models.load_model(self.run / name, compile=False)
+
+    def _save(self, model, name: str) -> None:
+        tmp = self.run / (name + ".tmp.keras")
+        model.save(tmp)
+        tmp.replace(self.run / name)
+
+    def groups(self, model):
+        from .zoo import channel_groups
+
+        return channel_groups(model, min_width=self.cfg.min_width)
+
+    def subnet_widths(self) -> list[dict]:
+        return [s["widths"] for s in self.run.read_json("plan.json")["subnets"]]
+
+    def step(self, name: str, fn):
+        return self.run.run(name, fn, self.console)
+
+    # ------------------------------------------------------------------ steps
+    def step_pretrain(self):
+        from .finetune import evaluate_subnets, pretrain
+        from .zoo import build_model
+
+        self._seed()
+        d = self.data
+        model = build_model(self.cfg.arch, input_shape=self.cfg.input_shape or d.input_shape,
+                            num_classes=self.cfg.classes or d.num_classes, seed=self.cfg.seed)
+        pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
+                 lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
+        self._save(model, "pretrained.keras")
+        full = {g.name: g.width for g in self.groups(model)}
+        acc = evaluate_subnets(model, d.x_test, d.y_test, [full], groups=self.groups(model))[0]
+        return (f"{self.cfg.arch}: {model.count_params():,} parameters, test accuracy "
+                f"{100 * acc:.1f} %", {"test_accuracy": acc})
+
+    def step_importance(self):
+        from .importance import compute_scores
+
+        model = self._load("pretrained.keras")
+        d = self.data
+        scores = compute_scores(model, self.cfg.importance_method, data=(d.x_train, d.y_train),
+                                batches=self.cfg.importance_batches,
+                                batch_size=self.cfg.importance_batch_size, seed=self.cfg.seed,
+                                groups=self.groups(model))
+        np.savez(self.run / "scores.npz", **scores)
+        return (f"{self.cfg.importance_method} scores for {len(scores)} channel groups",
+                {"groups": list(scores)})
+
+    def step_plan(self):
+        from . import planner
+        from .arena import ArenaModel
+        from .export import match_groups, to_int8_tflite
+        from .graph import mac_terms
+        from .zoo import with_batch
+
+        model = self._load("pretrained.keras")
+        kgroups = self.groups(model)
+        scores = dict(np.load(self.run / "scores.npz"))
+        # The cost model is the converted int8 graph itself: MACs and arena bytes exactly as
+        # the runtime will count them.
+        tfl = to_int8_tflite(with_batch(model, 1), self.data.x_train, max_samples=20)
+        match = match_groups(kgroups, tfl)
+        order = [g.name for g in kgroups]  # planner group i = tflite group match.index[name]
+        pos = {match.index[n]: i for i, n in enumerate(order)}
+        terms = [(c, None if a is None else pos[a], None if b is None else pos[b])
+                 for c, a, b in mac_terms(tfl, match.groups)]
+        arena = ArenaModel(tfl, match.groups)
+
+        def arena_fn(widths):
+            w = widths if isinstance(widths, dict) else dict(zip(order, widths))
+            return arena.bytes(match.widths(w))
+
+        specs = [planner.GroupSpec(name=g.name, full_width=g.width, min_width=g.min_width,
+                                   scores=np.sort(np.asarray(scores[g.name]))[::-1])
+                 for g in kgroups]
+        problem = planner.PlanProblem(specs, terms, arena_fn)
+        t0 = time.perf_counter()
+        plan = planner.solve(problem, list(self.cfg.budgets), peak_memory=self.cfg.peak_memory,
+                             time_limit=self.cfg.plan_time_limit)
+        seconds = time.perf_counter() - t0
+        doc = planner.plan_to_json(plan, self.cfg.arch, list(self.cfg.budgets), seconds)
+        self.run.write_json("plan.json", doc)
+        subs = doc["subnets"]
+        return ("; ".join(f"{100 * s['budget']:.0f}%→{s['macs']:,} MACs ({s['status']})" for s in subs)
+                + f" in {seconds:.2f} s", {"solve_seconds": seconds})
+
+    def step_permute(self):
+        from .permute import permute_model
+
+        model = self._load("pretrained.keras")
+        scores = dict(np.load(self.run / "scores.npz"))
+        permuted = permute_model(model, scores, groups=self.groups(model))
+        self._save(permuted, "permuted.keras")
+        return "units sorted by importance in every group", None
+
+    def step_finetune(self):
+        from .finetune import evaluate_subnets, finetune_joint
+
+        self._seed()
+        model = self._load("permuted.keras")
+        widths = self.subnet_widths()
+        groups = self.groups(model)
+        d = self.data
+        finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
+                       batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
+                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed)
+        self._save(model, "model.keras")
+        accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
+        self._update_metrics(float_accuracy=accs)
+        return ("float accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
+                {"float_accuracy": accs})
+
+    def step_export(self, out: Path | None = None):
+        from .export import nest_plan, quantize_input, to_int8_tflite, write_c_array
+        from .runtime import Runtime
+        from .zoo import with_batch
+
+        model = self._load("model.keras")
+        tfl = to_int8_tflite(with_batch(model, 1), self.data.x_train,
+                             max_samples=self.cfg.calibration_samples)
+        nested = nest_plan(tfl, self.groups(model), self.subnet_widths())
+        out = Path(out) if out else self.run / "model.tflite"
+        write_bytes(out, nested)
+        write_c_array(nested, self.run / "model_data.c", source=out.name)
+        rt = Runtime(nested)
+        xq = quantize_input(nested, self.data.x_test)
+        accs = [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1)
+                              == self.data.y_test)) for k in range(rt.num_subnets)]
+        self._update_metrics(int8_accuracy=accs)
+        return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
+                + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
+
+    def step_verify(self, n: int = 20):
+        from .export import quantize_input
+        from .verify import verify_model
+
+        nested = (self.run / "model.tflite").read_bytes()
+        xs = quantize_input(nested, self.data.x_test[:n])
+        rep = verify_model(nested, xs)
+        self.run.write_json("verify.json", rep.to_dict())
+        if not rep.ok:
+            raise UserError("runtime differs from TFLM: " + "; ".join(map(str, rep.mismatches[:5])))
+        return (f"runtime == TFLM bit for bit on {n} inputs × {len(rep.subnets)} subnets", rep.to_dict())
+
+    # ------------------------------------------------------------------ metrics
+    def _update_metrics(self, **columns: list) -> None:
+        path = self.run / "metrics.json"
+        metrics = self.run.read_json("metrics.json") if path.exists() else {"subnets": []}
+        plan = self.run.read_json("plan.json")["subnets"]
+        rows = metrics["subnets"]
+        while len(rows) < len(plan):
+            rows.append({"subnet": len(rows)})
+        for k, row in enumerate(rows):
+            row["macs"] = plan[k]["macs"]
+            for key, values in columns.items():
+                row[key] = values[k]
+        self.run.write_json("metrics.json", metrics)
+
+    def train(self) -> RunDir:
+        for name in TRAIN_STEPS:
+            self.step(name, getattr(self, f"step_{name}"))
+        return self.run
+
+
+def run_steps(pipe: Pipeline, names: list[str]) -> Any:
+    for name in names:
+        pipe.step(name, getattr(pipe, f"step_{name}"))
+    return pipe.run
