@@ -79,6 +79,13 @@ class Link:
         self._ser.dtr = dtr
         self._ser.rts = rts
 
+    def set_log(self, path: str | Path | None) -> None:
+        """Send the byte log to another file from now on (the plugin keeps one per test)."""
+        if self._log:
+            self._log.close()
+        self.log_path = Path(path) if path else None
+        self._log = open(self.log_path, "ab") if self.log_path else None
+
     def close(self) -> None:
         if self._ser is not None:
             try:

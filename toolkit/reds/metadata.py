@@ -22,7 +22,7 @@ import numpy as np
 
 from . import tflite_io
 from .errors import MetadataError, ModelFormatError
-from .tflite_io import Model, ModelLike, load_model
+from .tflite_io import ModelLike, load_model
 
 MAGIC = b"REDS"
 VERSION = 1

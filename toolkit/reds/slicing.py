@@ -19,7 +19,6 @@ from . import metadata as _metadata
 from . import tflite_io
 from .errors import MetadataError, PlanError
 from .graph import Groups, _member_map
-from .tflite_io import ModelLike
 
 
 def slice_model(model_bytes: bytes, subnet: int) -> bytes:

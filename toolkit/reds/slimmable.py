@@ -88,7 +88,7 @@ def layer_costs(model: keras.Model, widths: dict | None = None, groups=None) -> 
     roles = _LayerRoles(model, groups)
     out = {}
     for layer in model.layers:
-        if not isinstance(layer, (L.Conv2D, L.Dense)):
+        if not isinstance(layer, (L.Conv2D, L.DepthwiseConv2D, L.Dense)):
             continue
         full_out = layer._inbound_nodes[0].output_tensors[0].shape[-1]
         out_w = widths[roles.out_group[layer.name]] if layer.name in roles.out_group else full_out
@@ -181,6 +181,7 @@ def slice_model(model: keras.Model, widths: dict, groups=None) -> keras.Model:
     roles = _LayerRoles(model, groups)
     config = model.get_config()
     for lc in config["layers"]:
+        lc.pop("build_config", None)  # recorded input shapes would be the full ones
         name = lc["config"]["name"]
         g = roles.out_group.get(name)
         if g is None:

@@ -10,7 +10,6 @@ aligned for the C runtime and TFLM after any re-packing.
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -311,12 +310,13 @@ def pack(model_t) -> bytes:
         model_t.buffers = [
             b if b is None or isinstance(b, _AlignedBufferT) else _retype(b) for b in buffers
         ]
-    builder = flatbuffers.Builder(1024)
-    root = model_t.Pack(builder)
-    builder.Finish(root, file_identifier=FILE_IDENTIFIER)
-    out = bytes(builder.Output())
-    model_t.buffers = buffers
-    return out
+    try:
+        builder = flatbuffers.Builder(1024)
+        root = model_t.Pack(builder)
+        builder.Finish(root, file_identifier=FILE_IDENTIFIER)
+    finally:
+        model_t.buffers = buffers
+    return bytes(builder.Output())
 
 
 def _retype(b) -> _AlignedBufferT:
@@ -372,7 +372,6 @@ __all__ = [
     "pack",
     "realign",
     "schema",
-    "struct",
     "tensor_bytes",
     "unpack",
 ]

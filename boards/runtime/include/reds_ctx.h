@@ -55,6 +55,7 @@ typedef struct {
   int16_t out;
   uint8_t padding;  /* 0 SAME, 1 VALID */
   uint8_t keep_dims;
+  uint8_t fused;    /* fused activation: 0 NONE, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6 */
   int32_t stride_w, stride_h, filter_w, filter_h;
   int32_t pad_w, pad_h;
   int32_t act_min, act_max;

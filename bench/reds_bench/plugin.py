@@ -1,0 +1,117 @@
+"""pytest plugin (entry point ``pytest11: reds_bench = reds_bench.plugin``).
+
+Options (group ``reds``): ``--reds-target ENV`` (emulated board), ``--reds-hardware-map FILE``
+(+ ``--reds-board ID``), ``--reds-firmware PATH`` (prebuilt program/ELF), ``--reds-model FILE``.
+Fixtures are thin over :mod:`reds_bench.factory`:
+
+* ``board``: started, synchronised board (one per session, byte log per test); skipped with a
+  hint when neither ``--reds-target`` nor ``--reds-hardware-map`` is given.
+* ``golden``: TFLM reference for the model (``golden(subnet, x) -> bytes``).
+
+    def test_select(board):
+        board.cmd("reds-select 1")
+        assert board.kv("reds-info", "reds-info")["active"] == 1
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .errors import BenchError
+
+SKIP_HINT = ("no board: pass --reds-target ENV (native, qemu_m4, qemu_m7, qemu_m33) or "
+             "--reds-hardware-map FILE")
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "boards" / "firmware" / "default_model.tflite"
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("reds", "REDS hardware-in-the-loop bench")
+    g.addoption("--reds-target", default=None,
+                help="emulated board to start: native, qemu_m4, qemu_m7, qemu_m33 (Default: None)")
+    g.addoption("--reds-hardware-map", default=None,
+                help="hardware map YAML of attached boards (Default: None)")
+    g.addoption("--reds-board", default=None,
+                help="id of the hardware-map entry to use (Default: the first)")
+    g.addoption("--reds-firmware", default=None,
+                help="prebuilt firmware program/ELF for --reds-target; skips the build (Default: build)")
+    g.addoption("--reds-model", default=None,
+                help=f"model the board runs, for `golden` (Default: {DEFAULT_MODEL.name})")
+    g.addoption("--reds-timeout", type=float, default=30.0,
+                help="seconds to wait for a reply (Default: 30)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "reds_board: test needs a board (the `board` fixture)")
+
+
+class Golden:
+    """TFLM reference outputs of a model's subnets (the bench's bit-exact golden)."""
+
+    def __init__(self, model_path: Path):
+        self.path = Path(model_path)
+        self.model = self.path.read_bytes()
+        from .protocol import crc32
+
+        self.crc32 = crc32(self.model)
+
+    def inputs(self, n: int, seed: int = 0) -> list[bytes]:
+        from .measure import random_inputs
+
+        return random_inputs(self.model, n, seed)
+
+    def model_for(self, subnet: int, info: dict | None = None) -> bytes | None:
+        from .measure import golden_model
+
+        return golden_model(self.model, subnet, info)[0]
+
+    def __call__(self, subnet: int, x: bytes, info: dict | None = None) -> bytes:
+        from .measure import tflm_run
+
+        m = self.model_for(subnet, info)
+        if m is None:
+            pytest.skip(f"no golden for subnet {subnet}: reds.slicing is not available")
+        return tflm_run(m, x)
+
+
+@pytest.fixture(scope="session")
+def _reds_session_board(request, tmp_path_factory):
+    opt = request.config.getoption
+    target, hwmap = opt("--reds-target"), opt("--reds-hardware-map")
+    if not target and not hwmap:
+        pytest.skip(SKIP_HINT)
+    from .factory import create_dut
+    from .hwmap import load_hwmap, select
+
+    spec = select(load_hwmap(hwmap), opt("--reds-board"), None if opt("--reds-board") else target) \
+        if hwmap else None
+    try:
+        b = create_dut(target if spec is None else None, hw=spec, firmware=opt("--reds-firmware"),
+                       log_dir=tmp_path_factory.mktemp("reds-logs"), timeout=opt("--reds-timeout"))
+    except BenchError as e:
+        pytest.fail(f"could not start the board: {e}", pytrace=False)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def board(_reds_session_board, request, tmp_path):
+    """The connected board; its byte log for this test is ``<tmp_path>/serial.log``."""
+    b = _reds_session_board
+    from .errors import BoardResetError
+
+    try:
+        b.dut.link.set_log(tmp_path / "serial.log")
+        b.dut.sync()
+    except BoardResetError:
+        b.recover()
+        b.dut.link.set_log(tmp_path / "serial.log")
+    yield b
+
+
+@pytest.fixture(scope="session")
+def golden(request):
+    path = request.config.getoption("--reds-model") or DEFAULT_MODEL
+    if not Path(path).exists():
+        pytest.skip(f"model {path} not found (pass --reds-model)")
+    return Golden(Path(path))

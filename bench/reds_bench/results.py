@@ -1,0 +1,217 @@
+"""Write a bench run: results.json (fixed keys, docs/bench.md), results.csv, junit.xml,
+report.md and PNG plots (latency vs MACs, adaptation heat map)."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+RESULT_KEYS = ("board", "model", "adaptation", "latency", "correctness", "accuracy", "memory")
+QEMU_NOTE = ("QEMU counts instructions, not cycles: no caches, pipelines or flash wait states "
+             "are modelled. Compare QEMU numbers with each other, not with a real board.")
+
+
+def empty_results() -> dict:
+    return {
+        "board": {"env": None, "id": None, "clock_hz": None, "timer_unit": None},
+        "model": {"path": None, "crc32": None, "subnets": []},
+        "adaptation": {"matrix_ns": [], "matrix_ticks": [], "mean_ns": None, "max_ns": None,
+                       "instructions_per_switch": None},
+        "latency": [],
+        "correctness": [],
+        "accuracy": [],
+        "memory": {"arena_bytes": None, "flash_bytes": None, "ram_bytes": None},
+    }
+
+
+def _clean(o):
+    """JSON-safe: NaN/inf -> None."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def write_json(res: dict, path: Path) -> Path:
+    path.write_text(json.dumps(_clean(res), indent=2) + "\n")
+    return path
+
+
+def write_csv(res: dict, path: Path) -> Path:
+    """One row per subnet: MACs, latency, correctness, accuracy."""
+    corr = {c["subnet"]: c for c in res.get("correctness", [])}
+    acc = {a["subnet"]: a for a in res.get("accuracy", [])}
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["env", "board", "subnet", "macs", "arena_bytes", "median_ns", "min_ns",
+                    "max_ns", "instructions", "bit_exact", "int8_accuracy"])
+        arena = {s.get("index"): s.get("arena_bytes") for s in res["model"].get("subnets", [])}
+        for lat in res.get("latency", []):
+            k = lat["subnet"]
+            w.writerow([res["board"]["env"], res["board"]["id"], k, lat.get("macs"), arena.get(k),
+                        lat.get("median_ns"), lat.get("min_ns"), lat.get("max_ns"),
+                        lat.get("instructions"), corr.get(k, {}).get("bit_exact"),
+                        acc.get(k, {}).get("int8_accuracy")])
+    return path
+
+
+def junit_cases(res: dict) -> list[tuple[str, str | None, str | None]]:
+    """(name, failure message or None, skip message or None) per check."""
+    cases = []
+    for c in res.get("correctness", []):
+        name = f"correctness.subnet{c['subnet']}"
+        if c.get("bit_exact") is None:
+            cases.append((name, None, c.get("golden") or "no golden"))
+        elif not c["bit_exact"]:
+            cases.append((name, f"{c['mismatches']} of {c['inputs']} outputs differ from "
+                                f"{c.get('golden')} (max |diff| {c.get('max_abs_diff')})", None))
+        else:
+            cases.append((name, None, None))
+    for lat in res.get("latency", []):
+        ok = lat.get("median_ns") is not None
+        cases.append((f"latency.subnet{lat['subnet']}", None if ok else "no latency", None))
+    ad = res.get("adaptation", {})
+    if ad.get("matrix_ticks"):
+        cases.append(("adaptation.matrix", None, None))
+    for e in res.get("errors", []):
+        cases.append((f"step.{e['step']}", e["error"], None))
+    return cases
+
+
+def write_junit(res: dict, path: Path) -> Path:
+    cases = junit_cases(res)
+    fails = sum(1 for _, f, _ in cases if f)
+    skips = sum(1 for _, f, s in cases if s and not f)
+    suite = f"reds-bench.{res['board'].get('env')}.{res['board'].get('id')}"
+    out = ['<?xml version="1.0" encoding="utf-8"?>',
+           f'<testsuites><testsuite name={quoteattr(suite)} tests="{len(cases)}" '
+           f'failures="{fails}" skipped="{skips}" errors="0">']
+    for name, fail, skip in cases:
+        out.append(f'<testcase classname={quoteattr(suite)} name={quoteattr(name)}>')
+        if fail:
+            out.append(f'<failure message={quoteattr(fail)}>{escape(fail)}</failure>')
+        elif skip:
+            out.append(f'<skipped message={quoteattr(skip)}/>')
+        out.append("</testcase>")
+    out.append("</testsuite></testsuites>")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def _fmt(v, unit="") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.1f}{unit}"
+    return f"{v:,}{unit}" if isinstance(v, int) else f"{v}{unit}"
+
+
+def write_report(res: dict, path: Path, plots: list[Path] = ()) -> Path:
+    b, m, ad, mem = res["board"], res["model"], res["adaptation"], res["memory"]
+    emulated = str(b.get("env", "")).startswith("qemu")
+    lines = [f"# REDS bench: {m.get('path')} on {b.get('id')} ({b.get('env')})", "",
+             f"Model crc32 `{m.get('crc32')}`, {len(m.get('subnets', []))} subnets; timer "
+             f"{b.get('timer_unit')} at {_fmt(b.get('clock_hz'))} Hz.", ""]
+    if emulated:
+        lines += [f"> {QEMU_NOTE}", ""]
+    lines += ["## Adaptation (reds_select)", "",
+              f"Mean switch {_fmt(ad.get('mean_ns'), ' ns')}, worst {_fmt(ad.get('max_ns'), ' ns')}"
+              + (f", {_fmt(ad.get('instructions_per_switch'))} instructions per switch"
+                 if ad.get("instructions_per_switch") is not None else "") + ".", ""]
+    if ad.get("matrix_ns"):
+        k = len(ad["matrix_ns"])
+        lines += ["| from \\ to | " + " | ".join(str(j) for j in range(k)) + " |",
+                  "|---|" + "---:|" * k]
+        for i, row in enumerate(ad["matrix_ns"]):
+            lines.append(f"| {i} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
+        lines += ["", "(ns per switch, timer-read overhead subtracted)", ""]
+    corr = {c["subnet"]: c for c in res.get("correctness", [])}
+    acc = {a["subnet"]: a for a in res.get("accuracy", [])}
+    lines += ["## Subnetworks", "",
+              "| subnet | MACs | arena B | median ns | min ns | max ns | instructions | bit-exact | accuracy |",
+              "|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    arena = {s.get("index"): s.get("arena_bytes") for s in m.get("subnets", [])}
+    for lat in res.get("latency", []):
+        k = lat["subnet"]
+        c = corr.get(k, {})
+        be = {True: "yes", False: f"**no** ({c.get('mismatches')}/{c.get('inputs')})",
+              None: "n/a"}[c.get("bit_exact")]
+        lines.append(f"| {k} | {_fmt(lat.get('macs'))} | {_fmt(arena.get(k))} | "
+                     f"{_fmt(lat.get('median_ns'))} | {_fmt(lat.get('min_ns'))} | "
+                     f"{_fmt(lat.get('max_ns'))} | {_fmt(lat.get('instructions'))} | {be} | "
+                     f"{_fmt(acc.get(k, {}).get('int8_accuracy'))} |")
+    notes = sorted({c.get("golden") for c in corr.values() if c.get("bit_exact") is None})
+    lines += [""] + [f"Golden: {n}" for n in notes if n] + ([""] if notes else [])
+    lines += ["## Memory", "", f"Arena {_fmt(mem.get('arena_bytes'), ' B')} (largest subnet), "
+              f"flash {_fmt(mem.get('flash_bytes'), ' B')}, RAM {_fmt(mem.get('ram_bytes'), ' B')} "
+              "(whole firmware, incl. upload slots).", ""]
+    if res.get("errors"):
+        lines += ["## Errors", ""] + [f"- {e['step']}: {e['error']}" for e in res["errors"]] + [""]
+    for p in plots:
+        lines += [f"![{p.stem}]({p.name})", ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def write_plots(res: dict, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    lat = [x for x in res.get("latency", []) if x.get("median_ns") is not None]
+    if lat:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        macs = [x.get("macs") or 0 for x in lat]
+        med = [x["median_ns"] / 1000.0 for x in lat]
+        lo = [max(0.0, (x["median_ns"] - x["min_ns"]) / 1000.0) for x in lat]
+        hi = [max(0.0, (x["max_ns"] - x["median_ns"]) / 1000.0) for x in lat]
+        ax.errorbar(macs, med, yerr=[lo, hi], fmt="o-", capsize=3)
+        for x, m_, y in zip(lat, macs, med):
+            ax.annotate(str(x["subnet"]), (m_, y), textcoords="offset points", xytext=(4, 4))
+        ax.set_xlabel("MACs")
+        ax.set_ylabel("latency (µs, median, min–max)")
+        ax.set_title(f"latency vs MACs, {res['board'].get('env')}")
+        fig.tight_layout()
+        p = out / "latency_vs_macs.png"
+        fig.savefig(p, dpi=120)
+        plt.close(fig)
+        made.append(p)
+    mat = res.get("adaptation", {}).get("matrix_ns")
+    if mat:
+        fig, ax = plt.subplots(figsize=(4, 3.5))
+        im = ax.imshow(mat, cmap="viridis")
+        k = len(mat)
+        ax.set_xticks(range(k))
+        ax.set_yticks(range(k))
+        ax.set_xlabel("to subnet")
+        ax.set_ylabel("from subnet")
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, f"{mat[i][j]:.0f}", ha="center", va="center", color="w", fontsize=8)
+        fig.colorbar(im, ax=ax, label="ns per switch")
+        ax.set_title("adaptation time")
+        fig.tight_layout()
+        p = out / "adaptation_heatmap.png"
+        fig.savefig(p, dpi=120)
+        plt.close(fig)
+        made.append(p)
+    return made
+
+
+def write_all(res: dict, out: Path, plots: bool = True) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"json": write_json(res, out / "results.json"),
+             "csv": write_csv(res, out / "results.csv"),
+             "junit": write_junit(res, out / "junit.xml")}
+    pngs = write_plots(res, out) if plots else []
+    files["report"] = write_report(res, out / "report.md", pngs)
+    for p in pngs:
+        files[p.stem] = p
+    return files

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * FULLY_CONNECTED int8 (per-channel or per-tensor) with width slicing (docs in reds_kernels.h). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reds_kernels.h"
+#include "reds_quant.h"
+#include "reds_dot.h"
+
+reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_channel_quant_t *q,
+                                      const int8_t *in_data, const int8_t *weights,
+                                      const int32_t *bias, int8_t *out_data) {
+  const int32_t P = p->in_positions, w = p->in_width, stride = p->in_stride;
+  const int32_t row = P * w; /* active input elements per batch row */
+  const int contiguous = (P == 1 || w == stride);
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *x = in_data + (size_t)b * row;
+    int8_t *o = out_data + (size_t)b * p->out_width;
+    for (int32_t oc = 0; oc < p->out_width; ++oc) {
+      const int8_t *wr = weights + (size_t)oc * p->weights_cols;
+      int32_t acc;
+      if (contiguous) {
+        acc = reds_dot_s8(x, wr, row, p->input_offset);
+      } else { /* flattened [P, C_full] input sliced to [P, w]: column p*C_full + c */
+        acc = 0;
+        for (int32_t pos = 0; pos < P; ++pos)
+          acc += reds_dot_s8(x + (size_t)pos * w, wr + (size_t)pos * stride, w, p->input_offset);
+      }
+      if (bias != NULL) acc = reds_add_wrap(acc, bias[oc]);
+      o[oc] = reds_finish_s8(acc, q->multiplier[oc], q->shift[oc], p->output_offset,
+                             p->act.act_min, p->act.act_max);
+    }
+  }
+  return REDS_OK;
+}
+
+size_t reds_fully_connected_s8_scratch_size(void) { return 0; }

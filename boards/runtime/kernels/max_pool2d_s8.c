@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * MAX_POOL_2D int8 (docs in reds_kernels.h). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reds_kernels.h"
+
+reds_status_t reds_max_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t *in,
+                                 const int8_t *in_data, const reds_dims_t *out, int8_t *out_data) {
+  const int32_t H = in->h, W = in->w, C = in->c;
+  for (int32_t b = 0; b < in->n; ++b) {
+    for (int32_t oy = 0; oy < out->h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      const int32_t ky0 = y0 < 0 ? -y0 : 0;
+      const int32_t ky1 = (H - y0) < p->filter_h ? (H - y0) : p->filter_h;
+      for (int32_t ox = 0; ox < out->w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        const int32_t kx0 = x0 < 0 ? -x0 : 0;
+        const int32_t kx1 = (W - x0) < p->filter_w ? (W - x0) : p->filter_w;
+        int8_t *o = out_data + (((size_t)b * out->h + oy) * out->w + ox) * C;
+        for (int32_t c = 0; c < C; ++c) {
+          int32_t m = -128;
+          for (int32_t ky = ky0; ky < ky1; ++ky)
+            for (int32_t kx = kx0; kx < kx1; ++kx) {
+              const int32_t v = in_data[(((size_t)b * H + y0 + ky) * W + (x0 + kx)) * C + c];
+              if (v > m) m = v;
+            }
+          if (m < p->act.act_min) m = p->act.act_min;
+          if (m > p->act.act_max) m = p->act.act_max;
+          o[c] = (int8_t)m;
+        }
+      }
+    }
+  }
+  return REDS_OK;
+}
+
+size_t reds_max_pool2d_s8_scratch_size(void) { return 0; }

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * int8 dot product with input offset, the inner MAC loop of conv / fully connected:
+ *   sum_i (x[i] + x_off) * w[i]   (|x + x_off| <= 255, |w| <= 128, int32 accumulation)
+ * Portable C, or with -DREDS_USE_DSP on cores with the Armv7E-M DSP extension: SXTB16 + SADD16
+ * + SMLAD on 4 values at a time (ACLE __sxtb16/__sadd16/__smlad, written as inline asm so the
+ * runtime needs no header beyond stdint/stddef/string). Both are exact integer arithmetic,
+ * hence bit-identical. */
+#ifndef REDS_DOT_H
+#define REDS_DOT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+static inline uint32_t reds_sxtb16(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+  return r;
+}
+static inline uint32_t reds_sxtb16_ror8(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+static inline uint32_t reds_sadd16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline int32_t reds_smlad(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+
+static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
+  const uint32_t off2 = ((uint32_t)x_off & 0xffffu) * 0x00010001u;
+  int32_t acc = 0;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t xv, wv;
+    memcpy(&xv, x + i, 4); /* unaligned LDR on Cortex-M4 */
+    memcpy(&wv, w + i, 4);
+    const uint32_t x02 = reds_sadd16(reds_sxtb16(xv), off2);
+    const uint32_t x13 = reds_sadd16(reds_sxtb16_ror8(xv), off2);
+    acc = reds_smlad(x02, reds_sxtb16(wv), acc);
+    acc = reds_smlad(x13, reds_sxtb16_ror8(wv), acc);
+  }
+  for (; i < n; ++i) acc += (x[i] + x_off) * w[i];
+  return acc;
+}
+#else
+static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
+  /* four independent accumulators: integer sums are exact, so the order does not matter */
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 += (x[i] + x_off) * w[i];
+    a1 += (x[i + 1] + x_off) * w[i + 1];
+    a2 += (x[i + 2] + x_off) * w[i + 2];
+    a3 += (x[i + 3] + x_off) * w[i + 3];
+  }
+  for (; i < n; ++i) a0 += (x[i] + x_off) * w[i];
+  return (a0 + a1) + (a2 + a3);
+}
+#endif
+
+/* Requantize an accumulator, add the output offset and clamp to the activation range. */
+static inline int8_t reds_finish_s8(int32_t acc, int32_t mult, int shift, int32_t out_off,
+                                    int32_t act_min, int32_t act_max) {
+  int32_t v = reds_requantize(acc, mult, shift) + out_off;
+  if (v < act_min) v = act_min;
+  if (v > act_max) v = act_max;
+  return (int8_t)v;
+}
+
+#endif /* REDS_DOT_H */

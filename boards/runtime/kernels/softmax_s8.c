@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * SOFTMAX int8 -> int8, TFLM's gemmlowp fixed-point arithmetic (docs in reds_kernels.h).
+ * Fixed-point formats: Qm means m integer bits of an int32 (raw / 2^(31 - m)). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reds_kernels.h"
+#include "reds_quant.h"
+
+/* x * 2^e with saturation (gemmlowp SaturatingRoundingMultiplyByPOT, e > 0) */
+static int32_t sat_shl(int32_t x, int e) {
+  const int32_t threshold = (int32_t)(((int64_t)1 << (31 - e)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return reds_shl_wrap(x, e);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0 -> Q0: Taylor expansion around -1/8 */
+static int32_t exp_quarter(int32_t a) {
+  const int32_t exp_m1_8 = 1895147668;   /* exp(-1/8) in Q0 */
+  const int32_t one_third = 715827883;   /* 1/3 in Q0 */
+  const int32_t x = a + (1 << 28);       /* a + 1/8 */
+  const int32_t x2 = reds_srdhm(x, x);
+  const int32_t x3 = reds_srdhm(x2, x);
+  const int32_t x4 = reds_srdhm(x2, x2);
+  const int32_t x4_over_4 = reds_rdbpot(x4, 2);
+  const int32_t poly = reds_rdbpot(reds_srdhm(x4_over_4 + x3, one_third) + x2, 1);
+  return exp_m1_8 + reds_srdhm(exp_m1_8, x + poly);
+}
+
+/* exp(a) for a <= 0 given in Q5, result in Q0 (gemmlowp exp_on_negative_values<5>) */
+static int32_t exp_neg_q5(int32_t a) {
+  const int frac = 26; /* 31 - 5 */
+  const int32_t quarter = (int32_t)1 << (frac - 2);
+  const int32_t a_mod = (a & (quarter - 1)) - quarter;
+  int32_t result = exp_quarter(sat_shl(a_mod, 5)); /* Rescale Q5 -> Q0 */
+  const int32_t remainder = a_mod - a;
+  /* exp(-2^k) for k = -2 .. 4 in Q0 */
+  static const int32_t mult[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                  39332535,   720401,     242};
+  for (int k = 0; k < 7; ++k)
+    if (remainder & ((int32_t)1 << (frac - 2 + k))) result = reds_srdhm(result, mult[k]);
+  if (a == 0) result = INT32_MAX;
+  return result;
+}
+
+/* 1 / (1 + x) for x in [0, 1) in Q0 (Newton-Raphson, gemmlowp one_over_one_plus_x_for_x_in_0_1) */
+static int32_t one_over_one_plus_x(int32_t a) {
+  const int64_t s = (int64_t)a + INT32_MAX;
+  const int32_t half_denom = (int32_t)((s + (s >= 0 ? 1 : -1)) / 2); /* RoundingHalfSum(a, 1) */
+  const int32_t c48_17 = 1515870810;   /* 48/17 in Q2 */
+  const int32_t cm32_17 = -1010580540; /* -32/17 in Q2 */
+  int32_t x = c48_17 + reds_srdhm(half_denom, cm32_17);
+  for (int i = 0; i < 3; ++i) {
+    const int32_t hdx = reds_srdhm(half_denom, x);
+    const int32_t one_minus = (1 << 28) - hdx; /* 1 in Q2 */
+    x = x + sat_shl(reds_srdhm(x, one_minus), 2);
+  }
+  return sat_shl(x, 1); /* Q2 -> Q1 exactly, then Rescale Q1 -> Q0 */
+}
+
+reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int32_t depth,
+                              const int8_t *in_data, int8_t *out_data) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const int8_t *x = in_data + (size_t)r * depth;
+    int8_t *o = out_data + (size_t)r * depth;
+    int32_t max_in = -128;
+    for (int32_t c = 0; c < depth; ++c)
+      if (x[c] > max_in) max_in = x[c];
+
+    int32_t sum = 0; /* Q12 */
+    for (int32_t c = 0; c < depth; ++c) {
+      const int32_t diff = x[c] - max_in;
+      if (diff >= p->diff_min) {
+        const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
+                                          p->input_multiplier); /* Q5 */
+        sum += reds_rdbpot(exp_neg_q5(scaled), 12); /* Q0 -> Q12 */
+      }
+    }
+    /* reciprocal of sum (GetReciprocal): sum = 2^bits_over_unit * (1 + f) */
+    const uint32_t usum = (uint32_t)sum;
+    int headroom = 0;
+    while (headroom < 32 && !(usum & (0x80000000u >> headroom))) ++headroom;
+    const int bits_over_unit = 12 - headroom;
+    const int32_t shifted_minus_one =
+        (int32_t)((headroom < 32 ? (usum << headroom) : 0u) - 0x80000000u);
+    const int32_t scale = one_over_one_plus_x(shifted_minus_one);
+    const int exponent = bits_over_unit + 31 - 8;
+
+    for (int32_t c = 0; c < depth; ++c) {
+      const int32_t diff = x[c] - max_in;
+      int32_t v = -128;
+      if (diff >= p->diff_min) {
+        const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
+                                          p->input_multiplier);
+        const int32_t e = exp_neg_q5(scaled);
+        v = reds_rdbpot(reds_srdhm(scale, e), exponent) - 128;
+        if (v < -128) v = -128;
+        if (v > 127) v = 127;
+      }
+      o[c] = (int8_t)v;
+    }
+  }
+  return REDS_OK;
+}
+
+size_t reds_softmax_s8_scratch_size(void) { return 0; }

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * TFLite flatbuffer -> reds_ctx_t tables (subgraph 0): tensors, buffers, quantization, operators
+ * with their builtin options, and the location of the REDS metadata buffer. Every offset, length
+ * and index read from the model is checked before use. */
+#include <string.h>
+
+#include "flatbuffer.h"
+#include "reds_internal.h"
+
+/* Field numbers of schema.fbs (vtable slot i is at byte 4 + 2 i). */
+enum { M_OPCODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4, M_METADATA = 6 };
+enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
+enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_QUANT = 4 };
+enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DIM = 6 };
+enum { OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPT_TYPE = 3, OP_OPT = 4 };
+enum { OC_DEPRECATED = 0, OC_BUILTIN = 3 };
+enum { B_DATA = 0, B_OFFSET = 1, B_SIZE = 2 };
+enum { MD_NAME = 0, MD_BUFFER = 1 };
+
+/* BuiltinOptions union tags */
+enum {
+  OPT_CONV = 1, OPT_DW = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11,
+  OPT_RESHAPE = 17, OPT_REDUCER = 27
+};
+
+const char *reds_op_name(int code) {
+  switch (code) {
+    case 0: return "ADD";
+    case 1: return "AVERAGE_POOL_2D";
+    case 2: return "CONCATENATION";
+    case 3: return "CONV_2D";
+    case 4: return "DEPTHWISE_CONV_2D";
+    case 6: return "DEQUANTIZE";
+    case 9: return "FULLY_CONNECTED";
+    case 14: return "LOGISTIC";
+    case 17: return "MAX_POOL_2D";
+    case 18: return "MUL";
+    case 19: return "RELU";
+    case 21: return "RELU6";
+    case 22: return "RESHAPE";
+    case 25: return "SOFTMAX";
+    case 28: return "TANH";
+    case 34: return "PAD";
+    case 39: return "TRANSPOSE";
+    case 40: return "MEAN";
+    case 41: return "SUB";
+    case 43: return "SQUEEZE";
+    case 45: return "STRIDED_SLICE";
+    case 77: return "SHAPE";
+    case 83: return "PACK";
+    case 114: return "QUANTIZE";
+    case 117: return "HARD_SWISH";
+    default: return NULL;
+  }
+}
+
+uint32_t reds_type_size(int type) {
+  switch (type) {
+    case REDS_TYPE_FLOAT32: return 4;
+    case REDS_TYPE_INT32: return 4;
+    case REDS_TYPE_UINT8: return 1;
+    case REDS_TYPE_INT16: return 2;
+    case REDS_TYPE_INT8: return 1;
+    default: return 0;
+  }
+}
+
+static int is_supported_op(int code) {
+  switch (code) {
+    case REDS_OP_ADD: case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_CONV_2D:
+    case REDS_OP_DEPTHWISE_CONV_2D: case REDS_OP_DEQUANTIZE: case REDS_OP_FULLY_CONNECTED:
+    case REDS_OP_MAX_POOL_2D: case REDS_OP_RESHAPE: case REDS_OP_SOFTMAX: case REDS_OP_MEAN:
+    case REDS_OP_QUANTIZE:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+#define FB_TRY(expr, what)                                                   \
+  do {                                                                       \
+    if ((expr) < 0) return reds_err(ctx, REDS_ERR_TRUNCATED, (what));        \
+  } while (0)
+
+static reds_status_t parse_buffer(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *bufs,
+                                  uint32_t index, const uint8_t **data, uint32_t *len) {
+  reds_fb_table_t b;
+  reds_fb_vec_t v;
+  uint64_t off = 0, size = 0;
+  *data = NULL;
+  *len = 0;
+  if (index >= bufs->count)
+    return reds_err2(ctx, REDS_ERR_MODEL, "buffer index ", index, " out of range (", bufs->count,
+                     " buffers)");
+  FB_TRY(reds_fb_vec_table(fb, bufs, index, &b), "buffer table out of range");
+  int r = reds_fb_vector(fb, &b, B_DATA, 1, &v);
+  FB_TRY(r, "buffer data out of range");
+  if (r == 0 && v.count > 0) {
+    *data = fb->buf + v.data;
+    *len = v.count;
+    return REDS_OK;
+  }
+  FB_TRY(reds_fb_u64(fb, &b, B_OFFSET, 0, &off), "buffer offset out of range");
+  FB_TRY(reds_fb_u64(fb, &b, B_SIZE, 0, &size), "buffer size out of range");
+  if (off > 1) { /* data stored after the flatbuffer (models > 2 GB layout) */
+    if (off > fb->len || size > fb->len - off)
+      return reds_err2(ctx, REDS_ERR_TRUNCATED, "buffer ", index, " points past the end of the model",
+                       0, NULL);
+    *data = fb->buf + off;
+    *len = (uint32_t)size;
+  }
+  return REDS_OK;
+}
+
+static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *bufs,
+                                  const reds_fb_table_t *tt, uint32_t ti) {
+  reds_tensor_t *t = &ctx->tensors[ti];
+  reds_fb_vec_t shape;
+  uint32_t buffer = 0;
+  memset(t, 0, sizeof *t);
+  t->axis = -1;
+  t->first = -1;
+  t->last = -1;
+  int r = reds_fb_vector(fb, tt, T_SHAPE, 4, &shape);
+  FB_TRY(r, "tensor shape out of range");
+  if (r == 0) {
+    if (shape.count > REDS_MAX_DIMS)
+      return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has rank above REDS_MAX_DIMS", 0, NULL);
+    t->ndims = (uint8_t)shape.count;
+    uint64_t elems = 1;
+    for (uint32_t d = 0; d < shape.count; ++d) {
+      const int32_t dim = reds_ld_i32(fb->buf + shape.data + 4u * d);
+      if (dim < 1)
+        return reds_err2(ctx, REDS_ERR_SHAPE, "tensor ", ti, " has a dimension below 1 (dynamic shapes are not supported)", 0, NULL);
+      t->dims[d] = dim;
+      elems *= (uint64_t)dim;
+      if (elems > ((uint64_t)1 << 28))
+        return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has too many elements", 0, NULL);
+    }
+  }
+  FB_TRY(reds_fb_u8(fb, tt, T_TYPE, 0, &t->type), "tensor type out of range");
+  FB_TRY(reds_fb_u32(fb, tt, T_BUFFER, 0, &buffer), "tensor buffer out of range");
+  reds_status_t s = parse_buffer(ctx, fb, bufs, buffer, &t->data, &t->data_len);
+  if (s != REDS_OK) return s;
+
+  reds_fb_table_t q;
+  r = reds_fb_subtable(fb, tt, T_QUANT, &q);
+  FB_TRY(r, "tensor quantization out of range");
+  if (r == 0) {
+    reds_fb_vec_t sc, zp;
+    int rs = reds_fb_vector(fb, &q, Q_SCALE, 4, &sc);
+    int rz = reds_fb_vector(fb, &q, Q_ZERO_POINT, 8, &zp);
+    FB_TRY(rs, "quantization scales out of range");
+    FB_TRY(rz, "quantization zero points out of range");
+    int32_t qdim = 0;
+    FB_TRY(reds_fb_i32(fb, &q, Q_DIM, 0, &qdim), "quantized dimension out of range");
+    if (rs == 0 && sc.count > 0) {
+      t->scales = fb->buf + sc.data;
+      t->num_scales = sc.count;
+      t->scale = reds_ld_f32(t->scales);
+    }
+    if (rz == 0 && zp.count > 0) {
+      const uint64_t z = reds_ld_u64(fb->buf + zp.data);
+      const int64_t zs = (int64_t)z;
+      if (zs < INT32_MIN || zs > INT32_MAX)
+        return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti, " zero point out of int32 range", 0, NULL);
+      t->zero_point = (int32_t)zs;
+      t->num_zero_points = zp.count;
+      /* per-channel zero points must all equal the first (0 for symmetric weights) */
+      for (uint32_t j = 1; j < zp.count; ++j)
+        if (reds_ld_u64(fb->buf + zp.data + 8u * j) != z)
+          return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti, " has differing per-channel zero points", 0, NULL);
+    }
+    (void)qdim;
+  }
+  return REDS_OK;
+}
+
+static reds_status_t parse_options(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_table_t *ot,
+                                   uint32_t oi) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  uint8_t opt_type = 0;
+  reds_fb_table_t o;
+  int32_t dil_w = 1, dil_h = 1, depth_mult = 1;
+  uint8_t u = 0;
+  FB_TRY(reds_fb_u8(fb, ot, OP_OPT_TYPE, 0, &opt_type), "builtin options type out of range");
+  int r = reds_fb_subtable(fb, ot, OP_OPT, &o);
+  FB_TRY(r, "builtin options out of range");
+  const int have = (r == 0);
+  int expect = 0;
+  switch (op->code) {
+    case REDS_OP_CONV_2D: expect = OPT_CONV; break;
+    case REDS_OP_DEPTHWISE_CONV_2D: expect = OPT_DW; break;
+    case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_MAX_POOL_2D: expect = OPT_POOL; break;
+    case REDS_OP_FULLY_CONNECTED: expect = OPT_FC; break;
+    case REDS_OP_SOFTMAX: expect = OPT_SOFTMAX; break;
+    case REDS_OP_ADD: expect = OPT_ADD; break;
+    case REDS_OP_MEAN: expect = OPT_REDUCER; break;
+    case REDS_OP_RESHAPE: expect = OPT_RESHAPE; break;
+    default: expect = 0; break;
+  }
+  op->beta = 1.0f;
+  if (!have) return REDS_OK; /* defaults; validated per op */
+  if (expect == 0 || opt_type != expect)
+    return reds_err_op(ctx, REDS_ERR_MODEL, oi, op->code, "builtin options of the wrong type");
+#define OPT_I32(f, dst, def) FB_TRY(reds_fb_i32(fb, &o, (f), (def), (dst)), "option out of range")
+#define OPT_U8(f, dst, def) FB_TRY(reds_fb_u8(fb, &o, (f), (def), (dst)), "option out of range")
+  switch (op->code) {
+    case REDS_OP_CONV_2D:
+      OPT_U8(0, &op->padding, 0);
+      OPT_I32(1, &op->stride_w, 0);
+      OPT_I32(2, &op->stride_h, 0);
+      OPT_U8(3, &op->fused, 0);
+      OPT_I32(4, &dil_w, 1);
+      OPT_I32(5, &dil_h, 1);
+      break;
+    case REDS_OP_DEPTHWISE_CONV_2D:
+      OPT_U8(0, &op->padding, 0);
+      OPT_I32(1, &op->stride_w, 0);
+      OPT_I32(2, &op->stride_h, 0);
+      OPT_I32(3, &depth_mult, 1);
+      OPT_U8(4, &op->fused, 0);
+      OPT_I32(5, &dil_w, 1);
+      OPT_I32(6, &dil_h, 1);
+      break;
+    case REDS_OP_AVERAGE_POOL_2D:
+    case REDS_OP_MAX_POOL_2D:
+      OPT_U8(0, &op->padding, 0);
+      OPT_I32(1, &op->stride_w, 0);
+      OPT_I32(2, &op->stride_h, 0);
+      OPT_I32(3, &op->filter_w, 0);
+      OPT_I32(4, &op->filter_h, 0);
+      OPT_U8(5, &op->fused, 0);
+      break;
+    case REDS_OP_FULLY_CONNECTED:
+      OPT_U8(0, &op->fused, 0);
+      OPT_U8(1, &u, 0);
+      if (u != 0)
+        return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "shuffled weights format");
+      OPT_U8(2, &op->keep_dims, 0);
+      break;
+    case REDS_OP_ADD:
+      OPT_U8(0, &op->fused, 0);
+      break;
+    case REDS_OP_SOFTMAX:
+      FB_TRY(reds_fb_f32(fb, &o, 0, 0.0f, &op->beta), "option out of range");
+      break;
+    case REDS_OP_MEAN:
+      OPT_U8(0, &op->keep_dims, 0);
+      break;
+    default:
+      break;
+  }
+#undef OPT_I32
+#undef OPT_U8
+  if (dil_w != 1 || dil_h != 1)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "dilation other than 1");
+  (void)depth_mult; /* derived from the shapes, checked in prepare */
+  return REDS_OK;
+}
+
+static reds_status_t parse_index_vec(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *v,
+                                     uint32_t max, int16_t *dst, int allow_optional, uint32_t oi,
+                                     int code) {
+  if (v->count > max)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "too many inputs or outputs");
+  for (uint32_t j = 0; j < v->count; ++j) {
+    const int32_t ix = reds_ld_i32(fb->buf + v->data + 4u * j);
+    if (ix == -1 && allow_optional) {
+      dst[j] = -1;
+      continue;
+    }
+    if (ix < 0 || (uint32_t)ix >= ctx->num_tensors)
+      return reds_err2(ctx, REDS_ERR_MODEL, "tensor index ", ix, " out of range (", ctx->num_tensors,
+                       " tensors)");
+    dst[j] = (int16_t)ix;
+  }
+  return REDS_OK;
+}
+
+reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
+  reds_fb_t fb;
+  reds_fb_table_t root, sg, t;
+  reds_fb_vec_t codes, subgraphs, buffers, tensors, ops, v;
+  reds_status_t s;
+  int r;
+
+  blob->found = 0;
+  blob->data = NULL;
+  blob->len = 0;
+  if (ctx->model_len < 8) return reds_err(ctx, REDS_ERR_TRUNCATED, "model shorter than 8 bytes");
+  if (ctx->model_len > 0x7fffffffu) return reds_err(ctx, REDS_ERR_MODEL, "model larger than 2 GB");
+  if (memcmp(ctx->model + 4, "TFL3", 4) != 0)
+    return reds_err(ctx, REDS_ERR_MODEL, "file identifier is not TFL3 (not a TFLite model)");
+  fb.buf = ctx->model;
+  fb.len = (uint32_t)ctx->model_len;
+  FB_TRY(reds_fb_root(&fb, &root), "root table out of range");
+
+  r = reds_fb_vector(&fb, &root, M_OPCODES, 4, &codes);
+  FB_TRY(r, "operator codes out of range");
+  if (r) codes.count = 0;
+  r = reds_fb_vector(&fb, &root, M_BUFFERS, 4, &buffers);
+  FB_TRY(r, "buffers out of range");
+  if (r) buffers.count = 0;
+  r = reds_fb_vector(&fb, &root, M_SUBGRAPHS, 4, &subgraphs);
+  FB_TRY(r, "subgraphs out of range");
+  if (r || subgraphs.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "model has no subgraph");
+  FB_TRY(reds_fb_vec_table(&fb, &subgraphs, 0, &sg), "subgraph 0 out of range");
+
+  /* tensors */
+  r = reds_fb_vector(&fb, &sg, SG_TENSORS, 4, &tensors);
+  FB_TRY(r, "tensors out of range");
+  if (r) tensors.count = 0;
+  if (tensors.count > REDS_MAX_TENSORS)
+    return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", tensors.count,
+                     " tensors, more than REDS_MAX_TENSORS (", REDS_MAX_TENSORS, ")");
+  ctx->num_tensors = tensors.count;
+  for (uint32_t i = 0; i < tensors.count; ++i) {
+    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
+    s = parse_tensor(ctx, &fb, &buffers, &t, i);
+    if (s != REDS_OK) return s;
+  }
+
+  /* subgraph inputs and outputs */
+  r = reds_fb_vector(&fb, &sg, SG_INPUTS, 4, &v);
+  FB_TRY(r, "subgraph inputs out of range");
+  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no inputs");
+  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph inputs than REDS_MAX_IO");
+  ctx->num_inputs = v.count;
+  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->inputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+  r = reds_fb_vector(&fb, &sg, SG_OUTPUTS, 4, &v);
+  FB_TRY(r, "subgraph outputs out of range");
+  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no outputs");
+  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph outputs than REDS_MAX_IO");
+  ctx->num_outputs = v.count;
+  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->outputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+
+  /* operators */
+  r = reds_fb_vector(&fb, &sg, SG_OPERATORS, 4, &ops);
+  FB_TRY(r, "operators out of range");
+  if (r) ops.count = 0;
+  if (ops.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no operators");
+  if (ops.count > REDS_MAX_OPS)
+    return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", ops.count,
+                     " operators, more than REDS_MAX_OPS (", REDS_MAX_OPS, ")");
+  ctx->num_ops = ops.count;
+  for (uint32_t i = 0; i < ops.count; ++i) {
+    reds_op_rec_t *op = &ctx->ops[i];
+    reds_fb_table_t ot, ct;
+    uint32_t opcode_index = 0;
+    uint8_t dep = 0;
+    int32_t builtin = 0;
+    memset(op, 0, sizeof *op);
+    op->in[0] = op->in[1] = op->in[2] = -1;
+    op->out = -1;
+    FB_TRY(reds_fb_vec_table(&fb, &ops, i, &ot), "operator table out of range");
+    FB_TRY(reds_fb_u32(&fb, &ot, OP_OPCODE, 0, &opcode_index), "opcode index out of range");
+    if (opcode_index >= codes.count)
+      return reds_err2(ctx, REDS_ERR_MODEL, "operator ", i, " has opcode index out of range", 0, NULL);
+    FB_TRY(reds_fb_vec_table(&fb, &codes, opcode_index, &ct), "operator code out of range");
+    FB_TRY(reds_fb_u8(&fb, &ct, OC_DEPRECATED, 0, &dep), "operator code out of range");
+    FB_TRY(reds_fb_i32(&fb, &ct, OC_BUILTIN, 0, &builtin), "operator code out of range");
+    const int32_t code = builtin > (int8_t)dep ? builtin : (int8_t)dep;
+    if (!is_supported_op(code))
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code,
+                         "not supported by the REDS runtime (supported: ADD, AVERAGE_POOL_2D, "
+                         "CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, "
+                         "MEAN, QUANTIZE, RESHAPE, SOFTMAX)");
+    op->code = (uint8_t)code;
+    r = reds_fb_vector(&fb, &ot, OP_INPUTS, 4, &v);
+    FB_TRY(r, "operator inputs out of range");
+    if (r) v.count = 0;
+    s = parse_index_vec(ctx, &fb, &v, 3, op->in, 1, i, code);
+    if (s != REDS_OK) return s;
+    op->num_in = (uint8_t)v.count;
+    r = reds_fb_vector(&fb, &ot, OP_OUTPUTS, 4, &v);
+    FB_TRY(r, "operator outputs out of range");
+    if (r || v.count != 1)
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code, "operator must have exactly one output");
+    s = parse_index_vec(ctx, &fb, &v, 1, &op->out, 0, i, code);
+    if (s != REDS_OK) return s;
+    s = parse_options(ctx, &fb, &ot, i);
+    if (s != REDS_OK) return s;
+  }
+
+  /* Model.metadata: find the entry named "REDS" */
+  r = reds_fb_vector(&fb, &root, M_METADATA, 4, &v);
+  FB_TRY(r, "metadata out of range");
+  if (r == 0) {
+    for (uint32_t i = 0; i < v.count; ++i) {
+      reds_fb_table_t md;
+      reds_fb_vec_t name;
+      uint32_t buf_index = 0;
+      FB_TRY(reds_fb_vec_table(&fb, &v, i, &md), "metadata entry out of range");
+      int rn = reds_fb_vector(&fb, &md, MD_NAME, 1, &name);
+      FB_TRY(rn, "metadata name out of range");
+      if (rn != 0 || name.count != 4 || memcmp(fb.buf + name.data, "REDS", 4) != 0) continue;
+      FB_TRY(reds_fb_u32(&fb, &md, MD_BUFFER, 0, &buf_index), "metadata buffer out of range");
+      s = parse_buffer(ctx, &fb, &buffers, buf_index, &blob->data, &blob->len);
+      if (s != REDS_OK) return s;
+      blob->found = 1;
+      break;
+    }
+  }
+  return REDS_OK;
+}
