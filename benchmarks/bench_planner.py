@@ -2,7 +2,7 @@
 peak-memory budget.
 
     .venv/bin/python benchmarks/bench_planner.py [--seed 0] [--scores magnitude]
-        [--peak-memory 57344] [--time-limit 60] [--json docs/benchmarks/planner.json]
+        [--peak-memory 65536] [--time-limit 60] [--json docs/benchmarks/planner.json]
 
 The problem is built analytically (no TensorFlow): DS-CNN-L from "Hello Edge" (input 49x10x1,
 conv 276 ch 10x4 stride 2 SAME -> 25x5, five [depthwise 3x3 + pointwise 276] blocks at 25x5,
@@ -214,8 +214,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scores", default="magnitude",
                     choices=["magnitude", "raw-magnitude", "skewed"])
-    ap.add_argument("--peak-memory", type=int, default=56 * 1024,
-                    help="arena byte cap of the second run (Default: 57344 = 56 KiB)")
+    ap.add_argument("--peak-memory", type=int, default=64 * 1024,
+                    help="arena byte cap of the second run (Default: 65536 = 64 KiB)")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--json", default=str(ROOT / "docs/benchmarks/planner.json"))
     run(ap.parse_args(argv))

@@ -91,29 +91,38 @@ def test_resume_refuses_other_model(native_board, model_path, tmp_path):
 
 
 def test_board_killed_mid_measurement_recovers(native_board, model_path, tmp_path):
-    """Kill the board process while reds-switch runs; the runner restarts it, re-uploads the
-    model the restart dropped, re-selects and retries; nothing is lost."""
+    """Kill the board process after `reds-switch` was sent and before its reply (and once more
+    right before a latency command); the runner restarts it, re-uploads the model the restart
+    dropped, re-selects and retries; nothing is lost."""
     other = tmp_path / "padded.tflite"  # same network, other CRC: forces an upload
     other.write_bytes(model_path.read_bytes() + bytes(16))
     killed = []
 
     def hook(step, board):
         if step == "adaptation" and not killed:
-            killed.append(board.proc.pid)
-            threading.Timer(0.05, board.kill).start()
+            link = board.dut.link
+            orig = link.write
+
+            def write_then_die(data):
+                orig(data)
+                if b"reds-switch" in data and not killed:
+                    killed.append(board.proc.pid)
+                    board.kill()  # the board dies while the command is running
+            link.write = write_then_die
         if step == "latency/1" and len(killed) == 1:
             killed.append(board.proc.pid)
-            board.kill()  # dies right before the command: link closed while writing/reading
+            board.kill()
 
     out = tmp_path / "out"
     res = run_bench(board=native_board, model=other, out=out, runs=5, switch_runs=100000,
                     inputs=1, progress=False, plots=False, step_hook=hook)
-    assert native_board.restarts == 2
+    assert len(killed) == 2 and native_board.restarts == 2
     events = [e for e in map(json.loads, (out / "journal.jsonl").read_text().splitlines())
               if e["type"] == "event"]
-    assert [e["step"] for e in events] == ["adaptation", "latency/1"]
+    assert [(e["step"], e["event"]) for e in events] == [("adaptation", "reset"), ("latency/1", "reset")]
     assert res["model"]["crc32"] == f"{zlib.crc32(other.read_bytes()):08x}"
     assert len(res["adaptation"]["matrix_ticks"]) == len(res["latency"])
+    assert [x["subnet"] for x in res["latency"]] == list(range(len(res["model"]["subnets"])))
     assert measure.board_info(native_board)["info"]["model_source"] == "upload"
 
 

@@ -7,7 +7,8 @@ from _tiny import inputs, tiny
 from reds.datasets import load_dataset
 from reds.finetune import (bn_statistics, evaluate_subnets, finetune_joint, pretrain, subnet_loss_weights)
 from reds.slimmable import (SlimRunner, count_macs, count_params, slice_model, subnet_forward, uniform_widths)
-from reds.zoo import UserError, channel_groups
+from reds.errors import UserError
+from reds.zoo import channel_groups
 
 
 @pytest.mark.parametrize("kind", ["dnn", "cnn", "ds_cnn", "resnet", "mobilenet"])

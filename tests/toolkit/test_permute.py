@@ -4,7 +4,8 @@ import pytest
 from _tiny import inputs, tiny
 from reds.importance import random_scores
 from reds.permute import permute_model, permuted_scores
-from reds.zoo import UserError, channel_groups
+from reds.errors import UserError
+from reds.zoo import channel_groups
 
 
 @pytest.mark.parametrize("kind", ["dnn", "cnn", "ds_cnn", "resnet", "mobilenet"])

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from _tiny import TINY, tiny
-from reds.zoo import UserError, build_model, channel_groups, unit_layers, with_batch
+from reds.errors import UserError
+from reds.zoo import build_model, channel_groups, unit_layers, with_batch
 
 ALLOWED = {"InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU",
            "GlobalAveragePooling2D", "Flatten", "Add", "AveragePooling2D"}
@@ -99,3 +100,12 @@ def test_unknown_arch_and_layer():
 def test_all_tiny_variants_build():
     for k in TINY:
         assert channel_groups(tiny(k, randomize=False))
+
+
+def test_keras_save_load_keeps_groups(tmp_path):
+    m = tiny("resnet")
+    m.save(tmp_path / "m.keras")
+    m2 = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    assert [g.to_dict() for g in channel_groups(m2)] == [g.to_dict() for g in channel_groups(m)]
+    x = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(m2(x, training=False), m(x, training=False), atol=1e-6)

@@ -80,16 +80,21 @@ class _Step:
     stride: np.ndarray  # key strides of the new active set
     lo_new: np.ndarray  # lower widths of the new active set
     nkeys: int  # key space size of the new active set
+    # pair cuts checked at this step: (position of the other group in the previous active
+    # set, table T, True if g is the cut's "b" side). A cut (a, b, T) forbids w_b >= T[w_a].
+    cuts: list = field(default_factory=list)
 
 
 class Compiled:
     """A problem restricted to a box, prepared for the DP."""
 
-    def __init__(self, prefix, terms, lo, hi):
+    def __init__(self, prefix, terms, lo, hi, cuts=()):
         self.G = len(prefix)
         self.prefix = prefix
         self.lo = np.asarray(lo, dtype=np.int64)
-        self.hi = np.asarray(hi, dtype=np.int64)
+        self.hi = np.asarray(hi, dtype=np.int64).copy()
+        self.cuts = list(cuts)
+        self.empty = not _tighten(self.lo, self.hi, self.cuts)
         free = [g for g in range(self.G) if self.lo[g] < self.hi[g]]
         self.free = free
         isfree = np.zeros(self.G, bool)
@@ -133,6 +138,7 @@ class Compiled:
             nbrs[b][a] = c
         steps = []
         prev_active: list[int] = []
+        free = set(order)
         for k, g in enumerate(order):
             vals = np.arange(self.lo[g], self.hi[g] + 1, dtype=np.int64)
             score = np.asarray(self.prefix[g], dtype=np.float64)[vals]
@@ -154,12 +160,22 @@ class Compiled:
                 raise DPTooWide(
                     f"{nkeys} width combinations of groups {new_active} stay active at once"
                 )
+            here = []
+            for a, b, T in self.cuts:
+                if a not in free or b not in free or g not in (a, b):
+                    continue
+                other = b if g == a else a
+                if pos_in_order[other] > k:
+                    continue  # checked at the other group's step
+                if other not in prev_active:
+                    raise ValueError(f"pair cut ({a}, {b}) joins groups without a MAC term")
+                here.append((prev_active.index(other), np.asarray(T, np.int64), g == b))
             steps.append(
                 _Step(
                     g=g, vals=vals, score=score, unary=unary, nbr_pos=nbr_pos,
                     nbr_coef=nbr_coef, src=src, stride=stride,
                     lo_new=self.lo[new_active].astype(np.int64) if new_active else np.zeros(0, np.int64),
-                    nkeys=nkeys,
+                    nkeys=nkeys, cuts=here,
                 )
             )
             prev_active = new_active
@@ -183,6 +199,23 @@ class Compiled:
             else:
                 key += ((Wp[:, sj] - st.lo_new[j]) * st.stride[j])[:, None]
         return inc, key
+
+    @staticmethod
+    def _allowed(st: _Step, Wp: np.ndarray):
+        """Bool (n, nv): which widths of st.g the pair cuts allow after each row of Wp."""
+        if not st.cuts:
+            return None
+        ok = np.ones((Wp.shape[0], len(st.vals)), dtype=bool)
+        for pos, T, g_is_b in st.cuts:
+            if g_is_b:  # forbid v >= T[w_other]
+                ok &= st.vals[None, :] < T[Wp[:, pos]][:, None]
+            else:  # g is a: forbid w_other >= T[v]
+                ok &= T[st.vals][None, :] > Wp[:, pos][:, None]
+        return ok
+
+    def ok(self, w) -> bool:
+        """Does the full width vector w satisfy every pair cut?"""
+        return all(w[b] < T[w[a]] for a, b, T in self.cuts)
 
     def _all_prev_widths(self, k):
         """All width combinations of the active set before step k, in key order."""
@@ -232,8 +265,13 @@ class Compiled:
                 inc, key = self._inc_and_key(st, Wp[a : a + rows])
                 nxt = V[k + 1][:, key]  # (L, r, nv)
                 val = st.score[None, None, :] - lams[:, None, None] * inc[None] + nxt
+                mn = inc + MN[k + 1][key]
+                allowed = self._allowed(st, Wp[a : a + rows])
+                if allowed is not None:
+                    val = np.where(allowed[None], val, -np.inf)
+                    mn = np.where(allowed, mn, np.inf)
                 Vk[:, a : a + rows] = val.max(axis=2)
-                Mk[a : a + rows] = (inc + MN[k + 1][key]).min(axis=1)
+                Mk[a : a + rows] = mn.min(axis=1)
             V[k] = Vk
             MN[k] = Mk
         return V, MN
@@ -245,6 +283,9 @@ class Compiled:
         for k, st in enumerate(self.steps):
             inc, key = self._inc_and_key(st, W)
             val = st.score - lam * inc[0] + V[k + 1][li, key[0]]
+            allowed = self._allowed(st, W)
+            if allowed is not None:
+                val = np.where(allowed[0], val, -np.inf)
             j = int(np.argmax(val))
             w[st.g] = st.vals[j]
             newW = np.empty((1, len(st.src)), dtype=np.int64)
@@ -299,6 +340,27 @@ def _choose_order(free, pair, lo, hi):
     return best
 
 
+def _tighten(lo, hi, cuts) -> bool:
+    """Turn pair cuts with one constant side into bounds (in place). False if box empty."""
+    changed = True
+    while changed:
+        changed = False
+        for a, b, T in cuts:
+            if lo[a] == hi[a]:  # forbid w_b >= T[const]
+                t = int(T[lo[a]])
+                if t - 1 < hi[b]:
+                    hi[b] = t - 1
+                    changed = True
+            if lo[b] == hi[b]:  # forbid w_a with T[w_a] <= const: an up-set for a monotone arena
+                bad = np.flatnonzero(T[lo[a] : hi[a] + 1] <= lo[b])
+                if len(bad) and lo[a] + bad[0] - 1 < hi[a]:
+                    hi[a] = lo[a] + bad[0] - 1
+                    changed = True
+            if np.any(hi < lo):
+                return False
+    return True
+
+
 def macs_of(terms, w) -> float:
     tot = 0.0
     for coef, a, b in terms:
@@ -306,7 +368,7 @@ def macs_of(terms, w) -> float:
     return tot
 
 
-def _greedy_fill(prefix, terms, w, hi, cap):
+def _greedy_fill(prefix, terms, w, hi, cap, ok=lambda w: True):
     """Raise widths one unit at a time (best score per MAC first) while MACs <= cap."""
     w = w.copy()
     G = len(w)
@@ -319,8 +381,9 @@ def _greedy_fill(prefix, terms, w, hi, cap):
                 continue
             w[g] += 1
             m2 = macs_of(terms, w)
+            fits = m2 <= cap and ok(w)
             w[g] -= 1
-            if m2 > cap:
+            if not fits:
                 continue
             ds = prefix[g][w[g] + 1] - prefix[g][w[g]]
             dm = m2 - m
@@ -348,11 +411,15 @@ def macs_of_comp(comp: Compiled, w) -> float:
     return tot
 
 
-def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound_lams=24):
+def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound_lams=24,
+              cuts=()):
     """Best widths in the box [lo, hi] with MACs <= cap (see module docstring).
 
     ``threshold``: if given, only a solution with value > threshold matters; when the box
     cannot beat it, returns ``beats_threshold=False`` (cheaply, thanks to pruning).
+    ``cuts``: pair cuts (a, b, T) forbidding w_b >= T[w_a] (T indexed by the width of a;
+    a and b must share a MAC term, or one of them be constant in the box). T must be
+    non-increasing (it comes from a monotone arena function).
     Raises DPTimeout if ``deadline`` (time.monotonic()) passes.
     """
     t0 = time.monotonic()
@@ -363,26 +430,41 @@ def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound
     def value(w):
         return float(sum(prefix[g][w[g]] for g in range(G)))
 
+    cuts = list(cuts)
+    hi = hi.copy()
+    if cuts and not _tighten(lo, hi, cuts):
+        return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
+
+    def ok(w):
+        return all(w[b] < T[w[a]] for a, b, T in cuts)
+
     m_lo = macs_of(terms, lo)
-    if m_lo > cap:
+    if m_lo > cap or not ok(lo):
+        # MACs grow with every width, and a cut violated at lo is violated in the whole box
+        # (T is non-increasing)
         return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
     m_hi = macs_of(terms, hi)
-    if m_hi <= cap:
+    if m_hi <= cap and ok(hi):
         v = value(hi)
         return BoxResult(hi.copy(), v, m_hi, v, beats_threshold=threshold is None or v > threshold)
 
     ctx = {"w": lo.copy(), "v": value(lo), "bound": value(hi)}
     try:
         return _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
-                             value, ctx, t0)
+                             value, ctx, t0, cuts, ok)
     except DPTimeout:
         w = ctx["w"]
-        return BoxResult(w, ctx["v"], macs_of(terms, w), ctx["bound"], timed_out=True,
+        return BoxResult(w, ctx["v"] if w is not None else None,
+                         macs_of(terms, w) if w is not None else None, ctx["bound"],
+                         timed_out=True,
                          beats_threshold=threshold is None or ctx["v"] > threshold)
 
 
-def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams, value, ctx, t0):
-    comp = Compiled(prefix, terms, lo, hi)
+def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams, value, ctx, t0,
+                  cuts, ok):
+    comp = Compiled(prefix, terms, lo, hi, cuts)
+    if comp.empty:
+        return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
     cap_rel = cap - comp.c0
     scale = max(1.0, abs(value(hi)))
     tol = TOL * scale
@@ -396,10 +478,12 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
     grid = lam0 * np.exp2(np.linspace(-12, 12, 25))
     best_dual = math.inf
     lam_star = grid[-1]
-    inc_w, inc_v = lo.copy(), value(lo)
-    for _ in range(3):
+    inc_w, inc_v = ctx["w"], ctx["v"]
+    for it in range(3):
         check_time()
         V, MN = comp.backward(grid)
+        if it == 0 and MN[0][0] > cap_rel:
+            return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
         duals = V[0][:, 0] + grid * cap_rel + comp.score_const
         i = int(np.argmin(duals))
         if duals[i] < best_dual:
@@ -408,8 +492,8 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
         # raised greedily until the budget is used
         for li in range(len(grid)):
             w = comp.argmax(V, li, grid[li])
-            if macs_of(terms, w) <= cap:
-                w, _ = _greedy_fill(prefix, terms, w, hi, cap)
+            if macs_of(terms, w) <= cap and ok(w):
+                w, _ = _greedy_fill(prefix, terms, w, comp.hi, cap, ok)
                 v = value(w)
                 if v > inc_v:
                     inc_w, inc_v = w, v
@@ -454,9 +538,12 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
             mc = m[a : a + rows, None] + inc
             scand = s[a : a + rows, None] + st.score[None, :]
             ncand += mc.size
-            ok = mc + MNn[key] <= cap_rel
-            ok &= scand + Vn[istar][key] + lams[istar] * (cap_rel - mc) >= floor
-            r, c = np.nonzero(ok)
+            good = mc + MNn[key] <= cap_rel
+            good &= scand + Vn[istar][key] + lams[istar] * (cap_rel - mc) >= floor
+            allowed = comp._allowed(st, Ws[a : a + rows])
+            if allowed is not None:
+                good &= allowed
+            r, c = np.nonzero(good)
             if len(r) == 0:
                 continue
             mc, scand, key = mc[r, c], scand[r, c], key[r, c]

@@ -27,10 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-try:  # the lead owns errors.py; fall back until it exists
-    from reds.errors import DatasetError, UserError
-except ImportError:  # pragma: no cover - temporary
-    from reds.zoo import DatasetError, UserError
+from reds.errors import DatasetError, UserError
 
 
 @dataclass

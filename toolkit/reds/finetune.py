@@ -29,8 +29,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reds.errors import UserError
 from reds.slimmable import SlimRunner, check_widths, count_params
-from reds.zoo import UserError, channel_groups
+from reds.zoo import channel_groups
 
 L = keras.layers
 
@@ -58,9 +59,9 @@ def _bar(total, desc, progress):
 
 
 def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch_size: int = 512,
-                     runner: SlimRunner | None = None) -> list[float]:
+                     runner: SlimRunner | None = None, groups=None) -> list[float]:
     """Top-1 accuracy of every subnet on ``(x, y)`` (BN in inference mode)."""
-    runner = runner or SlimRunner(model)
+    runner = runner or SlimRunner(model, groups)
     masks = [runner.masks(w) for w in subnets_widths]
     fn = _eval_fn(runner)
     correct = np.zeros(len(masks), np.int64)

@@ -177,16 +177,26 @@ class Emulated:
 
 
 def read_reply(link, timeout: float = 10.0, who: str = "board") -> list[str]:
-    """Read lines until `m-ready`; raise UserError naming what was received on timeout."""
+    """Read lines up to `m-ready`, skipping a boot banner (`m-boot…` + `m-ready`) before it.
+
+    Raises UserError naming `who` and the bytes received when no reply completes in time.
+    """
     import time
 
     buf = b""
     deadline = time.monotonic() + timeout
-    while b"m-ready" not in buf:
+    while True:
+        lines = [ln.strip() for ln in buf.decode("ascii", "replace").splitlines() if ln.strip()]
+        if "m-ready" in lines:
+            end = lines.index("m-ready")
+            if not lines[0].startswith("m-boot"):
+                return lines[: end + 1]
+            cut = buf.index(b"m-ready") + len(b"m-ready")
+            buf = buf[cut:]
+            continue
         if time.monotonic() > deadline:
             raise UserError(f"{who}: no m-ready within {timeout:.0f} s; received {buf[-200:]!r}")
         buf += link.read(link.in_waiting or 1)
-    return [ln.strip() for ln in buf.decode("ascii", "replace").splitlines() if ln.strip()]
 
 
 def boot_and_ask(env: str, command: str, timeout: float = 20.0) -> list[str]:

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reds.zoo import ChannelGroup, UserError, channel_groups
+from reds.errors import UserError
+from reds.zoo import ChannelGroup, channel_groups
 
 L = keras.layers
 

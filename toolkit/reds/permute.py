@@ -16,7 +16,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from reds.zoo import ChannelGroup, UserError, channel_groups
+from reds.errors import UserError
+from reds.zoo import ChannelGroup, channel_groups
 
 L = keras.layers
 

@@ -156,32 +156,9 @@ class Pipeline:
 
     def step_plan(self):
         from . import planner
-        from .arena import ArenaModel
-        from .export import match_groups, to_int8_tflite
-        from .graph import mac_terms
-        from .zoo import with_batch
 
         model = self._load("pretrained.keras")
-        kgroups = self.groups(model)
-        scores = dict(np.load(self.run / "scores.npz"))
-        # The cost model is the converted int8 graph itself: MACs and arena bytes exactly as
-        # the runtime will count them.
-        tfl = to_int8_tflite(with_batch(model, 1), self.data.x_train, max_samples=20)
-        match = match_groups(kgroups, tfl)
-        order = [g.name for g in kgroups]  # planner group i = tflite group match.index[name]
-        pos = {match.index[n]: i for i, n in enumerate(order)}
-        terms = [(c, None if a is None else pos[a], None if b is None else pos[b])
-                 for c, a, b in mac_terms(tfl, match.groups)]
-        arena = ArenaModel(tfl, match.groups)
-
-        def arena_fn(widths):
-            w = widths if isinstance(widths, dict) else dict(zip(order, widths))
-            return arena.bytes(match.widths(w))
-
-        specs = [planner.GroupSpec(name=g.name, full_width=g.width, min_width=g.min_width,
-                                   scores=np.sort(np.asarray(scores[g.name]))[::-1])
-                 for g in kgroups]
-        problem = planner.PlanProblem(specs, terms, arena_fn)
+        problem, _ = plan_problem(self, model)
         t0 = time.perf_counter()
         plan = planner.solve(problem, list(self.cfg.budgets), peak_memory=self.cfg.peak_memory,
                              time_limit=self.cfg.plan_time_limit)
@@ -268,6 +245,36 @@ class Pipeline:
         for name in TRAIN_STEPS:
             self.step(name, getattr(self, f"step_{name}"))
         return self.run
+
+
+def plan_problem(pipe: Pipeline, model):
+    """The planner's problem for a Keras model: groups with sorted importance scores, and the
+    cost model of the converted int8 graph itself (MACs and arena bytes exactly as the runtime
+    counts them). Returns (problem, converted model bytes)."""
+    from . import planner
+    from .arena import ArenaModel
+    from .export import match_groups, to_int8_tflite
+    from .graph import mac_terms
+    from .zoo import with_batch
+
+    kgroups = pipe.groups(model)
+    scores = dict(np.load(pipe.run / "scores.npz"))
+    tfl = to_int8_tflite(with_batch(model, 1), pipe.data.x_train, max_samples=20)
+    match = match_groups(kgroups, tfl)
+    order = [g.name for g in kgroups]  # planner group i <-> converted group match.index[name]
+    pos = {match.index[n]: i for i, n in enumerate(order)}
+    terms = [(c, None if a is None else pos[a], None if b is None else pos[b])
+             for c, a, b in mac_terms(tfl, match.groups)]
+    arena = ArenaModel(tfl, match.groups)
+
+    def arena_fn(widths):
+        w = widths if isinstance(widths, dict) else dict(zip(order, widths))
+        return arena.bytes(match.widths(w))
+
+    specs = [planner.GroupSpec(name=g.name, full_width=g.width, min_width=g.min_width,
+                               scores=np.sort(np.asarray(scores[g.name]))[::-1])
+             for g in kgroups]
+    return planner.PlanProblem(specs, terms, arena_fn), tfl
 
 
 def run_steps(pipe: Pipeline, names: list[str]) -> Any:

@@ -312,12 +312,15 @@ def solve(
     stats: list[dict] = []
     upper = prep.hi.copy()
     total = len(order)
+    cache: dict = {}
     for done, i in enumerate(order):
         label = f"budget {budgets[i]:g} ({caps[i]} MACs)"
         if progress:
             progress(done, total, f"solving {label}")
         t0 = time.monotonic()
-        res, st = _solve_one(prep, prep.lo, upper if nested else prep.hi, caps[i], mems[i], deadline)
+        res, st = _solve_one(
+            prep, prep.lo, upper if nested else prep.hi, caps[i], mems[i], deadline, cache
+        )
         if res is None:
             lo_arena = prep.arena(prep.lo)
             extra = " under the nesting bounds of the bigger subnet" if nested and subnets else ""
@@ -346,7 +349,7 @@ def solve(
     return Plan(subnets, full, time.monotonic() - t_start, nested, stats)
 
 
-def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline):
+def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
     """((widths, status, bound) or None if infeasible, stats) for one subnet."""
     tol = _plan_dp.TOL * max(1.0, prep.value(hi))
     if mem is None or (prep.monotone and prep.arena(hi) <= mem):
@@ -354,11 +357,17 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline):
         status = "feasible" if r.timed_out else "optimal"
         return (r.widths, status, r.bound), {"boxes": 1, "dp": r.stats}
     # branch and bound over boxes of widths; a box's priority is an upper bound of its optimum
-    if prep.monotone and prep.arena(lo) > mem:
-        return None, {"boxes": 0}
+    cuts = []
+    if prep.monotone:
+        if prep.arena(lo) > mem:
+            return None, {"boxes": 0}
+        key = ("cuts", mem)
+        if key not in cache:
+            cache[key] = _local_cuts(prep, mem)
+        caps, cuts = cache[key]
+        hi = np.minimum(hi, caps)
     best_w, best_v = None, -math.inf
-    heap = [(-math.inf, 0, lo.copy(), hi.copy())]
-    heap[0] = (-prep.value(hi), 0, lo.copy(), hi.copy())
+    heap = [(-prep.value(hi), 0, lo.copy(), hi.copy())]
     counter = 1
     nboxes = 0
     timed_out = False
@@ -375,7 +384,7 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline):
         nboxes += 1
         r = _plan_dp.solve_box(
             prep.prefix, prep.terms, blo, bhi, cap,
-            threshold=None if best_w is None else best_v, deadline=deadline,
+            threshold=None if best_w is None else best_v, deadline=deadline, cuts=cuts,
         )
         if r.timed_out:
             timed_out = True
@@ -394,7 +403,7 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline):
         for sub in _split(prep, blo, bhi, w, mem):
             heapq.heappush(heap, (-r.value, counter, sub[0], sub[1]))
             counter += 1
-    stats = {"boxes": nboxes}
+    stats = {"boxes": nboxes, "pair_cuts": len(cuts)}
     if best_w is None:
         if timed_out:
             raise PlanError(
@@ -408,6 +417,58 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline):
     return (best_w, "optimal", best_v), stats
 
 
+def _local_cuts(prep: _Prepared, mem: int):
+    """Necessary conditions of arena <= mem on one group or a pair of MAC neighbours.
+
+    With a monotone arena, arena(w) >= arena(min widths except groups a, b at w_a, w_b).
+    Returns per-group caps (largest width fitting alone) and pair cuts (a, b, T): T[x] is the
+    smallest width of b that overflows with a at x (others at their minimum), so the DP must
+    keep w_b < T[w_a]. Costs about (range_a + range_b) arena calls per pair (staircase walk).
+    """
+    base = prep.lo
+    caps = prep.hi.copy()
+    G = len(base)
+    for g in range(G):
+        if base[g] == prep.hi[g]:
+            continue
+        w = base.copy()
+        w[g] = prep.hi[g]
+        if prep.arena(w) <= mem:
+            continue
+        a, b = int(base[g]), int(prep.hi[g])  # arena(base) <= mem < arena(w_g = b)
+        while a + 1 < b:
+            mid = (a + b) // 2
+            w[g] = mid
+            if prep.arena(w) > mem:
+                b = mid
+            else:
+                a = mid
+        caps[g] = a
+    pairs = sorted({(min(a, b), max(a, b)) for _, a, b in prep.terms
+                    if a is not None and b is not None and a != b})
+    cuts = []
+    for a, b in pairs:
+        if base[a] == caps[a] or base[b] == caps[b]:
+            continue
+        T = np.full(int(prep.hi[a]) + 1, int(prep.hi[b]) + 1, dtype=np.int64)
+        y = int(caps[b]) + 1  # smallest overflowing width of b seen so far (none: caps+1)
+        w = base.copy()
+        for x in range(int(base[a]), int(caps[a]) + 1):
+            w[a] = x
+            while y - 1 >= base[b]:
+                w[b] = y - 1
+                if prep.arena(w) > mem:
+                    y -= 1
+                else:
+                    break
+            if y <= caps[b]:
+                T[x] = y
+        T[int(caps[a]) + 1 :] = base[b]  # beyond the cap of a nothing fits
+        if np.any(T[int(base[a]) : int(caps[a]) + 1] <= caps[b]):
+            cuts.append((a, b, T))
+    return caps, cuts
+
+
 def _split(prep: _Prepared, blo, bhi, w, mem):
     """Sub-boxes covering box minus the widths that the violating ``w`` rules out."""
     G = len(w)
@@ -417,7 +478,7 @@ def _split(prep: _Prepared, blo, bhi, w, mem):
         # the arena still exceeds mem); every width vector >= u violates too.
         u = np.array(w, np.int64)
         for g in range(G):
-            a, b = int(blo[g]), int(u[g])  # arena(u with u_g=b) > mem
+            a, b = int(prep.lo[g]), int(u[g])  # arena(u with u_g=b) > mem
             while a < b:
                 mid = (a + b) // 2
                 u2 = u.copy()

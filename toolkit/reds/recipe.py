@@ -28,10 +28,7 @@ from pathlib import Path
 
 import yaml
 
-try:  # the lead owns errors.py; fall back until it exists
-    from reds.errors import UserError
-except ImportError:  # pragma: no cover - temporary
-    from reds.zoo import UserError
+from reds.errors import UserError
 
 
 class RecipeError(UserError):

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reds.zoo import ChannelGroup, UserError, channel_groups, inbound_layers
+from reds.errors import UserError
+from reds.zoo import ChannelGroup, channel_groups, inbound_layers
 
 L = keras.layers
 

@@ -46,15 +46,7 @@ from typing import Callable, Sequence
 
 import keras
 
-try:  # the lead owns errors.py; fall back until it exists
-    from reds.errors import DatasetError, UserError
-except ImportError:  # pragma: no cover - temporary
-    class UserError(Exception):
-        """Bad input from the user (fallback until reds.errors exists)."""
-
-    class DatasetError(UserError):
-        """A dataset is missing or malformed (fallback until reds.errors exists)."""
-
+from reds.errors import DatasetError, UserError  # noqa: F401 (DatasetError re-exported)
 
 L = keras.layers
 

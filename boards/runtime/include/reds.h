@@ -68,6 +68,9 @@ const char *reds_last_error(const reds_ctx_t *ctx);
 /* --- additions (introspection for bindings and the firmware) --- */
 size_t reds_ctx_size(void);                          /* sizeof(reds_ctx_t), for FFI callers */
 size_t reds_arena_used_bytes(const reds_ctx_t *ctx); /* arena bytes of the active subnet */
+/* Arena bytes that hold every subnet; valid after reds_init returned REDS_OK or REDS_ERR_ARENA,
+ * so a caller can init once with no arena, allocate this much, and init again. */
+size_t reds_max_arena_bytes(const reds_ctx_t *ctx);
 /* TFLite TensorType of input/output i (9 int8, 0 float32), or -1. */
 int reds_input_type(const reds_ctx_t *ctx, uint32_t i);
 int reds_output_type(const reds_ctx_t *ctx, uint32_t i);

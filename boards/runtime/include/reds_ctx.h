@@ -93,6 +93,8 @@ struct reds_ctx {
   uint32_t active_dim[REDS_MAX_SUBNETS][REDS_MAX_TENSORS]; /* size of the sliced axis */
   uint32_t arena_bytes[REDS_MAX_SUBNETS];
   uint64_t macs[REDS_MAX_SUBNETS];
+  uint32_t max_arena; /* arena bytes of the widest subnet */
+  int planned_ok;     /* tables valid (reds_init returned REDS_OK or REDS_ERR_ARENA) */
 
   uint32_t active;
   const uint32_t *cur_offset;

@@ -453,7 +453,7 @@ size_t reds_ctx_size(void) { return sizeof(reds_ctx_t); }
 
 reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len, uint8_t *arena,
                         size_t arena_len) {
-  static uint32_t meta_macs[REDS_MAX_SUBNETS], meta_arena[REDS_MAX_SUBNETS];
+  uint32_t meta_macs[REDS_MAX_SUBNETS], meta_arena[REDS_MAX_SUBNETS];
   reds_blob_ref_t blob;
   if (ctx == NULL) return REDS_ERR_ARG;
   memset(ctx, 0, sizeof *ctx);
@@ -525,6 +525,7 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
     if (meta_arena[k] != 0 && meta_arena[k] != ctx->arena_bytes[k])
       return reds_err2(ctx, REDS_ERR_METADATA, "REDS metadata says arena_bytes=", meta_arena[k],
                        " but the runtime plans arena_bytes=", ctx->arena_bytes[k], "");
+    if (ctx->arena_bytes[k] > ctx->max_arena) ctx->max_arena = ctx->arena_bytes[k];
     if (ctx->arena_bytes[k] < smallest) {
       smallest = ctx->arena_bytes[k];
       smallest_k = k;
@@ -537,11 +538,13 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
       ctx->cur_offset = ctx->offset[k];
       ctx->cur_dim = ctx->active_dim[k];
       ctx->magic = REDS_CTX_MAGIC;
+      ctx->planned_ok = 1;
       ctx->error[0] = '\0';
       return REDS_OK;
     }
   }
   (void)smallest_k;
+  ctx->planned_ok = 1;
   return reds_err2(ctx, REDS_ERR_ARENA, "arena too small: the smallest subnet needs ", (int64_t)smallest,
                    " bytes, available ", (int64_t)ctx->arena_len, " bytes (after 16-byte alignment)");
 }
@@ -695,6 +698,9 @@ uint64_t reds_subnet_macs(const reds_ctx_t *ctx, uint32_t subnet) {
 }
 size_t reds_subnet_arena_bytes(const reds_ctx_t *ctx, uint32_t subnet) {
   return ready(ctx) && subnet < ctx->num_subnets ? ctx->arena_bytes[subnet] : 0;
+}
+size_t reds_max_arena_bytes(const reds_ctx_t *ctx) {
+  return ctx != NULL && ctx->planned_ok ? ctx->max_arena : 0;
 }
 size_t reds_arena_used_bytes(const reds_ctx_t *ctx) {
   return ready(ctx) ? ctx->arena_bytes[ctx->active] : 0;

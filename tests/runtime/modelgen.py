@@ -1,0 +1,225 @@
+"""Small Keras models converted to full-int8 TFLite, for bit-exact tests of the C runtime.
+
+Every builder returns a Keras model with a fixed batch of 1; ``convert()`` turns it into an int8
+``.tflite`` (int8 input and output unless ``float_io``) with a seeded random representative
+dataset. ``MODELS`` names the fixed architectures; ``random_model(seed)`` samples one.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+
+def _keras():
+    import keras  # noqa: WPS433 (imported lazily: TF start-up is slow)
+
+    return keras
+
+
+def _seed(seed: int) -> None:
+    import tensorflow as tf
+
+    keras = _keras()
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def _randomize_bn(model, rng: np.random.Generator) -> None:
+    """Give batch-norm layers non-trivial statistics so folding matters."""
+    keras = _keras()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, g.shape).astype("float32"),
+                rng.uniform(-0.2, 0.2, b.shape).astype("float32"),
+                rng.uniform(-0.2, 0.2, m.shape).astype("float32"),
+                rng.uniform(0.5, 1.5, v.shape).astype("float32"),
+            ])
+
+
+def convert(model, seed: int = 0, per_tensor_fc: bool = False, float_io: bool = False,
+            samples: int = 32) -> bytes:
+    """Full-int8 conversion; CONV/DW/FC are per-channel unless ``per_tensor_fc`` (FC only)."""
+    import tensorflow as tf
+
+    shape = tuple(model.inputs[0].shape)
+    rng = np.random.default_rng(seed)
+    data = [rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for _ in range(samples)]
+
+    def representative():
+        for d in data:
+            yield [d]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if not float_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    if per_tensor_fc:
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return conv.convert()
+
+
+# ----------------------------------------------------------------------------- architectures
+
+def conv_dw_gap(seed: int = 0):
+    """Conv stride 2 SAME + BN + ReLU, depthwise VALID ReLU6, 1x1 conv, GAP -> MEAN, dense, softmax."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((9, 9, 3), batch_size=1)
+    x = L.Conv2D(13, 3, strides=2, padding="same", use_bias=False)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = L.DepthwiseConv2D(3, padding="valid", activation="relu6")(x)
+    x = L.Conv2D(7, 1, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(5)(x)
+    x = L.Softmax()(x)
+    m = keras.Model(inp, x)
+    _randomize_bn(m, np.random.default_rng(seed))
+    return m
+
+
+def residual(seed: int = 0):
+    """Two conv branches joined by ADD (+ReLU), max pool, flatten, dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((7, 7, 3), batch_size=1)
+    a = L.Conv2D(13, 3, padding="same", activation="relu")(x)
+    b = L.Conv2D(13, 3, padding="same")(a)
+    c = L.Conv2D(13, 1, padding="same")(x)
+    x = L.Add()([b, c])
+    x = L.ReLU()(x)
+    d = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Add()([x, d])
+    x = L.MaxPooling2D(2)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(7)(x)
+    return keras.Model(inp, x)
+
+
+def pools(seed: int = 0):
+    """Average pool SAME stride 2, 5x5 VALID conv, max pool VALID stride 2, flatten, two dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((13, 13, 3), batch_size=1)
+    x = L.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = L.Conv2D(7, 5, padding="valid", activation="relu")(x)  # 7x7 -> 3x3
+    x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(13, activation="relu")(x)
+    x = L.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
+def one_by_one(seed: int = 0):
+    """1x1 spatial input: conv 1x1, GAP keepdims -> MEAN keep_dims, conv, flatten, dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((1, 1, 13), batch_size=1)
+    x = L.Conv2D(7, 1, activation="relu6")(x)
+    x = L.GlobalAveragePooling2D(keepdims=True)(x)
+    x = L.Conv2D(3, 1)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(3, activation="softmax")(x)
+    return keras.Model(inp, x)
+
+
+def gap_keepdims(seed: int = 0):
+    """5x5 conv SAME, GAP keepdims (MEAN keep_dims true), 1x1 conv, flatten, dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((5, 5, 7), batch_size=1)
+    x = L.Conv2D(13, 5, padding="same", activation="relu")(x)
+    x = L.GlobalAveragePooling2D(keepdims=True)(x)
+    x = L.Conv2D(7, 1, activation="relu")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
+def mlp(seed: int = 0):
+    """Dense stack (used with per-tensor FC quantization)."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((20,), batch_size=1)
+    x = L.Dense(13, activation="relu")(x)
+    x = L.Dense(7, activation="relu6")(x)
+    x = L.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
+def random_model(seed: int):
+    """A random chain over the supported ops (odd sizes, strides, padding, residuals)."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    rng = np.random.default_rng(seed)
+    hw = int(rng.choice([5, 7, 9, 13]))
+    cin = int(rng.choice([1, 3, 7]))
+    x = inp = keras.Input((hw, hw, cin), batch_size=1)
+    for _ in range(int(rng.integers(2, 5))):
+        kind = rng.choice(["conv", "dw", "res", "avg", "max"])
+        size = int(x.shape[1])
+        pad = str(rng.choice(["same", "valid"]))
+        act = rng.choice([None, "relu", "relu6"])
+        k = int(rng.choice([1, 3, 5]))
+        if pad == "valid" and k > size:
+            pad = "same"
+        stride = int(rng.choice([1, 2])) if size > 3 else 1
+        if kind == "conv":
+            x = L.Conv2D(int(rng.choice([3, 7, 13])), k, strides=stride, padding=pad, activation=act)(x)
+        elif kind == "dw":
+            x = L.DepthwiseConv2D(k, strides=stride, padding=pad, activation=act)(x)
+        elif kind == "res":
+            c = int(x.shape[-1])
+            y = L.Conv2D(c, 3, padding="same", activation="relu")(x)
+            y = L.Conv2D(c, 3, padding="same")(y)
+            x = L.Add()([x, y])
+            if act:
+                x = L.Activation(act)(x)
+        elif size >= 2:
+            pk = int(rng.choice([2, 3])) if size >= 3 else 2
+            pool = L.AveragePooling2D if kind == "avg" else L.MaxPooling2D
+            x = pool(pk, strides=int(rng.choice([1, 2])), padding=pad if pk <= size else "same")(x)
+    if rng.random() < 0.5:
+        x = L.GlobalAveragePooling2D()(x)
+    else:
+        x = L.Flatten()(x)
+    x = L.Dense(int(rng.choice([3, 7, 13])), activation=rng.choice([None, "relu"]))(x)
+    x = L.Dense(int(rng.choice([2, 5])))(x)
+    if rng.random() < 0.5:
+        x = L.Softmax()(x)
+    return keras.Model(inp, x)
+
+
+#: name -> (builder, convert kwargs)
+MODELS = {
+    "conv_dw_gap": (conv_dw_gap, {}),
+    "residual": (residual, {}),
+    "pools": (pools, {}),
+    "one_by_one": (one_by_one, {}),
+    "gap_keepdims": (gap_keepdims, {}),
+    "mlp_per_tensor": (mlp, {"per_tensor_fc": True}),
+    "mlp_per_channel": (mlp, {}),
+    "float_io": (conv_dw_gap, {"float_io": True}),
+}
+
+
+def build(name: str, seed: int = 0) -> bytes:
+    builder, kw = MODELS[name]
+    return convert(builder(seed), seed=seed, **kw)

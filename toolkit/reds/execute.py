@@ -1,0 +1,90 @@
+"""`reds exec`: run the C runtime on inputs, on the host or on an emulated board.
+
+native: the runtime's host build through `reds.runtime` (ctypes), timed in C with
+clock_gettime. qemu_*: the firmware in QEMU with -icount; the model is uploaded over the serial
+protocol, each input is sent with `db`, run with `infer` and read back with `results`; `--repeat`
+times the subnet on the board (SysTick ticks, reported as instructions under icount).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import tflite_io
+from .errors import UserError
+
+
+@dataclass
+class ExecResult:
+    outputs: np.ndarray  # leading batch axis, the model's output dtype and shape
+    timing: dict | None  # {"per_inference", "unit", "runs", ...} when repeat > 0
+
+
+def _io_spec(model_bytes: bytes):
+    m = tflite_io.load_model(model_bytes)
+    tin, tout = m.tensors[m.inputs[0]], m.tensors[m.outputs[0]]
+    return tin, tout
+
+
+def _batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    tin, _ = _io_spec(model_bytes)
+    want = tflite_io.NUMPY_DTYPES[tin.dtype]
+    if x.dtype != want:
+        raise UserError(f"input dtype {x.dtype} does not match the model's input {tin.dtype}; "
+                        "quantize inputs first (reds.export.quantize_input)")
+    sample = tuple(tin.shape[1:])
+    if x.shape == tuple(tin.shape):  # one sample with its batch axis of 1
+        return x
+    if x.shape == sample:
+        return x[None]
+    if x.shape[1:] == sample:
+        return x
+    raise UserError(f"input shape {x.shape} does not match the model input {list(tin.shape)} "
+                    f"(a batch of samples of shape {list(sample)} is also accepted)")
+
+
+def execute(model_bytes: bytes, x: np.ndarray, subnet: int = 0, target: str = "native",
+            repeat: int = 0) -> ExecResult:
+    xs = _batch(model_bytes, np.asarray(x))
+    if target == "native":
+        return _execute_native(model_bytes, xs, subnet, repeat)
+    return _execute_board(model_bytes, xs, subnet, target, repeat)
+
+
+def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
+    from .runtime import Runtime
+
+    rt = Runtime(model_bytes)
+    if not 0 <= subnet < rt.num_subnets:
+        raise UserError(f"subnet {subnet} out of range: the model has {rt.num_subnets}")
+    out = rt.run_batch(xs, subnet=subnet)
+    timing = None
+    if repeat > 0:
+        rt.select(subnet)
+        ns = rt.time_per_inference_ns(xs[0], repeat)
+        timing = {"per_inference": ns, "unit": "ns", "runs": repeat}
+    return ExecResult(out, timing)
+
+
+def _execute_board(model_bytes, xs, subnet, target, repeat) -> ExecResult:
+    from reds_bench.factory import create_dut
+    from reds_bench.measure import device_outputs, ensure_model, latency
+
+    _, tout = _io_spec(model_bytes)
+    out_dtype = tflite_io.NUMPY_DTYPES[tout.dtype]
+    with create_dut(target) as board:
+        ensure_model(board, model_bytes)
+        outs = []
+        for x in xs:
+            raw = device_outputs(board, subnet, np.ascontiguousarray(x).tobytes())
+            outs.append(np.frombuffer(raw, dtype=out_dtype))
+        timing = None
+        if repeat > 0:
+            lat = latency(board, subnet, repeat)
+            timing = {"per_inference": lat["instructions"] if lat.get("instructions") is not None
+                      else lat["median_ns"],
+                      "unit": "instructions" if lat.get("instructions") is not None else "ns",
+                      "runs": repeat, "median_ticks": lat["median_ticks"], "tick_unit": lat["unit"]}
+    per_sample = tuple(tout.shape[1:])
+    return ExecResult(np.stack(outs).reshape((len(xs),) + per_sample), timing)
