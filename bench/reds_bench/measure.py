@@ -168,16 +168,20 @@ def _slicer():
 
 
 def golden_model(model: bytes, subnet: int, info: dict | None) -> tuple[bytes | None, str]:
-    """The model TFLM should run for ``subnet``: the physically sliced model, or the full model
-    for a subnet at full width when ``reds.slicing`` is unavailable."""
-    slice_model = _slicer()
-    if slice_model is not None:
-        return bytes(slice_model(model, subnet)), "tflm-sliced"
+    """The model TFLM should run for ``subnet``: the file itself for a full-width subnet, else
+    the physically sliced model from ``reds.slicing.slice_model``. (None, reason) when there is
+    no golden (slicing unavailable or failing)."""
     full = info and info["info"].get("full_widths")
     widths = info and subnet < len(info["subnets"]) and info["subnets"][subnet]["widths"]
-    if subnet == 0 and (not full or widths == full):
+    if (full and widths == full) or (not full and subnet == 0):
         return model, "tflm-full"
-    return None, "unavailable: reds.slicing missing, only the full-width subnet is checked"
+    slice_model = _slicer()
+    if slice_model is None:
+        return None, "unavailable: reds.slicing missing, only full-width subnets are checked"
+    try:
+        return bytes(slice_model(model, subnet)), "tflm-sliced"
+    except Exception as e:  # a broken slicer must not lose the measurements
+        return None, f"unavailable: reds.slicing.slice_model failed: {type(e).__name__}: {e}"
 
 
 def tflm_run(model: bytes, x: bytes) -> bytes:

@@ -10,6 +10,10 @@ for p in (ROOT / "bench", ROOT / "toolkit", ROOT / "tests" / "firmware"):
 
 import hostbuild  # noqa: E402
 
+# Import the TFLM binding once up front: pytester's in-process runs drop modules imported
+# during a run, and a pybind11 module cannot be imported twice in one process.
+from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: E402,F401
+
 pytest_plugins = ["pytester"]
 DEFAULT_MODEL = ROOT / "boards" / "firmware" / "default_model.tflite"
 

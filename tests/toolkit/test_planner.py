@@ -346,3 +346,67 @@ def test_bad_budgets_are_user_errors():
         solve(problem, [0.5], peak_memory=1000)
     with pytest.raises(UserError, match="fraction"):
         solve(problem, [2.0], budget_kind="fraction")
+
+
+# --------------------------------------------------------------------------------------
+# a medium chain (DS-CNN-like, 5 groups of 13): vectorised brute force over 13^5 widths
+
+
+def medium_chain(seed: int):
+    rng = np.random.default_rng(seed)
+    G, full = 5, 13
+    groups = [GroupSpec(f"c{g}", full, scores=1.0 + 0.05 * rng.standard_normal(full) ** 2)
+              for g in range(G)]
+    groups.append(GroupSpec("logits", 4, fixed=True))
+    names = [g.name for g in groups]
+    terms = [(40 * 4, "c0", None)]
+    for g in range(1, G):
+        terms += [(9 * 4, names[g - 1], None), (4, names[g - 1], names[g])]
+    terms.append((1, names[G - 1], "logits"))
+
+    def arena(w):  # docs/arena.md-like: largest pair of neighbouring activations
+        sizes = [(-(-4 * int(w[n]) // 16)) * 16 for n in names[:G]]
+        return max([2 * sizes[0]] + [a + b for a, b in zip(sizes, sizes[1:])])
+
+    problem = PlanProblem(groups, terms, arena_fn=arena)
+    grids = np.indices([full] * G).reshape(G, -1).T + 1  # every width vector
+    macs = sum(c * (1 if a is None else (grids[:, names.index(a)] if a != "logits" else 4))
+               * (1 if b is None else (grids[:, names.index(b)] if b != "logits" else 4))
+               for c, a, b in terms)
+    pre = [np.concatenate([[0.0], np.cumsum(np.sort(g.scores)[::-1])]) for g in groups[:G]]
+    value = sum(pre[g][grids[:, g]] for g in range(G)) + 4.0
+    sizes = -(-4 * grids // 16) * 16
+    ar = np.maximum(2 * sizes[:, 0], (sizes[:, 1:] + sizes[:, :-1]).max(axis=1))
+    return problem, grids, macs, value, ar
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("mem", [None, 80])
+def test_medium_chain_matches_vectorised_brute_force(seed, mem):
+    problem, grids, macs, value, ar = medium_chain(seed)
+    plan = solve(problem, [0.75, 0.5, 0.25], peak_memory=mem)
+    upper = None
+    for s in plan.subnets:
+        assert s.status == "optimal"
+        ok = macs <= s.budget_macs
+        if mem is not None:
+            ok &= ar <= mem
+            assert s.arena_bytes <= mem
+        if upper is not None:
+            ok &= np.all(grids <= upper, axis=1)
+        assert s.objective == pytest.approx(value[ok].max(), abs=1e-9)
+        upper = np.array([s.widths[f"c{g}"] for g in range(5)])
+
+
+def test_time_limit_bound_is_valid():
+    problem, grids, macs, value, ar = medium_chain(0)
+    plan = solve(problem, [0.6, 0.3], time_limit=0.0)
+    upper = None
+    for s in plan.subnets:
+        assert s.status in ("feasible", "optimal")
+        assert s.macs <= s.budget_macs
+        ok = macs <= s.budget_macs
+        if upper is not None:
+            ok &= np.all(grids <= upper, axis=1)
+        assert s.bound >= value[ok].max() - 1e-9 >= s.objective - 1e-9
+        upper = np.array([s.widths[f"c{g}"] for g in range(5)])

@@ -480,7 +480,8 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
     lam_star = grid[-1]
     inc_w, inc_v = ctx["w"], ctx["v"]
     for it in range(3):
-        check_time()
+        if it:
+            check_time()  # the first round (a heuristic solution) always runs
         V, MN = comp.backward(grid)
         if it == 0 and MN[0][0] > cap_rel:
             return BoxResult(None, -math.inf, None, -math.inf, feasible=False)

@@ -7,6 +7,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -35,6 +36,19 @@ def boot(target: str, as_json: bool) -> None:
 
     lines = boot_and_ask(target, "name")
     _emit({"target": target, "reply": lines}, as_json, "\n".join(lines))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), default="runs/demo", show_default=True)
+@click.option("--target", type=click.Choice(["qemu_m4", "qemu_m7", "qemu_m33", "native"]),
+              default="qemu_m4", show_default=True)
+@click.option("--fast", is_flag=True, help="Fewer epochs and samples (what the tests run).")
+def demo(out: str, target: str, fast: bool) -> None:
+    """The whole pipeline on the bundled digits dataset, ending in OUT/report.md."""
+    from .demo import run_demo
+
+    report = run_demo(out, target, fast, console=_console())
+    click.echo(f"report: {report}")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
@@ -184,6 +198,8 @@ def exec_cmd(model: str, input_path: str, output_path: str, subnet: int, target:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ start-up chatter hides the one-line step results.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         cli.main(args=argv, prog_name="reds", standalone_mode=False)
     except UserError as err:

@@ -76,7 +76,9 @@ def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch
 def _eval_fn(runner):
     fn = getattr(runner, "_eval_fn", None)
     if fn is None:
-        fn = tf.function(lambda xb, m: runner(xb, m, training=False), reduce_retracing=True)
+        spec = [tf.TensorSpec((None,) + tuple(runner.model.inputs[0].shape[1:]), tf.float32),
+                {g.name: tf.TensorSpec((g.width,), tf.float32) for g in runner.groups}]
+        fn = tf.function(lambda xb, m: runner(xb, m, training=False), input_signature=spec)
         runner._eval_fn = fn
     return fn
 
@@ -131,12 +133,15 @@ def bn_statistics(model: keras.Model, x, widths: dict | None = None, batch_size:
     with batch statistics (training-mode normalisation) over ``x``."""
     runner = runner or SlimRunner(model)
     masks = runner.masks(widths)
-
-    @tf.function(reduce_retracing=True)
-    def moments(xb, m):
-        stats = {}
-        runner(xb, m, training=False, bn_stats=stats)
-        return {k: v[0] for k, v in stats.items()}
+    moments = getattr(runner, "_moments_fn", None)
+    if moments is None:  # one trace per runner (masks are tensors, batch dim is None)
+        @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), tf.float32),
+                                      {k: tf.TensorSpec(v.shape, tf.float32) for k, v in masks.items()}])
+        def moments(xb, m):
+            stats = {}
+            runner(xb, m, training=False, bn_stats=stats)
+            return {k: v[0] for k, v in stats.items()}
+        runner._moments_fn = moments
 
     s1, s2, n = {}, {}, 0
     for _ in range(max(1, passes)):

@@ -318,9 +318,14 @@ def solve(
         if progress:
             progress(done, total, f"solving {label}")
         t0 = time.monotonic()
-        res, st = _solve_one(
-            prep, prep.lo, upper if nested else prep.hi, caps[i], mems[i], deadline, cache
-        )
+        try:
+            res, st = _solve_one(
+                prep, prep.lo, upper if nested else prep.hi, caps[i], mems[i], deadline, cache
+            )
+        except _plan_dp.DPTooWide as e:
+            raise PlanError(
+                f"the channel groups interact too widely for the exact planner: {e}"
+            ) from None
         if res is None:
             lo_arena = prep.arena(prep.lo)
             extra = " under the nesting bounds of the bigger subnet" if nested and subnets else ""
@@ -388,10 +393,9 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
         )
         if r.timed_out:
             timed_out = True
-            open_bound = max(ub if math.isfinite(ub) else r.bound, r.bound)
+            open_bound = min(ub, r.bound)  # both bound this box's optimum
             if r.widths is not None and prep.arena(r.widths) <= mem and r.value > best_v:
                 best_w, best_v = r.widths, r.value
-            # keep the box's bound in the open bound
             break
         if not r.feasible or not r.beats_threshold or r.widths is None:
             continue

@@ -53,7 +53,7 @@ static int32_t one_over_one_plus_x(int32_t a) {
   int32_t x = c48_17 + reds_srdhm(half_denom, cm32_17);
   for (int i = 0; i < 3; ++i) {
     const int32_t hdx = reds_srdhm(half_denom, x);
-    const int32_t one_minus = (1 << 28) - hdx; /* 1 in Q2 */
+    const int32_t one_minus = (1 << 29) - hdx; /* 1 in Q2 */
     x = x + sat_shl(reds_srdhm(x, one_minus), 2);
   }
   return sat_shl(x, 1); /* Q2 -> Q1 exactly, then Rescale Q1 -> Q0 */

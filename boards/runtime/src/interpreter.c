@@ -156,13 +156,14 @@ static reds_status_t fill_channel_quant(reds_ctx_t *ctx, uint32_t oi, int in, in
 /* TFLM ComputePaddingHeightWidth for one axis (dilation 1); returns -1 on a shape mismatch. */
 static int padding_for(int padding, int32_t in, int32_t filter, int32_t stride, int32_t out,
                        int32_t *pad) {
-  int32_t expect;
-  if (padding == 0) expect = (in + stride - 1) / stride;
-  else if (padding == 1) expect = (in - filter + stride) / stride;
+  int64_t expect;
+  if (padding == 0) expect = ((int64_t)in + stride - 1) / stride;
+  else if (padding == 1) expect = ((int64_t)in - filter + stride) / stride;
   else return -1;
   if (expect != out || out < 1) return -1;
-  const int32_t total = (out - 1) * stride + filter - in;
-  *pad = total > 0 ? total / 2 : 0;
+  const int64_t total = (int64_t)(out - 1) * stride + filter - in;
+  if (total > 2 * (int64_t)filter) return -1; /* padding larger than the filter */
+  *pad = total > 0 ? (int32_t)(total / 2) : 0;
   return 0;
 }
 
@@ -219,6 +220,8 @@ static reds_status_t prepare_op(reds_ctx_t *ctx, uint32_t oi) {
       } else {
         if (fd[0] != 1 || fd[3] != cin || cout != cin)
           return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "depth multiplier other than 1");
+        if ((int64_t)fd[1] * fd[2] > MAX_DOT_DEPTH)
+          return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "kernel could overflow the int32 accumulator");
       }
       TRY(need_bias(ctx, oi, bias, cout));
       TRY(fill_channel_quant(ctx, oi, in, f, out, cout, 0));
@@ -257,6 +260,8 @@ static reds_status_t prepare_op(reds_ctx_t *ctx, uint32_t oi) {
       TRY(need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
       TRY(prepare_spatial(ctx, oi, in, out, op->filter_h, op->filter_w));
       if (ti->dims[3] != to->dims[3]) return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "channels differ");
+      if ((int64_t)op->filter_h * op->filter_w > (1 << 22)) /* window sum must fit int32 */
+        return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "pooling window too large");
       return act_range(ctx, oi, to);
     case REDS_OP_MEAN: {
       const int ax = op->num_in >= 2 ? op->in[1] : -1;
@@ -277,7 +282,7 @@ static reds_status_t prepare_op(reds_ctx_t *ctx, uint32_t oi) {
                          : (to->ndims == 2 && to->dims[0] == N && to->dims[1] == C);
       if (!ok) return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "output shape does not match keep_dims");
       const int64_t hw = (int64_t)ti->dims[1] * ti->dims[2];
-      if (hw > (1 << 23)) return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "window too large");
+      if (hw > (1 << 22)) return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "window too large");
       op->same_quant = (ti->zero_point == to->zero_point && ti->scale == to->scale);
       int32_t m;
       int sh;

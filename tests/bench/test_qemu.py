@@ -1,0 +1,61 @@
+"""End to end through reds_bench on the PlatformIO-built firmware: `native` and `qemu_m4`.
+
+These build with `pio run -e ENV` (the project's local platforms, `make bootstrap` first) and
+boot QEMU with -icount, so they are marked `qemu` (slow, need the Arm toolchain and QEMU).
+"""
+import shutil
+import zlib
+
+import pytest
+
+from reds_bench import measure
+from reds_bench.factory import REPO_ROOT, build_firmware, create_dut
+from reds_bench.runner import run_bench
+
+pytestmark = pytest.mark.qemu
+
+
+def _pio_ready(env):
+    ini = REPO_ROOT / "platformio.ini"
+    if not ini.exists() or f"[env:{env}]" not in ini.read_text():
+        pytest.skip(f"platformio.ini has no [env:{env}]")
+    if not (REPO_ROOT / ".pio-core" / "tool-scons-src").exists():
+        pytest.skip("PlatformIO core not bootstrapped: run `make bootstrap`")
+    if env != "native" and not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("qemu-system-arm / arm-none-eabi-gcc not installed")
+
+
+@pytest.fixture(scope="module", params=["native", "qemu_m4"])
+def built(request):
+    env = request.param
+    _pio_ready(env)
+    return env, build_firmware(env)
+
+
+def test_bench_run_pio_firmware(built, model_path, tmp_path):
+    env, fw = built
+    res = run_bench(env, model=model_path, out=tmp_path / "out", firmware=fw, runs=10,
+                    switch_runs=200, inputs=2, progress=False)
+    assert res["board"]["env"] == env
+    assert res["model"]["crc32"] == f"{zlib.crc32(model_path.read_bytes()):08x}"
+    k = len(res["model"]["subnets"])
+    assert len(res["latency"]) == k and len(res["adaptation"]["matrix_ticks"]) == k
+    if env.startswith("qemu"):
+        assert res["board"]["timer_unit"] == "systick"
+        assert res["adaptation"]["instructions_per_switch"] is not None
+        assert all(x["instructions"] for x in res["latency"])
+        assert res["memory"]["flash_bytes"] > 0
+    c0 = res["correctness"][0]
+    assert c0["bit_exact"], f"subnet 0 differs from TFLM: {c0}"
+    assert not res.get("errors"), res.get("errors")
+
+
+def test_qemu_icount_is_repeatable(built):
+    """With -icount the same inference takes the same number of ticks every time."""
+    env, fw = built
+    if env == "native":
+        pytest.skip("host timing is not repeatable")
+    with create_dut(env, firmware=fw) as b:
+        a = measure.latency(b, 0, 5)
+        c = measure.latency(b, 0, 5)
+    assert a["min_ns"] == a["max_ns"] == c["median_ns"]

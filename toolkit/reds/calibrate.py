@@ -1,0 +1,394 @@
+"""Activation quantization ranges calibrated over *every* subnetwork, not only the full one.
+
+One REDS file shares one set of activation scales between all nested subnets. The TFLite
+converter calibrates them on the full model only, but a subnet keeps fewer channels, so its
+pre-activation sums have fewer summands and (with the batch-norm statistics shared by all
+subnets and folded into the convolutions) different offsets: its activations can fall outside
+the full model's range and get clipped, which costs far more accuracy than a coarser step.
+
+Method
+------
+1. For each subnet ``k`` the float Keras model is sliced physically to its widths
+   (``slimmable.slice_model``: weights copied as prefix slices) and converted to int8 by the
+   same converter with the same calibration data. Each activation tensor's ``(scale, zero
+   point)`` gives back the float range ``[s*(-128-zp), s*(127-zp)]`` the converter measured for
+   that subnet. Using the converter itself (instead of our own min/max pass) keeps exactly its
+   calibration semantics: batch norm folded, activations fused, same tensors.
+2. The sliced graph has the op and tensor structure of the full one, so tensors correspond by
+   position. This is checked against ``slicing.slice_to_widths(full, widths)``: same operators
+   with the same operands, same tensor shapes, types and (layer) names; otherwise
+   ``CalibrationError`` names the first difference.
+3. The ranges are combined per tensor (``method``):
+
+   * ``"union"`` (default): ``[min_k lo_k, max_k hi_k]``. No subnet is ever clipped; the step
+     grows by the ratio of the ranges, at most. Clipping is what breaks small subnets (a value
+     pinned at the range edge loses everything beyond it), while a 1.x-times coarser step only
+     adds noise, so the union is the safe choice and is what we measured best (see report in
+     docs).
+   * ``"full"``: the full model's range (the converter's own result; for comparison).
+
+4. The new ranges are written back under TFLite's constraints: tensors that must share their
+   quantization (RESHAPE, MAX_POOL_2D and AVERAGE_POOL_2D input and output, which TFLM copies or
+   pools without requantizing) get one range, the union over the tied set; the model input keeps
+   its scale (the caller quantizes inputs with it) and so does anything tied to it; SOFTMAX
+   outputs keep 1/256, -128. Ranges are widened to contain 0 and the zero point is clamped to
+   [-128, 127], as the converter does; a fused-ReLU output keeps min 0 (all its subnet ranges
+   start at 0). A tensor whose range does not change keeps its quantization bit for bit.
+5. Every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose input scale changed gets its int32
+   bias recomputed: ``bias_float = bias_q * s_in_old * s_w`` (the converter's own quantized bias,
+   error <= 0.5 old LSB), ``bias_q' = round(bias_float / (s_in_new * s_w))`` per output channel,
+   with the bias tensor's scales set to ``float32(s_in_new) * s_w`` (LiteRT checks that product).
+
+The result is a standard TFLite model: the REDS runtime and TFLM stay bit-exact on it, and stock
+TFLM / LiteRT run it.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import graph as _graph
+from . import slicing, tflite_io
+from .errors import PlanError, RedsError
+
+#: Operators whose input and output must carry the same quantization (TFLM does not requantize).
+SAME_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D")
+METHODS = ("union", "full")
+_INT8_MIN, _INT8_MAX = -128, 127
+_INT32_MIN, _INT32_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
+class CalibrationError(RedsError):
+    """A per-subnet conversion does not line up with the full model (a toolkit bug or a
+    converter change), or a requantized value does not fit its type."""
+
+
+@dataclass
+class CalibrationResult:
+    """The recalibrated model and what changed (JSON-able via ``to_dict``)."""
+
+    model: bytes
+    tensors: list[dict] = field(default_factory=list)  # one row per changed activation tensor
+    biases: list[dict] = field(default_factory=list)  # one row per requantized bias
+    method: str = "union"
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "changed_tensors": self.tensors, "requantized_biases": self.biases}
+
+
+# --------------------------------------------------------------------------- ranges
+
+
+def float_range(q: tflite_io.Quantization) -> tuple[float, float]:
+    """Float range ``[lo, hi]`` represented by an int8 per-tensor quantization."""
+    s, zp = float(q.scale[0]), int(q.zero_point[0])
+    return s * (_INT8_MIN - zp), s * (_INT8_MAX - zp)
+
+
+def quant_params(lo: float, hi: float) -> tuple[np.float32, int]:
+    """``(scale, zero_point)`` of int8 for ``[lo, hi]`` widened to contain 0 (as the converter)."""
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi - lo <= 0.0:
+        return np.float32(1.0), 0
+    scale = np.float32((hi - lo) / (_INT8_MAX - _INT8_MIN))
+    zp = int(np.clip(np.round(_INT8_MIN - lo / float(scale)), _INT8_MIN, _INT8_MAX))
+    return scale, zp
+
+
+def activation_ranges(model: tflite_io.ModelLike) -> dict[int, tuple[float, float]]:
+    """``{tensor: (lo, hi)}`` of every non-constant int8 per-tensor-quantized tensor."""
+    m = tflite_io.load_model(model)
+    out = {}
+    for t in m.tensors:
+        if _is_activation(t):
+            out[t.index] = float_range(t.quantization)
+    return out
+
+
+def _is_activation(t: tflite_io.Tensor) -> bool:
+    return (not t.is_constant and not t.is_variable and t.dtype == "INT8" and t.quantization is not None
+            and t.quantization.scale.size == 1)
+
+
+_SUFFIX = re.compile(r"_\d+(?=/|;|:|$)")
+
+
+def _norm_name(name: str) -> str:
+    """Tensor name without Keras' per-trace suffixes (``model_1/conv_2/...`` -> ``model/conv/...``)."""
+    return _SUFFIX.sub("", name)
+
+
+def check_correspondence(reference: bytes, converted: bytes, where: str) -> None:
+    """Raise ``CalibrationError`` unless ``converted`` has the op/tensor structure of
+    ``reference`` (the full model sliced to the same widths)."""
+    a, b = tflite_io.load_model(reference), tflite_io.load_model(converted)
+
+    def fail(msg: str):
+        raise CalibrationError(f"{where}: the subnet's own conversion does not line up with the full "
+                               f"model sliced to its widths: {msg}")
+
+    if len(a.operators) != len(b.operators):
+        fail(f"{len(b.operators)} operators instead of {len(a.operators)}")
+    if len(a.tensors) != len(b.tensors):
+        fail(f"{len(b.tensors)} tensors instead of {len(a.tensors)}")
+    if (a.inputs, a.outputs) != (b.inputs, b.outputs):
+        fail(f"subgraph inputs/outputs {b.inputs}/{b.outputs} instead of {a.inputs}/{a.outputs}")
+    for oa, ob in zip(a.operators, b.operators):
+        if (oa.op, oa.inputs, oa.outputs) != (ob.op, ob.inputs, ob.outputs):
+            fail(f"operator {oa.index}: {ob.op}{ob.inputs}->{ob.outputs} instead of "
+                 f"{oa.op}{oa.inputs}->{oa.outputs}")
+    for ta, tb in zip(a.tensors, b.tensors):
+        if ta.shape != tb.shape or ta.dtype != tb.dtype:
+            fail(f"tensor {ta.index} '{ta.name}': {tb.dtype}{list(tb.shape)} instead of "
+                 f"{ta.dtype}{list(ta.shape)}")
+        if _norm_name(ta.name) != _norm_name(tb.name):
+            fail(f"tensor {ta.index}: named '{tb.name}' instead of '{ta.name}'")
+
+
+def _quiet(fn: Callable, *args, **kw):
+    """Run ``fn`` with the converter's Python-level chatter (``Saved artifact at ...``) captured."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kw)
+
+
+def subnet_ranges(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+                  calibration_x: np.ndarray, max_samples: int = 500,
+                  progress: bool = False) -> list[dict[int, tuple[float, float]]]:
+    """Per subnet, ``{tensor index of the full model: (lo, hi)}`` as the converter calibrates
+    that subnet alone (see module doc, steps 1-2)."""
+    from . import export, slimmable, zoo
+
+    if keras_model.inputs[0].shape[0] != 1:
+        keras_model = zoo.with_batch(keras_model, 1)
+    match = export.match_groups(keras_groups, tfl_bytes)
+    full_ranges = activation_ranges(tfl_bytes)
+    full_widths = {g.name: g.width for g in keras_groups}
+    out = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(subnets_widths), desc="calibrate subnets", unit="subnet", leave=False)
+    for k, widths in enumerate(subnets_widths):
+        widths = slimmable.check_widths(keras_groups, widths)
+        if widths == full_widths:
+            out.append(dict(full_ranges))
+        else:
+            reference = slicing.slice_to_widths(tfl_bytes, match.groups, match.widths(widths))
+            small = slimmable.slice_model(keras_model, widths, keras_groups)
+            converted = _quiet(export.to_int8_tflite, small, calibration_x, max_samples=max_samples)
+            check_correspondence(reference, converted, f"subnet {k}")
+            out.append(activation_ranges(converted))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+# --------------------------------------------------------------------------- rewriting
+
+
+def _tied_sets(m: tflite_io.Model, tensors: set[int]) -> list[list[int]]:
+    """Activation tensors that must share one quantization (union-find over SAME_QUANT_OPS)."""
+    parent = {t: t for t in tensors}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for op in m.operators:
+        if op.op in SAME_QUANT_OPS and op.inputs and op.outputs:
+            a, b = op.inputs[0], op.outputs[0]
+            if a in parent and b in parent:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    sets: dict[int, list[int]] = {}
+    for t in sorted(tensors):
+        sets.setdefault(find(t), []).append(t)
+    return list(sets.values())
+
+
+def _fixed_tensors(m: tflite_io.Model) -> dict[int, str]:
+    fixed = {t: "model input" for t in m.inputs}
+    for op in m.operators:
+        if op.op == "SOFTMAX":
+            for t in op.outputs:
+                fixed[t] = "SOFTMAX output (1/256, -128)"
+    return fixed
+
+
+def apply_ranges(tfl_bytes: bytes, ranges: dict[int, tuple[float, float]],
+                 method: str = "union") -> CalibrationResult:
+    """Rewrite activation quantization to ``ranges`` (under the module doc's constraints) and
+    requantize the biases of every op whose input scale changed."""
+    m = tflite_io.load_model(tfl_bytes)
+    acts = {t.index for t in m.tensors if _is_activation(t)}
+    unknown = set(ranges) - acts
+    if unknown:
+        raise CalibrationError(f"ranges given for tensors that are not int8 activations: {sorted(unknown)}")
+    fixed = _fixed_tensors(m)
+    new_q: dict[int, tuple[np.float32, int]] = {}
+    rows = []
+    for tied in _tied_sets(m, acts):
+        pinned = [t for t in tied if t in fixed]
+        if pinned:
+            continue  # keeps its (and thereby the whole set's) quantization
+        lo = min(min(ranges.get(t, float_range(m.tensors[t].quantization))[0] for t in tied), 0.0)
+        hi = max(max(ranges.get(t, float_range(m.tensors[t].quantization))[1] for t in tied), 0.0)
+        scale, zp = quant_params(lo, hi)
+        for t in tied:
+            q = m.tensors[t].quantization
+            old_s, old_zp = float(q.scale[0]), int(q.zero_point[0])
+            if abs(float(scale) - old_s) <= 1e-6 * old_s and zp == old_zp:
+                continue
+            new_q[t] = (scale, zp)
+            rows.append({"tensor": t, "name": m.tensors[t].name, "old_scale": old_s, "old_zero_point": old_zp,
+                         "scale": float(scale), "zero_point": zp, "range": [lo, hi],
+                         "old_range": list(float_range(q))})
+    # consistency: every tied set shares one quantization after the rewrite
+    for tied in _tied_sets(m, acts):
+        qs = {(float(new_q[t][0]), new_q[t][1]) if t in new_q else
+              (float(m.tensors[t].quantization.scale[0]), int(m.tensors[t].quantization.zero_point[0]))
+              for t in tied}
+        if len(qs) > 1:
+            names = ", ".join(f"{t} '{m.tensors[t].name}'" for t in tied)
+            raise CalibrationError(f"tensors {names} must share one quantization (they are joined by "
+                                   f"{'/'.join(SAME_QUANT_OPS)}) but the model gives them {sorted(qs)}")
+
+    mt = tflite_io.unpack(tfl_bytes)
+    sg = mt.subgraphs[0]
+    for t, (scale, zp) in new_q.items():
+        q = sg.tensors[t].quantization
+        q.scale = np.array([scale], dtype=np.float32)
+        q.zeroPoint = np.array([zp], dtype=np.int64)
+        lo, hi = float(scale) * (_INT8_MIN - zp), float(scale) * (_INT8_MAX - zp)
+        if q.min is not None and len(q.min) == 1:
+            q.min = np.array([lo], dtype=np.float32)
+        if q.max is not None and len(q.max) == 1:
+            q.max = np.array([hi], dtype=np.float32)
+
+    bias_rows = _requantize_biases(m, mt, new_q)
+    data = tflite_io.pack(mt)
+    _graph.check_supported(data)
+    return CalibrationResult(data, rows, bias_rows, method)
+
+
+def _requantize_biases(m: tflite_io.Model, mt, new_q: dict) -> list[dict]:
+    sg = mt.subgraphs[0]
+    users: dict[int, int] = {}
+    for tt in sg.tensors:
+        users[tt.buffer] = users.get(tt.buffer, 0) + 1
+    done: dict[int, np.ndarray] = {}
+    rows = []
+    for op in m.operators:
+        if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        ins = list(op.inputs) + [-1] * 3
+        x, w, b = ins[0], ins[1], ins[2]
+        if x not in new_q or b < 0:
+            continue
+        where = f"{op.op} op {op.index}"
+        bt, wt, xt = m.tensors[b], m.tensors[w], m.tensors[x]
+        if bt.dtype != "INT32" or not bt.is_constant:
+            raise CalibrationError(f"{where}: bias tensor {b} '{bt.name}' is {bt.dtype}, expected a constant INT32")
+        if wt.quantization is None:
+            raise CalibrationError(f"{where}: weights tensor {w} '{wt.name}' is not quantized")
+        n = bt.data.size
+        s_w = np.broadcast_to(wt.quantization.scale.astype(np.float32), (n,))
+        s_in_old = np.float32(xt.quantization.scale[0])
+        s_in_new = np.float32(new_q[x][0])
+        if bt.quantization is not None and bt.quantization.scale.size in (1, n):
+            old_bias_scale = np.broadcast_to(bt.quantization.scale.astype(np.float64), (n,))
+        else:
+            old_bias_scale = (s_in_old * s_w).astype(np.float64)
+        new_bias_scale = (s_in_new * s_w).astype(np.float32)  # float32 product, as TFLite checks it
+        bias_f = bt.data.astype(np.float64) * old_bias_scale
+        q = np.round(bias_f / new_bias_scale.astype(np.float64))
+        if np.any(q < _INT32_MIN) or np.any(q > _INT32_MAX):
+            raise CalibrationError(f"{where}: requantized bias {b} '{bt.name}' does not fit int32 "
+                                   f"(input scale {float(s_in_old):g} -> {float(s_in_new):g})")
+        q = q.astype(np.int32)
+        if b in done:
+            if not np.array_equal(done[b], q):
+                raise CalibrationError(f"{where}: bias tensor {b} '{bt.name}' is shared by ops with "
+                                       "different input scales")
+            continue
+        done[b] = q
+        tt = sg.tensors[b]
+        if users.get(tt.buffer, 0) > 1:  # copy-on-write: never change another tensor's data
+            users[tt.buffer] -= 1
+            mt.buffers.append(tflite_io.schema.BufferT())
+            tt.buffer = len(mt.buffers) - 1
+        mt.buffers[tt.buffer].data = tflite_io.tensor_bytes(q)
+        if tt.quantization is None:
+            tt.quantization = tflite_io.schema.QuantizationParametersT()
+        tt.quantization.scale = new_bias_scale.copy()
+        tt.quantization.zeroPoint = np.zeros(n, dtype=np.int64)
+        tt.quantization.quantizedDimension = 0
+        rows.append({"op": op.index, "op_type": op.op, "bias_tensor": b, "name": bt.name,
+                     "input_scale": [float(s_in_old), float(s_in_new)],
+                     "max_abs_change_lsb": float(np.max(np.abs(q * new_bias_scale - bias_f) /
+                                                        new_bias_scale)) if n else 0.0})
+    return rows
+
+
+def combine(per_subnet: Sequence[dict[int, tuple[float, float]]], method: str = "union") -> dict[int, tuple[float, float]]:
+    """One range per tensor from the per-subnet ranges (``per_subnet[0]`` is the largest)."""
+    if method not in METHODS:
+        raise PlanError(f"unknown calibration method {method!r}; allowed: {', '.join(METHODS)}")
+    if not per_subnet:
+        return {}
+    if method == "full":
+        return dict(per_subnet[0])
+    out: dict[int, tuple[float, float]] = {}
+    for ranges in per_subnet:
+        for t, (lo, hi) in ranges.items():
+            if t in out:
+                out[t] = (min(out[t][0], lo), max(out[t][1], hi))
+            else:
+                out[t] = (lo, hi)
+    return out
+
+
+def calibrate(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+              calibration_x: np.ndarray, max_samples: int = 500, method: str = "union",
+              progress: bool = False) -> CalibrationResult:
+    """``calibrate_for_subnets`` returning the change report too."""
+    if method not in METHODS:
+        raise PlanError(f"unknown calibration method {method!r}; allowed: {', '.join(METHODS)}")
+    if not subnets_widths:
+        raise PlanError("calibrate: no subnetworks given")
+    per = subnet_ranges(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
+                        max_samples=max_samples, progress=progress)
+    # the full model's own ranges always take part, whether or not it is one of the subnets
+    full = activation_ranges(tfl_bytes)
+    ranges = combine([full] + per, method)
+    return apply_ranges(tfl_bytes, ranges, method)
+
+
+def calibrate_for_subnets(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+                          calibration_x: np.ndarray, max_samples: int = 500, method: str = "union",
+                          progress: bool = False) -> bytes:
+    """The converted full model ``tfl_bytes`` with activation ranges taken over all subnets.
+
+    ``keras_model`` is the float model ``tfl_bytes`` was converted from, ``keras_groups`` its
+    ``zoo.channel_groups``, ``subnets_widths`` one ``{group: width}`` per subnet, and
+    ``calibration_x`` the calibration inputs (the first ``max_samples`` are used, as by
+    ``export.to_int8_tflite``). See the module doc for the method.
+    """
+    return calibrate(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x, max_samples,
+                     method, progress).model
+
+
+__all__ = ["CalibrationError", "CalibrationResult", "activation_ranges", "apply_ranges", "calibrate",
+           "calibrate_for_subnets", "check_correspondence", "combine", "float_range", "quant_params",
+           "subnet_ranges"]
