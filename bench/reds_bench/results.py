@@ -129,7 +129,7 @@ def write_report(res: dict, path: Path, plots: list[Path] = ()) -> Path:
                   "|---|" + "---:|" * k]
         for i, row in enumerate(ad["matrix_ns"]):
             lines.append(f"| {i} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
-        lines += ["", "(ns per switch, timer-read overhead subtracted)", ""]
+        lines += ["", "(ns per reds_select(j) right after reds_select(i); loop and timer overhead cancel out)", ""]
     corr = {c["subnet"]: c for c in res.get("correctness", [])}
     acc = {a["subnet"]: a for a in res.get("accuracy", [])}
     lines += ["## Subnetworks", "",

@@ -51,11 +51,14 @@ def test_bench_run_pio_firmware(built, model_path, tmp_path):
 
 
 def test_qemu_icount_is_repeatable(built):
-    """With -icount the same inference takes the same number of ticks every time."""
+    """With -icount the same inference takes the same number of instructions every time; the
+    reading varies by at most one SysTick tick (the phase of the tick)."""
     env, fw = built
     if env == "native":
         pytest.skip("host timing is not repeatable")
     with create_dut(env, firmware=fw) as b:
-        a = measure.latency(b, 0, 5)
-        c = measure.latency(b, 0, 5)
-    assert a["min_ns"] == a["max_ns"] == c["median_ns"]
+        tick_ns = 1e9 / measure.board_info(b)["timer"]["hz"]
+        a = measure.latency(b, 0, 20)
+        c = measure.latency(b, 0, 20)
+    assert a["max_ns"] - a["min_ns"] <= tick_ns
+    assert abs(a["median_ns"] - c["median_ns"]) <= tick_ns

@@ -58,8 +58,6 @@ def test_bn_statistics_full_matches_keras_batch_stats():
     m = tiny("ds_cnn")
     x = inputs(m, 32)
     stats = bn_statistics(m, x, {}, batch_size=32)
-    import tensorflow as tf
-    inner = tf.keras.Model if False else None  # noqa: F841 (keep import local)
     conv = m.get_layer("conv1")(x).numpy()
     np.testing.assert_allclose(stats["conv1_bn"][0], conv.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(stats["conv1_bn"][1], conv.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-5)

@@ -370,30 +370,44 @@ def macs_of(terms, w) -> float:
 
 def _greedy_fill(prefix, terms, w, hi, cap, ok=lambda w: True):
     """Raise widths one unit at a time (best score per MAC first) while MACs <= cap."""
-    w = w.copy()
+    w = np.array(w, dtype=np.int64)
     G = len(w)
+    coef = np.array([t[0] for t in terms], dtype=np.float64)
+    A = np.array([-1 if t[1] is None else t[1] for t in terms], dtype=np.int64)
+    B = np.array([-1 if t[2] is None else t[2] for t in terms], dtype=np.int64)
+    same = (A == B) & (A >= 0)
     m = macs_of(terms, w)
-    # per-group marginal MACs of +1 depend on neighbours: recompute each round (small G)
+    blocked = np.zeros(G, dtype=bool)  # +1 does not fit (MACs only grow: stays blocked)
     while True:
-        best = None
-        for g in range(G):
-            if w[g] >= hi[g]:
-                continue
-            w[g] += 1
-            m2 = macs_of(terms, w)
-            fits = m2 <= cap and ok(w)
-            w[g] -= 1
-            if not fits:
-                continue
-            ds = prefix[g][w[g] + 1] - prefix[g][w[g]]
-            dm = m2 - m
-            r = ds / dm if dm > 0 else math.inf
-            if best is None or r > best[0]:
-                best = (r, g, m2)
-        if best is None:
+        wf = np.r_[w, 1].astype(np.float64)  # index -1 -> factor 1
+        fa, fb = wf[A], wf[B]
+        # MACs added by w_g += 1, all groups at once
+        dm = np.zeros(G + 1)
+        np.add.at(dm, A, coef * np.where(same, 0.0, fb))
+        np.add.at(dm, B, coef * np.where(same, 0.0, fa))
+        np.add.at(dm, A, np.where(same, coef * (2 * fa + 1), 0.0))
+        dm = dm[:G]
+        ds = np.array([prefix[g][w[g] + 1] - prefix[g][w[g]] if w[g] < hi[g] else -1.0
+                       for g in range(G)])
+        cand = (w < hi) & ~blocked & (m + dm <= cap)
+        blocked |= (w < hi) & (m + dm > cap)
+        if not cand.any():
             return w, m
-        _, g, m = best
-        w[g] += 1
+        ratio = np.where(dm > 0, ds / np.where(dm > 0, dm, 1.0), np.inf)
+        ratio[~cand] = -np.inf
+        moved = False
+        for g in np.argsort(-ratio, kind="stable"):
+            if not cand[g]:
+                break
+            w[g] += 1
+            if ok(w):
+                m = macs_of(terms, w)
+                moved = True
+                break
+            w[g] -= 1
+            blocked[g] = True  # a cut only tightens as widths grow
+        if not moved:
+            return w, m
 
 
 def _lam_scale(comp: Compiled, cap_rel):
@@ -412,7 +426,7 @@ def macs_of_comp(comp: Compiled, w) -> float:
 
 
 def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound_lams=24,
-              cuts=()):
+              cuts=(), beam=5000):
     """Best widths in the box [lo, hi] with MACs <= cap (see module docstring).
 
     ``threshold``: if given, only a solution with value > threshold matters; when the box
@@ -451,7 +465,7 @@ def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound
     ctx = {"w": lo.copy(), "v": value(lo), "bound": value(hi)}
     try:
         return _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
-                             value, ctx, t0, cuts, ok)
+                             value, ctx, t0, cuts, ok, beam)
     except DPTimeout:
         w = ctx["w"]
         return BoxResult(w, ctx["v"] if w is not None else None,
@@ -461,7 +475,7 @@ def solve_box(prefix, terms, lo, hi, cap, threshold=None, deadline=None, n_bound
 
 
 def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams, value, ctx, t0,
-                  cuts, ok):
+                  cuts, ok, beam):
     comp = Compiled(prefix, terms, lo, hi, cuts)
     if comp.empty:
         return BoxResult(None, -math.inf, None, -math.inf, feasible=False)
@@ -518,76 +532,135 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
         # the dual bound already proves that nothing in the box beats the target
         stats["seconds"] = time.monotonic() - t0
         return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
-    # --- forward DP --------------------------------------------------------------------
+    # --- forward DP: first a beam (a better incumbent, cheap), then the exact pass --------
     sc = comp.score_const
+    if beam:
+        check_time()
+        bs, bw, bstats = _forward(comp, V, MN, lams, istar, cap_rel, target - sc - tol,
+                                  check_time, beam=beam)
+        stats["beam_states"] = bstats
+        if bw is not None:
+            w = lo.copy()
+            for g, x in bw.items():
+                w[g] = x
+            v = value(w)
+            if v > inc_v and macs_of(terms, w) <= cap:
+                inc_w, inc_v = w, v
+                ctx["w"], ctx["v"] = w, v
+                stats["beam"] = v
+                target = max(target, v)
     floor = target - sc - tol  # states need bound >= floor (score of free groups only)
+    bs, bw, stats["states"] = _forward(comp, V, MN, lams, istar, cap_rel, floor, check_time)
+    stats["seconds"] = time.monotonic() - t0
+    if bw is None or bs + sc <= inc_v:
+        return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
+    w = lo.copy()
+    for g, x in bw.items():
+        w[g] = x
+    v = value(w)
+    return BoxResult(w, v, macs_of(terms, w), v, beats_threshold=threshold is None or v > threshold, stats=stats)
+
+
+def _forward(comp: Compiled, V, MN, lams, istar, cap_rel, floor, check_time, beam=None):
+    """Forward DP keeping states whose bound is >= floor; (best score, {group: width}, stats).
+
+    With ``beam``, at most that many states (highest bound first) survive each step: a
+    heuristic. Without it the pass is exact: every state on the way to a solution scoring
+    >= floor survives (or a state that dominates it).
+    """
+    floor = max(floor, -1e300)  # finite, so forbidden (-inf) widths never pass
+    lam = lams[istar]
     Ws = np.zeros((1, 0), dtype=np.int64)
+    keys = np.zeros(1, dtype=np.int64)
     m = np.zeros(1)
     s = np.zeros(1)
     back = []
+    stats = []
     for k, st in enumerate(comp.steps):
         check_time()
         Vn = V[k + 1]
+        VnT = np.ascontiguousarray(Vn.T)
         MNn = MN[k + 1]
-        parts = []
-        n = Ws.shape[0]
         nv = len(st.vals)
-        rows = max(1, _CHUNK // nv)
-        ncand = 0
-        for a in range(0, n, rows):
-            inc, key = comp._inc_and_key(st, Ws[a : a + rows])
-            mc = m[a : a + rows, None] + inc
-            scand = s[a : a + rows, None] + st.score[None, :]
-            ncand += mc.size
-            good = mc + MNn[key] <= cap_rel
-            good &= scand + Vn[istar][key] + lams[istar] * (cap_rel - mc) >= floor
-            allowed = comp._allowed(st, Ws[a : a + rows])
-            if allowed is not None:
-                good &= allowed
-            r, c = np.nonzero(good)
-            if len(r) == 0:
-                continue
-            mc, scand, key = mc[r, c], scand[r, c], key[r, c]
-            bnd = scand + np.min(Vn[:, key] + lams[:, None] * (cap_rel - mc)[None, :], axis=0)
-            keep = bnd >= floor
-            parts.append((r[keep] + a, c[keep], mc[keep], scand[keep], key[keep]))
-        if not parts:
-            stats["states"].append((ncand, 0))
-            stats["seconds"] = time.monotonic() - t0
-            return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
-        par = np.concatenate([p[0] for p in parts])
-        vi = np.concatenate([p[1] for p in parts])
-        mc = np.concatenate([p[2] for p in parts])
-        scand = np.concatenate([p[3] for p in parts])
-        key = np.concatenate([p[4] for p in parts])
+        # Per previous key K and width v, the single-multiplier bound of a state (s, m) is
+        # s - lam*m + lam*cap + g_K(v). Sorting g_K lets us list only the widths that pass.
+        uk, first_idx, inv = np.unique(keys, return_index=True, return_inverse=True)
+        inc_r, key_r = comp._inc_and_key(st, Ws[first_idx])
+        g = st.score[None, :] + Vn[istar][key_r] - lam * inc_r
+        allowed = comp._allowed(st, Ws[first_idx])
+        if allowed is not None:
+            g = np.where(allowed, g, -np.inf)
+        order = np.argsort(-g, axis=1, kind="stable")
+        neg_sorted = -np.take_along_axis(g, order, axis=1)  # ascending
+        need = floor - (s - lam * m + lam * cap_rel)  # g_K(v) >= need
+        counts = np.empty(len(s), dtype=np.int64)
+        # states come sorted by key (previous Pareto step), so each key is one slice
+        bounds = np.r_[np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]), len(keys)]
+        if len(bounds) - 1 == len(uk):
+            for u in range(len(uk)):
+                a, b = bounds[u], bounds[u + 1]
+                counts[a:b] = np.searchsorted(neg_sorted[inv[a]], -need[a:b], side="right")
+        else:  # not sorted (cannot happen after a Pareto step); fall back per state
+            for i in range(len(s)):
+                counts[i] = np.searchsorted(neg_sorted[inv[i]], -need[i], side="right")
+        total = int(counts.sum())
+        parts = []
+        # expand in chunks of states so that at most _CHUNK candidates exist at once
+        cum = np.cumsum(counts)
+        a = 0
+        while a < len(s):
+            b = int(np.searchsorted(cum, (cum[a - 1] if a else 0) + _CHUNK, side="right"))
+            b = max(b, a + 1)
+            cnt = counts[a:b]
+            tot = int(cnt.sum())
+            if tot:
+                rep = np.repeat(np.arange(a, b), cnt)
+                starts = np.repeat(np.cumsum(cnt) - cnt, cnt)
+                pos = np.arange(tot) - starts
+                ki = inv[rep]
+                vi = order[ki, pos]
+                mc = m[rep] + inc_r[ki, vi]
+                key = key_r[ki, vi]
+                scand = s[rep] + st.score[vi]
+                good = mc + MNn[key] <= cap_rel
+                rep, vi, mc, key, scand = rep[good], vi[good], mc[good], key[good], scand[good]
+                bnd = scand + np.min(VnT[key] + (cap_rel - mc)[:, None] * lams[None, :], axis=1)
+                keep = bnd >= floor
+                parts.append((rep[keep], vi[keep], mc[keep], scand[keep], key[keep], bnd[keep]))
+            a = b
+        if not parts or sum(len(p[0]) for p in parts) == 0:
+            stats.append((total, 0))
+            return None, None, stats
+        par, vi, mc, scand, key, bnd = (np.concatenate([p[i] for p in parts]) for i in range(6))
         # Pareto frontier per key: sort by key, MACs ascending, score descending; keep a
         # state only if its score beats every state of the same key with <= MACs.
         o = np.lexsort((-scand, mc, key))
-        par, vi, mc, scand, key = par[o], vi[o], mc[o], scand[o], key[o]
+        par, vi, mc, scand, key, bnd = par[o], vi[o], mc[o], scand[o], key[o], bnd[o]
         _, rank = np.unique(scand, return_inverse=True)
         seg = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
         big = seg.astype(np.int64) * (len(rank) + 1) + rank.astype(np.int64)
         run = np.maximum.accumulate(big)
-        first = np.r_[True, key[1:] != key[:-1]]
-        keep = first | (big > np.r_[-1, run[:-1]])
-        par, vi, mc, scand = par[keep], vi[keep], mc[keep], scand[keep]
+        keep = big > np.r_[-1, run[:-1]]
+        if beam and keep.sum() > beam:
+            idx = np.flatnonzero(keep)
+            top = idx[np.argsort(-bnd[idx], kind="stable")[:beam]]
+            keep = np.zeros_like(keep)
+            keep[top] = True
+        par, vi, mc, scand, key = par[keep], vi[keep], mc[keep], scand[keep], key[keep]
         newW = np.empty((len(par), len(st.src)), dtype=np.int64)
         for t, sj in enumerate(st.src):
             newW[:, t] = st.vals[vi] if sj < 0 else Ws[par, sj]
         back.append((par, st.vals[vi]))
-        Ws, m, s = newW, mc, scand
-        stats["states"].append((ncand, len(par)))
+        Ws, m, s, keys = newW, mc, scand, key
+        stats.append((total, len(par)))
     j = int(np.argmax(s))
-    stats["seconds"] = time.monotonic() - t0
-    if s[j] + sc <= inc_v:
-        return _no_better(inc_w, inc_v, terms, threshold, best_dual, stats)
-    w = lo.copy()
+    best = float(s[j])
+    w = {}
     for k in range(len(comp.steps) - 1, -1, -1):
         par, vv = back[k]
-        w[comp.steps[k].g] = vv[j]
+        w[comp.steps[k].g] = int(vv[j])
         j = par[j]
-    v = value(w)
-    return BoxResult(w, v, macs_of(terms, w), v, beats_threshold=threshold is None or v > threshold, stats=stats)
+    return best, w, stats
 
 
 def _no_better(inc_w, inc_v, terms, threshold, bound, stats):

@@ -58,7 +58,7 @@ from .errors import PlanError, RedsError
 
 #: Operators whose input and output must carry the same quantization (TFLM does not requantize).
 SAME_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D")
-METHODS = ("union", "full")
+METHODS = ("union", "mse", "full")
 _INT8_MIN, _INT8_MAX = -128, 127
 _INT32_MIN, _INT32_MAX = -(2 ** 31), 2 ** 31 - 1
 
@@ -156,17 +156,16 @@ def _quiet(fn: Callable, *args, **kw):
         return fn(*args, **kw)
 
 
-def subnet_ranges(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
-                  calibration_x: np.ndarray, max_samples: int = 500,
-                  progress: bool = False) -> list[dict[int, tuple[float, float]]]:
-    """Per subnet, ``{tensor index of the full model: (lo, hi)}`` as the converter calibrates
-    that subnet alone (see module doc, steps 1-2)."""
+def subnet_models(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+                  calibration_x: np.ndarray, max_samples: int = 500, progress: bool = False) -> list[bytes]:
+    """Per subnet, the int8 model the converter makes of that subnet alone (the physically
+    sliced float Keras model, same calibration data), checked to line up tensor for tensor with
+    ``tfl_bytes`` sliced to the same widths. A full-width subnet is ``tfl_bytes`` itself."""
     from . import export, slimmable, zoo
 
     if keras_model.inputs[0].shape[0] != 1:
         keras_model = zoo.with_batch(keras_model, 1)
     match = export.match_groups(keras_groups, tfl_bytes)
-    full_ranges = activation_ranges(tfl_bytes)
     full_widths = {g.name: g.width for g in keras_groups}
     out = []
     bar = None
@@ -177,18 +176,94 @@ def subnet_ranges(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets
     for k, widths in enumerate(subnets_widths):
         widths = slimmable.check_widths(keras_groups, widths)
         if widths == full_widths:
-            out.append(dict(full_ranges))
+            out.append(tfl_bytes)
         else:
             reference = slicing.slice_to_widths(tfl_bytes, match.groups, match.widths(widths))
             small = slimmable.slice_model(keras_model, widths, keras_groups)
             converted = _quiet(export.to_int8_tflite, small, calibration_x, max_samples=max_samples)
             check_correspondence(reference, converted, f"subnet {k}")
-            out.append(activation_ranges(converted))
+            out.append(converted)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return out
+
+
+def subnet_ranges(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+                  calibration_x: np.ndarray, max_samples: int = 500,
+                  progress: bool = False) -> list[dict[int, tuple[float, float]]]:
+    """Per subnet, ``{tensor index of the full model: (lo, hi)}`` as the converter calibrates
+    that subnet alone (see module doc, steps 1-2)."""
+    models = subnet_models(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
+                           max_samples, progress)
+    return [activation_ranges(m) for m in models]
+
+
+def activation_samples(model_bytes: bytes, x: np.ndarray, tensors: Sequence[int],
+                       max_values: int = 100_000, seed: int = 0) -> dict[int, np.ndarray]:
+    """Dequantized values of ``tensors`` when LiteRT runs the int8 model on float inputs ``x``
+    (quantized with the model's input scale); at most ``max_values`` per tensor (random subset).
+
+    Each subnet's own int8 model quantizes with its own calibrated ranges, so these values are
+    its float activations up to half a step of its own (finest) scale.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from .export import quantize_input
+
+    # builtin kernels only: a delegate (XNNPACK) would hide the intermediate tensors
+    interp = Interpreter(model_content=bytes(model_bytes), experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    m = tflite_io.load_model(model_bytes)
+    xq = quantize_input(model_bytes, x)
+    inp = interp.get_input_details()[0]["index"]
+    vals: dict[int, list] = {t: [] for t in tensors}
+    for xi in xq:
+        interp.set_tensor(inp, xi[None])
+        interp.invoke()
+        for t in tensors:
+            vals[t].append(np.array(interp.get_tensor(t)).reshape(-1))
+    rng = np.random.default_rng(seed)
+    out = {}
+    for t in tensors:
+        q = np.concatenate(vals[t]) if vals[t] else np.zeros(0, np.int8)
+        if q.size > max_values:
+            q = rng.choice(q, max_values, replace=False)
+        tq = m.tensors[t].quantization
+        out[t] = (q.astype(np.float64) - int(tq.zero_point[0])) * float(tq.scale[0])
+    return out
+
+
+def _qdq(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    scale, zp = quant_params(lo, hi)
+    s = float(scale)
+    q = np.clip(np.round(v / s) + zp, _INT8_MIN, _INT8_MAX)
+    return (q - zp) * s
+
+
+def mse_range(samples: Sequence[np.ndarray], lo: float, hi: float, steps: int = 48,
+              weights: Sequence[float] | None = None) -> tuple[float, float]:
+    """The range ``alpha * [lo, hi]`` (``alpha`` in (0, 1]) minimising the weighted sum over
+    subnets of the relative quantization error ``E[(v - Q(v))^2] / E[v^2]`` of each subnet's
+    values ``v``. Relative, so a subnet with small activations counts as much as the full one."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = max(abs(lo), abs(hi))
+    live = [(v, w) for v, w in zip(samples, weights or [1.0] * len(samples)) if v.size]
+    if span == 0.0 or not live:
+        return lo, hi
+    small = min(max(float(np.max(np.abs(v))), span * 1e-3) for v, _ in live)
+    alphas = np.geomspace(max(small / span * 0.5, 1e-3), 1.0, steps)
+    best, best_a = None, 1.0
+    for a in alphas:
+        err = 0.0
+        for v, w in live:
+            p = float(np.mean(v * v)) or 1e-30
+            err += w * float(np.mean((v - _qdq(v, a * lo, a * hi)) ** 2)) / p
+        if best is None or err < best * (1 - 1e-9):
+            best, best_a = err, a
+    return best_a * lo, best_a * hi
 
 
 # --------------------------------------------------------------------------- rewriting
@@ -361,17 +436,34 @@ def combine(per_subnet: Sequence[dict[int, tuple[float, float]]], method: str = 
 
 def calibrate(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
               calibration_x: np.ndarray, max_samples: int = 500, method: str = "union",
-              progress: bool = False) -> CalibrationResult:
+              progress: bool = False, mse_samples: int = 200) -> CalibrationResult:
     """``calibrate_for_subnets`` returning the change report too."""
     if method not in METHODS:
         raise PlanError(f"unknown calibration method {method!r}; allowed: {', '.join(METHODS)}")
     if not subnets_widths:
         raise PlanError("calibrate: no subnetworks given")
-    per = subnet_ranges(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
-                        max_samples=max_samples, progress=progress)
+    models = subnet_models(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
+                           max_samples=max_samples, progress=progress)
     # the full model's own ranges always take part, whether or not it is one of the subnets
-    full = activation_ranges(tfl_bytes)
-    ranges = combine([full] + per, method)
+    if not any(mm is tfl_bytes for mm in models):
+        models = [tfl_bytes] + models
+    per = [activation_ranges(mm) for mm in models]
+    ranges = combine(per, "full" if method == "full" else "union")
+    if method == "mse":
+        m = tflite_io.load_model(tfl_bytes)
+        acts = sorted(ranges)
+        x = np.asarray(calibration_x[:mse_samples], dtype=np.float32)
+        samples = [activation_samples(mm, x, acts) for mm in models]
+        fixed = _fixed_tensors(m)
+        for tied in _tied_sets(m, set(acts)):
+            if any(t in fixed for t in tied):
+                continue
+            lo = min(ranges[t][0] for t in tied)
+            hi = max(ranges[t][1] for t in tied)
+            vs = [np.concatenate([s[t] for t in tied]) for s in samples]
+            r = mse_range(vs, lo, hi)
+            for t in tied:
+                ranges[t] = r
     return apply_ranges(tfl_bytes, ranges, method)
 
 

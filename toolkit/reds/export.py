@@ -93,6 +93,30 @@ def nest_plan(tfl_model: bytes, keras_groups: Sequence, subnets_widths: Sequence
     return slicing.nest(tfl_model, match.groups, widths)
 
 
+def export_nested(keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
+                  calibration_x: np.ndarray, all_subnets: bool = True, max_samples: int = 500,
+                  method: str = "union", progress: bool = False, report: dict | None = None) -> bytes:
+    """The nested REDS file: int8 conversion → activation ranges over every subnet → metadata.
+
+    With ``all_subnets`` (default) activation scales cover every subnet's ranges
+    (``calibrate.calibrate_for_subnets``, ``method`` as there); otherwise they are the
+    converter's, calibrated on the full model only. ``keras_model`` may have any batch size
+    (a batch-1 copy is converted). ``report``, if given, receives the calibration changes.
+    """
+    from . import calibrate as _calibrate
+    from .zoo import with_batch
+
+    model = keras_model if keras_model.inputs[0].shape[0] == 1 else with_batch(keras_model, 1)
+    tfl = to_int8_tflite(model, calibration_x, max_samples=max_samples)
+    if all_subnets and len(subnets_widths) > 1:
+        res = _calibrate.calibrate(tfl, model, keras_groups, subnets_widths, calibration_x,
+                                   max_samples=max_samples, method=method, progress=progress)
+        tfl = res.model
+        if report is not None:
+            report.update(res.to_dict())
+    return nest_plan(tfl, keras_groups, subnets_widths)
+
+
 def quantize_input(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     """Float inputs to the model's int8 input encoding (round half away from zero, clamp)."""
     m = tflite_io.load_model(model_bytes)
@@ -149,5 +173,5 @@ def storage_report(nested: bytes, standalone_sizes: Sequence[int]) -> dict:
     }
 
 
-__all__ = ["to_int8_tflite", "match_groups", "nest_plan", "quantize_input", "c_array",
+__all__ = ["to_int8_tflite", "export_nested", "match_groups", "nest_plan", "quantize_input", "c_array",
            "write_c_array", "storage_report", "UnsupportedOpError"]

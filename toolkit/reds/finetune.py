@@ -63,7 +63,7 @@ def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch
     """Top-1 accuracy of every subnet on ``(x, y)`` (BN in inference mode)."""
     runner = runner or SlimRunner(model, groups)
     masks = [runner.masks(w) for w in subnets_widths]
-    fn = _eval_fn(runner)
+    fn = runner.eval_fn()
     correct = np.zeros(len(masks), np.int64)
     for i in range(0, len(x), batch_size):
         xb = tf.convert_to_tensor(x[i:i + batch_size], tf.float32)
@@ -71,16 +71,6 @@ def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch
         for k, m in enumerate(masks):
             correct[k] += int(np.sum(np.argmax(fn(xb, m).numpy(), axis=-1) == yb))
     return [float(c) / max(1, len(x)) for c in correct]
-
-
-def _eval_fn(runner):
-    fn = getattr(runner, "_eval_fn", None)
-    if fn is None:
-        spec = [tf.TensorSpec((None,) + tuple(runner.model.inputs[0].shape[1:]), tf.float32),
-                {g.name: tf.TensorSpec((g.width,), tf.float32) for g in runner.groups}]
-        fn = tf.function(lambda xb, m: runner(xb, m, training=False), input_signature=spec)
-        runner._eval_fn = fn
-    return fn
 
 
 # --------------------------------------------------------------------------- pre-training

@@ -143,6 +143,15 @@ class SlimRunner:
         return {g.name: tf.constant((np.arange(g.width) < widths[g.name]).astype(np.float32))
                 for g in self.groups}
 
+    def eval_fn(self):
+        """A cached ``tf.function(x, masks) -> logits`` (inference mode), traced once."""
+        fn = getattr(self, "_eval_fn", None)
+        if fn is None:
+            spec = [tf.TensorSpec((None,) + tuple(self.model.inputs[0].shape[1:]), tf.float32),
+                    {g.name: tf.TensorSpec((g.width,), tf.float32) for g in self.groups}]
+            fn = self._eval_fn = tf.function(lambda xb, m: self(xb, m, training=False), input_signature=spec)
+        return fn
+
     def __call__(self, x, masks: dict | None = None, training: bool = False, bn_stats: dict | None = None):
         masks = masks or {}
         values = {self.input_name: x}
@@ -232,7 +241,7 @@ def subnet_forward(model: keras.Model, x, widths: dict | None = None, batch_size
     """Logits of the subnetwork at ``widths`` on ``x`` (numpy in, numpy out, BN in inference)."""
     runner = runner or SlimRunner(model)
     masks = runner.masks(widths)
-    fn = tf.function(lambda xb, m: runner(xb, m, training=False), reduce_retracing=True)
+    fn = runner.eval_fn()
     outs = []
     for i in range(0, len(x), batch_size):
         outs.append(fn(tf.convert_to_tensor(x[i:i + batch_size], tf.float32), masks).numpy())

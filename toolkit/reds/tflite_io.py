@@ -18,7 +18,7 @@ import numpy as np
 
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from .errors import ModelFormatError
+from .errors import ModelFormatError, UserError
 
 FILE_IDENTIFIER = b"TFL3"
 BUFFER_ALIGN = 16
@@ -147,6 +147,33 @@ def _check_identifier(data: bytes) -> None:
         raise ModelFormatError(
             f"not a TFLite model: file identifier {bytes(data[4:8])!r}, expected {FILE_IDENTIFIER!r}"
         )
+
+
+def read_model_file(path) -> bytes:
+    """The bytes of a .tflite file, checked enough to fail early with a clear message.
+
+    ``UserError`` if the file is missing, a directory or unreadable; ``ModelFormatError`` if it
+    is empty, has no ``TFL3`` identifier, or is truncated (the flatbuffer does not parse).
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"model file {str(p)!r} does not exist")
+    if p.is_dir():
+        raise UserError(f"model file {str(p)!r} is a directory, expected a .tflite file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read model file {str(p)!r}: {e.strerror or e}") from None
+    if not data:
+        raise ModelFormatError(f"model file {str(p)!r} is empty")
+    try:
+        load_model(data)
+    except ModelFormatError as e:
+        what = "is truncated or corrupt" if str(e).startswith("corrupt") else "is not usable"
+        raise ModelFormatError(f"model file {str(p)!r} ({len(data)} bytes) {what}: {e}") from None
+    return data
 
 
 def unpack(data: bytes) -> "schema.ModelT":
@@ -370,6 +397,7 @@ __all__ = [
     "load_model",
     "op_name",
     "pack",
+    "read_model_file",
     "realign",
     "schema",
     "tensor_bytes",

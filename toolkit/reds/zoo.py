@@ -378,8 +378,6 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
                     raise UserError(f"layer {layer.name!r}: conv after Flatten is not supported")
                 consumers.append((g, Consumer(layer.name, "flatten" if pos > 1 else kind, pos)))
                 in_gid = g
-            if kind == "conv" and tuple(layer.dilation_rate) != (1, 1):
-                pass
             if kind == "conv" and layer.groups != 1:
                 raise UserError(f"layer {layer.name!r}: grouped conv is not supported")
             g = next_id

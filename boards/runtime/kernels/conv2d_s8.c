@@ -29,7 +29,28 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
         const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
         const int32_t run = kx1 - kx0;
         int8_t *o = out_data + (((size_t)b * Ho + oy) * Wo + ox) * co;
-        for (int32_t oc = 0; oc < co; ++oc) {
+        int32_t oc = 0;
+        for (; oc + 4 <= co; oc += 4) { /* four output channels share each input load */
+          const int8_t *wo = filter_data + (size_t)oc * w_per_out;
+          int32_t acc[4] = {0, 0, 0, 0};
+          for (int32_t ky = ky0; ky < ky1; ++ky) {
+            const int8_t *xr = img + ((size_t)(y0 + ky) * W + (x0 + kx0)) * ci;
+            const int8_t *wr = wo + ((size_t)ky * kw + kx0) * ci_full;
+            if (contiguous) {
+              if (run > 0) reds_dot4_s8(xr, wr, w_per_out, run * ci, in_off, acc);
+            } else {
+              for (int32_t kx = 0; kx < run; ++kx)
+                reds_dot4_s8(xr + (size_t)kx * ci, wr + (size_t)kx * ci_full, w_per_out, ci, in_off, acc);
+            }
+          }
+          for (int32_t j = 0; j < 4; ++j) {
+            int32_t a = acc[j];
+            if (bias != NULL) a = reds_add_wrap(a, bias[oc + j]);
+            o[oc + j] = reds_finish_s8(a, q->multiplier[oc + j], q->shift[oc + j], p->output_offset,
+                                       p->act.act_min, p->act.act_max);
+          }
+        }
+        for (; oc < co; ++oc) {
           const int8_t *wo = filter_data + (size_t)oc * w_per_out;
           int32_t acc = 0;
           for (int32_t ky = ky0; ky < ky1; ++ky) {

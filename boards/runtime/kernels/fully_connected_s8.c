@@ -16,12 +16,30 @@ reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_chan
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *x = in_data + (size_t)b * row;
     int8_t *o = out_data + (size_t)b * p->out_width;
-    for (int32_t oc = 0; oc < p->out_width; ++oc) {
-      const int8_t *wr = weights + (size_t)oc * p->weights_cols;
+    const int32_t ws = p->weights_cols;
+    int32_t oc = 0;
+    for (; oc + 4 <= p->out_width; oc += 4) { /* four output units share each input load */
+      const int8_t *wr = weights + (size_t)oc * ws;
+      int32_t acc[4] = {0, 0, 0, 0};
+      if (contiguous) {
+        reds_dot4_s8(x, wr, ws, row, p->input_offset, acc);
+      } else { /* flattened [P, C_full] input sliced to [P, w]: column p*C_full + c */
+        for (int32_t pos = 0; pos < P; ++pos)
+          reds_dot4_s8(x + (size_t)pos * w, wr + (size_t)pos * stride, ws, w, p->input_offset, acc);
+      }
+      for (int32_t j = 0; j < 4; ++j) {
+        int32_t a = acc[j];
+        if (bias != NULL) a = reds_add_wrap(a, bias[oc + j]);
+        o[oc + j] = reds_finish_s8(a, q->multiplier[oc + j], q->shift[oc + j], p->output_offset,
+                                   p->act.act_min, p->act.act_max);
+      }
+    }
+    for (; oc < p->out_width; ++oc) {
+      const int8_t *wr = weights + (size_t)oc * ws;
       int32_t acc;
       if (contiguous) {
         acc = reds_dot_s8(x, wr, row, p->input_offset);
-      } else { /* flattened [P, C_full] input sliced to [P, w]: column p*C_full + c */
+      } else {
         acc = 0;
         for (int32_t pos = 0; pos < P; ++pos)
           acc += reds_dot_s8(x + (size_t)pos * w, wr + (size_t)pos * stride, w, p->input_offset);

@@ -49,6 +49,41 @@ static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, i
   for (; i < n; ++i) acc += (x[i] + x_off) * w[i];
   return acc;
 }
+
+/* Four dot products of one input run against four weight rows (stride ws): the input is
+ * loaded and offset once for four output channels. acc[j] += dot(x, w + j * ws). */
+static inline void reds_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                                int32_t x_off, int32_t acc[4]) {
+  const uint32_t off2 = ((uint32_t)x_off & 0xffffu) * 0x00010001u;
+  const int8_t *w0 = w, *w1 = w + ws, *w2 = w + 2 * ws, *w3 = w + 3 * ws;
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t xv, v;
+    memcpy(&xv, x + i, 4);
+    const uint32_t x02 = reds_sadd16(reds_sxtb16(xv), off2);
+    const uint32_t x13 = reds_sadd16(reds_sxtb16_ror8(xv), off2);
+    memcpy(&v, w0 + i, 4);
+    a0 = reds_smlad(x13, reds_sxtb16_ror8(v), reds_smlad(x02, reds_sxtb16(v), a0));
+    memcpy(&v, w1 + i, 4);
+    a1 = reds_smlad(x13, reds_sxtb16_ror8(v), reds_smlad(x02, reds_sxtb16(v), a1));
+    memcpy(&v, w2 + i, 4);
+    a2 = reds_smlad(x13, reds_sxtb16_ror8(v), reds_smlad(x02, reds_sxtb16(v), a2));
+    memcpy(&v, w3 + i, 4);
+    a3 = reds_smlad(x13, reds_sxtb16_ror8(v), reds_smlad(x02, reds_sxtb16(v), a3));
+  }
+  for (; i < n; ++i) {
+    const int32_t xv = x[i] + x_off;
+    a0 += xv * w0[i];
+    a1 += xv * w1[i];
+    a2 += xv * w2[i];
+    a3 += xv * w3[i];
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
 #else
 static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
   /* four independent accumulators: integer sums are exact, so the order does not matter */
@@ -62,6 +97,25 @@ static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, i
   }
   for (; i < n; ++i) a0 += (x[i] + x_off) * w[i];
   return (a0 + a1) + (a2 + a3);
+}
+
+/* Four dot products of one input run against four weight rows (stride ws): the input is
+ * loaded and offset once for four output channels. acc[j] += dot(x, w + j * ws). */
+static inline void reds_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, int32_t n,
+                                int32_t x_off, int32_t acc[4]) {
+  const int8_t *w0 = w, *w1 = w + ws, *w2 = w + 2 * ws, *w3 = w + 3 * ws;
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t xv = x[i] + x_off;
+    a0 += xv * w0[i];
+    a1 += xv * w1[i];
+    a2 += xv * w2[i];
+    a3 += xv * w3[i];
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 #endif
 

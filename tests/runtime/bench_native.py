@@ -1,0 +1,61 @@
+"""Benchmark (not a test): native C runtime vs tflite_micro's Interpreter.invoke on the host.
+
+    PYTHONPATH=toolkit .venv/bin/python tests/runtime/bench_native.py [--json out.json]
+
+Runtime time: median of reds_invoke timed in C (clock_gettime). TFLM time: median of
+Interpreter.invoke() timed in Python (perf_counter; includes the pybind call, no input copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "toolkit"))
+
+import modelgen  # noqa: E402
+from reds.runtime import Runtime  # noqa: E402
+from tflite_micro.python.tflite_micro import runtime as tfm  # noqa: E402
+
+
+def bench(model: bytes, repeat: int = 200) -> dict:
+    rt = Runtime(model)
+    ref = tfm.Interpreter.from_bytes(model)
+    d = ref.get_input_details(0)
+    rng = np.random.default_rng(0)
+    x = (rng.integers(-128, 128, size=d["shape"]).astype(np.int8) if d["dtype"] == np.int8
+         else rng.uniform(-1, 1, size=d["shape"]).astype(np.float32))
+    ref.set_input(x, 0)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter_ns()
+        ref.invoke()
+        times.append(time.perf_counter_ns() - t0)
+    tflm = float(np.median(times))
+    ours = rt.time_per_inference_ns(x, repeat)
+    return {"macs": rt.macs(0), "reds_ns": ours, "tflm_ns": tflm, "speedup": tflm / ours}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    results = {}
+    for name in sorted(modelgen.MODELS):
+        results[name] = bench(modelgen.build(name))
+        r = results[name]
+        print(f"{name:18s} macs={r['macs']:7d} reds={r['reds_ns']/1e3:8.1f}us tflm={r['tflm_ns']/1e3:8.1f}us x{r['speedup']:.1f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Width slicing: the nested file at subnet k equals TFLM on the physically sliced model k.
+
+The nested files and the standalone slices come from the toolkit (``reds.slicing.nest`` /
+``slice_model``, ``reds.graph.derive_groups``); their metadata records MACs and arena bytes
+computed in Python, which reds_init checks against its own numbers (mismatch = init error).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from reds.runtime import RedsRuntimeError, Runtime
+from test_bitexact import random_input
+
+tfm = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
+slicing = pytest.importorskip("reds.slicing")
+graph = pytest.importorskip("reds.graph")
+metadata = pytest.importorskip("reds.metadata")
+
+FRACTIONS = (1.0, 0.75, 0.5, 0.3, 0.1)
+SLICED_MODELS = ["conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims",
+                 "mlp_per_tensor", "mlp_per_channel", "float_io"]
+
+
+def nested(model: bytes) -> tuple[bytes, list[list[int]]]:
+    g = graph.derive_groups(model)
+    widths = [[max(1, int(round(w * f))) for w in g.full_widths] for f in FRACTIONS]
+    return slicing.nest(model, g, widths), widths
+
+
+@pytest.mark.parametrize("name", SLICED_MODELS)
+def test_every_subnet_equals_sliced_model(tflite_model, name):
+    nested_model, widths = nested(tflite_model(name))
+    rt = Runtime(nested_model)
+    assert rt.num_subnets == len(FRACTIONS)
+    rng = np.random.default_rng(7)
+    for k in range(rt.num_subnets):
+        rt.select(k)
+        assert rt.widths(k) == widths[k]
+        ref = tfm.Interpreter.from_bytes(slicing.slice_model(nested_model, k))
+        detail = ref.get_input_details(0)
+        for _ in range(4):
+            x = random_input(detail, rng)
+            ref.set_input(x, 0)
+            ref.invoke()
+            want = ref.get_output(0)
+            got = rt.invoke(x)
+            assert np.array_equal(got.reshape(want.shape), want), f"subnet {k} widths {widths[k]}"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_models_sliced(tflite_model, seed):
+    model = tflite_model("random", seed)
+    if not len(graph.derive_groups(model)):
+        pytest.skip("no sliceable group in this random model")
+    nested_model, _ = nested(model)
+    rt = Runtime(nested_model)
+    rng = np.random.default_rng(seed)
+    for k in range(rt.num_subnets):
+        rt.select(k)
+        ref = tfm.Interpreter.from_bytes(slicing.slice_model(nested_model, k))
+        x = random_input(ref.get_input_details(0), rng)
+        ref.set_input(x, 0)
+        ref.invoke()
+        want = ref.get_output(0)
+        assert np.array_equal(rt.invoke(x).reshape(want.shape), want), f"subnet {k}"
+
+
+def test_macs_and_arena_agree_with_python(tflite_model):
+    nested_model, widths = nested(tflite_model("residual"))
+    arena = pytest.importorskip("reds.arena")
+    rt = Runtime(nested_model)
+    meta = metadata.read_metadata(nested_model)
+    for k, w in enumerate(widths):
+        assert rt.macs(k) == graph.macs(nested_model, meta, w)
+        assert rt.arena_bytes(k) == arena.arena_bytes(nested_model, meta, w)
+    # smaller subnets need fewer MACs and no more arena
+    assert all(rt.macs(k) > rt.macs(k + 1) for k in range(rt.num_subnets - 1))
+    assert all(rt.arena_bytes(k) >= rt.arena_bytes(k + 1) for k in range(rt.num_subnets - 1))
+
+
+def test_plain_model_is_one_subnet(tflite_model):
+    rt = Runtime(tflite_model("pools"))
+    assert rt.num_subnets == 1 and rt.widths(0) == []
+    with pytest.raises(RedsRuntimeError) as e:
+        rt.select(1)
+    assert e.value.name == "REDS_ERR_SUBNET" and "out of range" in e.value.message
+
+
+def test_arena_limits(tflite_model):
+    nested_model, _ = nested(tflite_model("residual"))
+    full = Runtime(nested_model)
+    sizes = [full.arena_bytes(k) for k in range(full.num_subnets)]
+    assert sizes[0] > sizes[-1]
+    # room for the last subnet only: init picks the first that fits, select(0) fails
+    rt = Runtime(nested_model, arena_bytes=sizes[-1] + 15)  # +15: internal 16-byte alignment
+    fits = [k for k, s in enumerate(sizes) if s <= sizes[-1]]
+    assert rt.active_subnet == fits[0]
+    with pytest.raises(RedsRuntimeError) as e:
+        rt.select(0)
+    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[0]) in e.value.message
+    # smaller than the smallest subnet: init fails and says both numbers
+    with pytest.raises(RedsRuntimeError) as e:
+        Runtime(nested_model, arena_bytes=sizes[-1] - 16)
+    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[-1]) in e.value.message
+
+
+# ---------------------------------------------------------------- metadata corruption
+
+def blob_of(model: bytes) -> bytes:
+    return metadata.pack_blob(*_args(model))
+
+
+def _args(model: bytes):
+    meta = metadata.read_metadata(model)
+    subnets = [{"macs": s.macs, "arena_bytes": s.arena_bytes, "widths": list(s.widths)} for s in meta.subnets]
+    return meta.full_widths, meta.members, subnets
+
+
+def with_blob(model: bytes, blob: bytes) -> bytes:
+    """Replace the REDS buffer's bytes without validation (attach_metadata rejects bad blobs)."""
+    from reds import tflite_io
+
+    mt = tflite_io.unpack(model)
+    entry = next(m for m in mt.metadata if (m.name.decode() if isinstance(m.name, bytes) else m.name) == "REDS")
+    mt.buffers[entry.buffer].data = np.frombuffer(blob, dtype=np.uint8).copy()
+    return tflite_io.pack(mt)
+
+
+def recrc(blob: bytearray) -> bytes:
+    struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[16:])) & 0xFFFFFFFF)
+    return bytes(blob)
+
+
+@pytest.fixture(scope="module")
+def nested_residual(tflite_model):
+    return nested(tflite_model("residual"))[0]
+
+
+def expect_error(model: bytes, name: str, text: str = ""):
+    with pytest.raises(RedsRuntimeError) as e:
+        Runtime(model)
+    assert e.value.name == name, e.value
+    assert text in e.value.message
+    return e.value
+
+
+def test_bad_crc(nested_residual):
+    blob = bytearray(blob_of(nested_residual))
+    blob[-1] ^= 1
+    expect_error(with_blob(nested_residual, bytes(blob)), "REDS_ERR_CRC")
+
+
+def test_bad_version(nested_residual):
+    blob = bytearray(blob_of(nested_residual))
+    struct.pack_into("<H", blob, 4, 2)
+    expect_error(with_blob(nested_residual, recrc(blob)), "REDS_ERR_VERSION", "version 2")
+
+
+def test_macs_mismatch_reports_both_numbers(nested_residual):
+    full_widths, members, subnets = _args(nested_residual)
+    subnets[1]["macs"] += 1
+    err = expect_error(with_blob(nested_residual, metadata.pack_blob(full_widths, members, subnets)),
+                       "REDS_ERR_METADATA", f"macs={subnets[1]['macs']}")
+    assert f"macs={subnets[1]['macs'] - 1}" in err.message
+
+
+def test_arena_mismatch(nested_residual):
+    full_widths, members, subnets = _args(nested_residual)
+    subnets[0]["arena_bytes"] += 16
+    expect_error(with_blob(nested_residual, metadata.pack_blob(full_widths, members, subnets)),
+                 "REDS_ERR_METADATA", "arena_bytes")
+
+
+def test_width_out_of_range(nested_residual):
+    blob = bytearray(blob_of(nested_residual))
+    g = struct.unpack_from("<H", blob, 16)[0]
+    m = struct.unpack_from("<H", blob, 20)[0]
+    first_width = 32 + 4 * g + 8 * m + 8
+    struct.pack_into("<I", blob, first_width, 10_000)
+    expect_error(with_blob(nested_residual, recrc(blob)), "REDS_ERR_METADATA", "width")
+
+
+def test_member_tensor_out_of_range(nested_residual):
+    blob = bytearray(blob_of(nested_residual))
+    g = struct.unpack_from("<H", blob, 16)[0]
+    struct.pack_into("<I", blob, 32 + 4 * g, 60_000)
+    expect_error(with_blob(nested_residual, recrc(blob)), "REDS_ERR_METADATA", "does not exist")
