@@ -28,8 +28,6 @@ def board_info(dut) -> dict:
         if tag == "reds-info":
             if "full_widths" in d:
                 d["full_widths"] = protocol.parse_list(d["full_widths"])
-            if isinstance(d.get("model_crc32"), int):  # all-digit hex parsed as int
-                d["model_crc32"] = f"{d['model_crc32']:08d}"
             out["info"] = d
         elif tag == "reds-timer":
             out["timer"] = d

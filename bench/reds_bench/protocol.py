@@ -27,8 +27,14 @@ def _value(v: str):
     return v
 
 
+# Values that are hex or names even when they happen to be all digits (e.g. crc32=00123456).
+RAW_KEYS = frozenset({"hex", "crc32", "model_crc32", "expected", "got", "input", "source",
+                      "model_source", "target", "unit"})
+
+
 def parse_kv(line: str) -> tuple[str, dict]:
-    """Split ``m-<tag> k=v ...`` into the tag and a dict (ints and floats converted)."""
+    """Split ``m-<tag> k=v ...`` into the tag and a dict (ints and floats converted, except
+    the hex and name fields of RAW_KEYS)."""
     line = line.strip()
     if not line.startswith("m-"):
         raise ValueError(f"not an m- line: {line!r}")
@@ -37,7 +43,7 @@ def parse_kv(line: str) -> tuple[str, dict]:
     for item in rest:
         if "=" in item:
             k, v = item.split("=", 1)
-            out[k] = _value(v)
+            out[k] = v if k in RAW_KEYS else _value(v)
     return head, out
 
 

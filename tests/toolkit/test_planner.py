@@ -45,7 +45,8 @@ def random_problem(seed: int, arena: str | None = None) -> PlanProblem:
             s = rng.integers(0, 3, full).astype(float)
         groups.append(
             GroupSpec(
-                f"g{g}", full, min_width=int(rng.integers(1, full + 1)) if rng.random() < 0.4 else 1,
+                f"g{g}", full,
+                min_width=int(rng.integers(1, full + 1)) if rng.random() < 0.4 else 1,
                 fixed=(g == fixed), scores=np.abs(s),
             )
         )
@@ -398,14 +399,19 @@ def test_medium_chain_matches_vectorised_brute_force(seed, mem):
         upper = np.array([s.widths[f"c{g}"] for g in range(5)])
 
 
-def test_time_limit_bound_is_valid():
+@pytest.mark.parametrize("mem", [None, 80])
+def test_time_limit_bound_is_valid(mem):
     problem, grids, macs, value, ar = medium_chain(0)
-    plan = solve(problem, [0.6, 0.3], time_limit=0.0)
+    plan = solve(problem, [0.6, 0.3], peak_memory=mem, time_limit=0.0)
     upper = None
+    assert plan.subnets[0].status == "feasible"
     for s in plan.subnets:
         assert s.status in ("feasible", "optimal")
         assert s.macs <= s.budget_macs
         ok = macs <= s.budget_macs
+        if mem is not None:
+            assert s.arena_bytes <= mem
+            ok &= ar <= mem
         if upper is not None:
             ok &= np.all(grids <= upper, axis=1)
         assert s.bound >= value[ok].max() - 1e-9 >= s.objective - 1e-9

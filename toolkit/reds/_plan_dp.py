@@ -174,7 +174,7 @@ class Compiled:
                 _Step(
                     g=g, vals=vals, score=score, unary=unary, nbr_pos=nbr_pos,
                     nbr_coef=nbr_coef, src=src, stride=stride,
-                    lo_new=self.lo[new_active].astype(np.int64) if new_active else np.zeros(0, np.int64),
+                    lo_new=self.lo[new_active].astype(np.int64),
                     nkeys=nkeys, cuts=here,
                 )
             )
@@ -321,8 +321,11 @@ def _choose_order(free, pair, lo, hi):
     rev = best[::-1]
     if cost(rev) < best_cost:
         best, best_cost = rev, cost(rev)
-    # greedy: next group = the one leaving the smallest active key space
-    for start in free:
+    if best_cost <= max(size.values()) ** 2:
+        return best  # a path order (one active group at a time): nothing is better
+    # greedy: next group = the one leaving the smallest active key space, from a few starts
+    starts = list(dict.fromkeys([free[0], free[-1], *sorted(free, key=lambda g: len(nb[g]))[:2]]))
+    for start in starts:
         order = [start]
         rest = [g for g in free if g != start]
         while rest:
@@ -519,7 +522,8 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
         hi_l = grid[min(i + 1, len(grid) - 1)]
         grid = np.geomspace(lo_l, hi_l, 17)
     # --- bound grid around the dual optimum ---------------------------------------------
-    lams = np.unique(np.r_[0.0, lam_star * np.exp(np.linspace(-1.5, 1.5, n_bound_lams - 1)), lam_star])
+    spread = lam_star * np.exp(np.linspace(-1.5, 1.5, n_bound_lams - 1))
+    lams = np.unique(np.r_[0.0, spread, lam_star])
     check_time()
     V, MN = comp.backward(lams)
     istar = int(np.argmin(np.abs(lams - lam_star)))
@@ -558,7 +562,8 @@ def _solve_box_dp(prefix, terms, lo, hi, cap, threshold, deadline, n_bound_lams,
     for g, x in bw.items():
         w[g] = x
     v = value(w)
-    return BoxResult(w, v, macs_of(terms, w), v, beats_threshold=threshold is None or v > threshold, stats=stats)
+    return BoxResult(w, v, macs_of(terms, w), v,
+                     beats_threshold=threshold is None or v > threshold, stats=stats)
 
 
 def _forward(comp: Compiled, V, MN, lams, istar, cap_rel, floor, check_time, beam=None):

@@ -20,11 +20,19 @@ Method
    ``CalibrationError`` names the first difference.
 3. The ranges are combined per tensor (``method``):
 
-   * ``"union"`` (default): ``[min_k lo_k, max_k hi_k]``. No subnet is ever clipped; the step
-     grows by the ratio of the ranges, at most. Clipping is what breaks small subnets (a value
-     pinned at the range edge loses everything beyond it), while a 1.x-times coarser step only
-     adds noise, so the union is the safe choice and is what we measured best (see report in
-     docs).
+   * ``"union"``: ``[min_k lo_k, max_k hi_k]``. No subnet is ever clipped on the calibration
+     data. Measured: smaller subnets almost always have *smaller* ranges (fewer summands), so
+     the union is nearly always the full model's range and changes little (2 of 19 tensors on
+     the digits DS-CNN); their loss is resolution, not clipping.
+   * ``"mse"`` (default): starting from the union range, the range ``alpha * [lo, hi]``
+     (0 < alpha <= 1, 48 geometric steps) minimising ``sum_k E[(v_k - Q(v_k))^2] / E[v_k^2]``,
+     the quantization noise-to-signal ratio summed over subnets, with ``v_k`` subnet k's
+     activations on the calibration data (dequantized from subnet k's own int8 conversion, run
+     in LiteRT with every tensor kept). Relative error, so a subnet whose activations are 4x
+     smaller weighs as much as the full model: it trades a little clipping of the full model's
+     rare large values for finer steps for the small subnets. Measured on the digits DS-CNN
+     (100/75/50/25 %): int8 - float accuracy -1.1/-0.7/+1.8 points (full-model calibration)
+     vs -0.7/0.0/+0.7 points (mse) for the three smaller subnets, full model unchanged.
    * ``"full"``: the full model's range (the converter's own result; for comparison).
 
 4. The new ranges are written back under TFLite's constraints: tensors that must share their
@@ -75,7 +83,7 @@ class CalibrationResult:
     model: bytes
     tensors: list[dict] = field(default_factory=list)  # one row per changed activation tensor
     biases: list[dict] = field(default_factory=list)  # one row per requantized bias
-    method: str = "union"
+    method: str = "mse"
 
     def to_dict(self) -> dict:
         return {"method": self.method, "changed_tensors": self.tensors, "requantized_biases": self.biases}
@@ -119,8 +127,10 @@ _SUFFIX = re.compile(r"_\d+(?=/|;|:|$)")
 
 
 def _norm_name(name: str) -> str:
-    """Tensor name without Keras' per-trace suffixes (``model_1/conv_2/...`` -> ``model/conv/...``)."""
-    return _SUFFIX.sub("", name)
+    """The Keras layer a tensor name comes from, without per-trace suffixes
+    (``dnn_1/fc2_relu_1/Relu;dnn_1/fc2_1/BiasAdd`` -> ``fc2_relu``). The op part is not compared:
+    the converter names the same fused op ``BiasAdd`` or ``Add`` depending on the widths."""
+    return _SUFFIX.sub("", _graph._layer_name(name))
 
 
 def check_correspondence(reference: bytes, converted: bytes, where: str) -> None:
@@ -147,7 +157,7 @@ def check_correspondence(reference: bytes, converted: bytes, where: str) -> None
             fail(f"tensor {ta.index} '{ta.name}': {tb.dtype}{list(tb.shape)} instead of "
                  f"{ta.dtype}{list(ta.shape)}")
         if _norm_name(ta.name) != _norm_name(tb.name):
-            fail(f"tensor {ta.index}: named '{tb.name}' instead of '{ta.name}'")
+            fail(f"tensor {ta.index}: from layer '{tb.name}' instead of '{ta.name}'")
 
 
 def _quiet(fn: Callable, *args, **kw):
@@ -302,7 +312,7 @@ def _fixed_tensors(m: tflite_io.Model) -> dict[int, str]:
 
 
 def apply_ranges(tfl_bytes: bytes, ranges: dict[int, tuple[float, float]],
-                 method: str = "union") -> CalibrationResult:
+                 method: str = "mse") -> CalibrationResult:
     """Rewrite activation quantization to ``ranges`` (under the module doc's constraints) and
     requantize the biases of every op whose input scale changed."""
     m = tflite_io.load_model(tfl_bytes)
@@ -435,7 +445,7 @@ def combine(per_subnet: Sequence[dict[int, tuple[float, float]]], method: str = 
 
 
 def calibrate(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
-              calibration_x: np.ndarray, max_samples: int = 500, method: str = "union",
+              calibration_x: np.ndarray, max_samples: int = 500, method: str = "mse",
               progress: bool = False, mse_samples: int = 200) -> CalibrationResult:
     """``calibrate_for_subnets`` returning the change report too."""
     if method not in METHODS:
@@ -468,7 +478,7 @@ def calibrate(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_wid
 
 
 def calibrate_for_subnets(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
-                          calibration_x: np.ndarray, max_samples: int = 500, method: str = "union",
+                          calibration_x: np.ndarray, max_samples: int = 500, method: str = "mse",
                           progress: bool = False) -> bytes:
     """The converted full model ``tfl_bytes`` with activation ranges taken over all subnets.
 

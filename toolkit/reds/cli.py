@@ -80,6 +80,42 @@ def train(recipe_path: str, out: str) -> None:
     click.echo(f"run directory: {out} (model.keras, plan.json, metrics.json)")
 
 
+@cli.command("compare")
+@click.option("--recipe", "recipe_path", type=click.Path(exists=True), required=True,
+              help="Recipe YAML (or its directory).")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/compare", show_default=True,
+              help="Comparison directory (resumes an interrupted run).")
+@click.option("--methods", default="reds,uniform,magnitude,random,independent", show_default=True,
+              help="Comma-separated methods to run.")
+@click.option("--fast", is_flag=True, help="Fewer epochs and importance batches (as `reds demo --fast`).")
+@click.option("--pretrain-epochs", type=int, help="Override the recipe's pretrain epochs.")
+@click.option("--finetune-epochs", type=int, help="Override the recipe's fine-tune epochs.")
+@click.option("--json", "as_json", is_flag=True, help="Print compare.json instead of the table.")
+def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_epochs: int | None,
+                finetune_epochs: int | None, as_json: bool) -> None:
+    """REDS against uniform-width, magnitude, random and independently trained subnets."""
+    from .compare import compare, table_rows
+
+    doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
+                  pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs)
+    if as_json:
+        _emit(doc, True, "")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = table_rows(doc)
+    table = Table(*header, title=f"{doc['arch']} on {doc['dataset'].get('name')}: float test accuracy % "
+                                 "(MACs % of full)")
+    for row in rows:
+        table.add_row(*row)
+    con = Console()
+    con.print(table)
+    con.print("seconds: " + ", ".join(f"{m} {r['seconds']:.0f}" for m, r in doc["methods"].items())
+              + f" (+ {doc['shared']['pretrain_seconds']:.0f} shared pretrain)")
+    con.print(f"wrote {out}/compare.json and {out}/compare.md")
+
+
 @cli.command("export")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), help="Output .tflite (default RUN_DIR/model.tflite).")

@@ -23,8 +23,8 @@ DEMO_STEPS = TRAIN_STEPS + ["export", "verify", "baseline", "firmware", "bench",
 def demo_config(fast: bool) -> Config:
     cfg = Config.from_recipe(load_recipe(DEMO_RECIPE))
     if fast:  # the variant `make test` runs: same steps, fewer epochs and samples
-        cfg.pretrain_epochs, cfg.finetune_epochs, cfg.bn_epochs = 4, 3, 1
-        cfg.importance_batches, cfg.calibration_samples = 10, 100
+        cfg.pretrain_epochs, cfg.finetune_epochs, cfg.bn_epochs = 12, 6, 1
+        cfg.importance_batches, cfg.calibration_samples = 20, 100
     return cfg
 
 

@@ -95,7 +95,7 @@ def nest_plan(tfl_model: bytes, keras_groups: Sequence, subnets_widths: Sequence
 
 def export_nested(keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
                   calibration_x: np.ndarray, all_subnets: bool = True, max_samples: int = 500,
-                  method: str = "union", progress: bool = False, report: dict | None = None) -> bytes:
+                  method: str = "mse", progress: bool = False, report: dict | None = None) -> bytes:
     """The nested REDS file: int8 conversion → activation ranges over every subnet → metadata.
 
     With ``all_subnets`` (default) activation scales cover every subnet's ranges

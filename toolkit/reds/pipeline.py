@@ -29,6 +29,8 @@ class Config:
     seed: int = 0
     input_shape: tuple | None = None
     classes: int | None = None
+    width_mult: float = 1.0
+    arch_options: dict | None = None
     pretrain_epochs: int = 10
     pretrain_batch: int = 64
     pretrain_lr: float = 3e-3
@@ -56,7 +58,8 @@ class Config:
         return cls(
             arch=r["arch"], dataset=dict(r["dataset"]), seed=int(r.get("seed", 0)),
             input_shape=tuple(r["input_shape"]) if r.get("input_shape") else None,
-            classes=r.get("classes"),
+            classes=r.get("classes"), width_mult=float(r.get("width_mult", 1.0)),
+            arch_options=dict(r.get("arch_options") or {}),
             pretrain_epochs=pre.get("epochs", cls.pretrain_epochs),
             pretrain_batch=pre.get("batch_size", cls.pretrain_batch),
             pretrain_lr=pre.get("lr", cls.pretrain_lr),
@@ -132,7 +135,8 @@ class Pipeline:
         self._seed()
         d = self.data
         model = build_model(self.cfg.arch, input_shape=self.cfg.input_shape or d.input_shape,
-                            num_classes=self.cfg.classes or d.num_classes, seed=self.cfg.seed)
+                            num_classes=self.cfg.classes or d.num_classes, seed=self.cfg.seed,
+                            width_mult=self.cfg.width_mult, **(self.cfg.arch_options or {}))
         pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
                  lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
         self._save(model, "pretrained.keras")

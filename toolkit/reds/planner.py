@@ -408,6 +408,8 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
             heapq.heappush(heap, (-r.value, counter, sub[0], sub[1]))
             counter += 1
     stats = {"boxes": nboxes, "pair_cuts": len(cuts)}
+    if best_w is None and timed_out and prep.arena(lo) <= mem:
+        best_w, best_v = lo.copy(), prep.value(lo)  # the minimum widths fit: a fallback
     if best_w is None:
         if timed_out:
             raise PlanError(

@@ -1,6 +1,6 @@
 """Benchmark (not a test): native C runtime vs tflite_micro's Interpreter.invoke on the host.
 
-    PYTHONPATH=toolkit .venv/bin/python tests/runtime/bench_native.py [--json out.json]
+    .venv/bin/python docs/benchmarks/bench_runtime.py [--json docs/benchmarks/runtime.json]
 
 Runtime time: median of reds_invoke timed in C (clock_gettime). TFLM time: median of
 Interpreter.invoke() timed in Python (perf_counter; includes the pybind call, no input copy).
@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1] / "toolkit"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # the test-model generator
 
 import modelgen  # noqa: E402
 from reds.runtime import Runtime  # noqa: E402

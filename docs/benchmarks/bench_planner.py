@@ -1,7 +1,7 @@
 """Benchmark: exact nested width plan of DS-CNN-L for 75/50/25 % MACs, with and without a
 peak-memory budget.
 
-    .venv/bin/python benchmarks/bench_planner.py [--seed 0] [--scores magnitude]
+    .venv/bin/python docs/benchmarks/bench_planner.py [--seed 0] [--scores magnitude]
         [--peak-memory 65536] [--time-limit 60] [--json docs/benchmarks/planner.json]
 
 The problem is built analytically (no TensorFlow): DS-CNN-L from "Hello Edge" (input 49x10x1,
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "toolkit"))
 
 from reds.planner import (  # noqa: E402
