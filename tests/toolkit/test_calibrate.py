@@ -112,12 +112,12 @@ def ds_cnn():
     plans = [{g.name: g.width for g in groups}, {g.name: 5 for g in groups}, {g.name: 3 for g in groups}]
     x = inputs(model, 32, seed=2)
     tfl = calibrate._quiet(export.to_int8_tflite, model, x)
-    return model, groups, plans, x, tfl
+    models = calibrate.subnet_models(tfl, model, groups, plans, x)
+    return model, groups, plans, x, tfl, models
 
 
 def test_subnet_conversions_line_up(ds_cnn):
-    model, groups, plans, x, tfl = ds_cnn
-    models = calibrate.subnet_models(tfl, model, groups, plans, x)
+    model, groups, plans, x, tfl, models = ds_cnn
     assert models[0] is tfl
     match = export.match_groups(groups, tfl)
     for k in (1, 2):
@@ -129,9 +129,9 @@ def test_subnet_conversions_line_up(ds_cnn):
 
 @pytest.mark.parametrize("method", ["union", "mse"])
 def test_calibrated_model_runs_and_ranges_are_sane(ds_cnn, method):
-    model, groups, plans, x, tfl = ds_cnn
-    res = calibrate.calibrate(tfl, model, groups, plans, x, method=method)
-    per = calibrate.subnet_ranges(tfl, model, groups, plans, x)
+    model, groups, plans, x, tfl, models = ds_cnn
+    res = calibrate.calibrate(tfl, model, groups, plans, x, method=method, models=models)
+    per = [calibrate.activation_ranges(mm) for mm in models]
     union = calibrate.combine(per, "union")
     got = calibrate.activation_ranges(res.model)
     m = tflite_io.load_model(tfl)
@@ -153,6 +153,6 @@ def test_calibrated_model_runs_and_ranges_are_sane(ds_cnn, method):
 
 
 def test_unknown_method(ds_cnn):
-    model, groups, plans, x, tfl = ds_cnn
+    model, groups, plans, x, tfl, _ = ds_cnn
     with pytest.raises(Exception, match="unknown calibration method"):
         calibrate.calibrate_for_subnets(tfl, model, groups, plans, x, method="entropy")

@@ -446,16 +446,22 @@ def combine(per_subnet: Sequence[dict[int, tuple[float, float]]], method: str = 
 
 def calibrate(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
               calibration_x: np.ndarray, max_samples: int = 500, method: str = "mse",
-              progress: bool = False, mse_samples: int = 200) -> CalibrationResult:
-    """``calibrate_for_subnets`` returning the change report too."""
+              progress: bool = False, mse_samples: int = 200,
+              models: Sequence[bytes] | None = None) -> CalibrationResult:
+    """``calibrate_for_subnets`` returning the change report too. ``models``: the output of
+    ``subnet_models`` for these arguments, if already computed (e.g. to compare methods)."""
     if method not in METHODS:
         raise PlanError(f"unknown calibration method {method!r}; allowed: {', '.join(METHODS)}")
     if not subnets_widths:
         raise PlanError("calibrate: no subnetworks given")
-    models = subnet_models(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
-                           max_samples=max_samples, progress=progress)
+    if models is None:
+        models = subnet_models(tfl_bytes, keras_model, keras_groups, subnets_widths, calibration_x,
+                               max_samples=max_samples, progress=progress)
+    elif len(models) != len(subnets_widths):
+        raise PlanError(f"calibrate: {len(models)} subnet models for {len(subnets_widths)} subnets")
+    models = list(models)
     # the full model's own ranges always take part, whether or not it is one of the subnets
-    if not any(mm is tfl_bytes for mm in models):
+    if not any(mm == tfl_bytes for mm in models):
         models = [tfl_bytes] + models
     per = [activation_ranges(mm) for mm in models]
     ranges = combine(per, "full" if method == "full" else "union")

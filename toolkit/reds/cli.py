@@ -90,14 +90,15 @@ def train(recipe_path: str, out: str) -> None:
 @click.option("--fast", is_flag=True, help="Fewer epochs and importance batches (as `reds demo --fast`).")
 @click.option("--pretrain-epochs", type=int, help="Override the recipe's pretrain epochs.")
 @click.option("--finetune-epochs", type=int, help="Override the recipe's fine-tune epochs.")
+@click.option("--seed", type=int, help="Override the recipe's seed (data split, init, batch order).")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json instead of the table.")
 def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_epochs: int | None,
-                finetune_epochs: int | None, as_json: bool) -> None:
+                finetune_epochs: int | None, seed: int | None, as_json: bool) -> None:
     """REDS against uniform-width, magnitude, random and independently trained subnets."""
     from .compare import compare, table_rows
 
     doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
-                  pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs)
+                  pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed)
     if as_json:
         _emit(doc, True, "")
         return
@@ -114,6 +115,51 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     con.print("seconds: " + ", ".join(f"{m} {r['seconds']:.0f}" for m, r in doc["methods"].items())
               + f" (+ {doc['shared']['pretrain_seconds']:.0f} shared pretrain)")
     con.print(f"wrote {out}/compare.json and {out}/compare.md")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+
+
+@cli.command()
+@click.option("--arch", required=True, help="Zoo architecture, e.g. ds_cnn_l, dnn_s, resnet8.")
+@click.option("--input-shape", required=True, help="e.g. 49,10,1")
+@click.option("--classes", type=int, required=True)
+@click.option("--budgets", default="0.75,0.5,0.25", show_default=True,
+              help="Fractions of the full MACs (<= 1) or absolute MACs; 1.0 is always added.")
+@click.option("--peak-memory", type=int, help="Arena byte cap for every subnet.")
+@click.option("--scores", type=click.Choice(["magnitude", "taylor", "random"]), default="magnitude",
+              show_default=True)
+@click.option("--dataset", help="Dataset for Taylor scores (e.g. digits).")
+@click.option("--min-width", type=int, default=1, show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds per subnet.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the plan here.")
+def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_width, time_limit,
+         json_path) -> None:
+    """Exact nested widths for MAC (and arena) budgets of a zoo architecture."""
+    from .pipeline import plan_architecture
+    from .rundir import write_text
+
+    budget_list = [float(b) for b in budgets.split(",") if b.strip()]
+    doc = plan_architecture(arch, _ints(input_shape), classes, budget_list, peak_memory, scores,
+                            dataset, min_width=min_width, time_limit=time_limit)
+    if json_path:
+        from pathlib import Path
+
+        write_text(Path(json_path), json.dumps(doc, indent=2) + "\n")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("budget", "status", "MACs", "% MACs", "arena bytes", "objective", "widths",
+                  title=f"{arch}: solved in {doc['solve_seconds']:.2f} s")
+    for s in doc["subnets"]:
+        table.add_row(f"{s['budget']:g}", s["status"], f"{s['macs']:,}", f"{100 * s['macs_fraction']:.1f}",
+                      f"{s['arena_bytes']:,}" if s.get("arena_bytes") is not None else "–",
+                      f"{s['objective']:.4g}", " ".join(str(w) for w in s["widths"].values()))
+    Console().print(table)
 
 
 @cli.command("export")

@@ -75,9 +75,10 @@ def parse_methods(methods: str | Iterable[str] | None) -> list[str]:
 
 
 def make_config(recipe_or_config, fast: bool = False, pretrain_epochs: int | None = None,
-                finetune_epochs: int | None = None) -> tuple[Config, str | None]:
+                finetune_epochs: int | None = None, seed: int | None = None) -> tuple[Config, str | None]:
     """A pipeline ``Config`` (a copy) from a recipe path, ``Recipe``, recipe dict or ``Config``,
-    with the ``fast`` reduction and epoch overrides applied. Returns (config, recipe path)."""
+    with the ``fast`` reduction and the epoch / seed overrides applied. Returns (config, recipe
+    path)."""
     from .recipe import Recipe, load_recipe, parse_recipe
 
     path = None
@@ -95,7 +96,8 @@ def make_config(recipe_or_config, fast: bool = False, pretrain_epochs: int | Non
                         f"got {type(recipe_or_config).__name__}")
     if fast:
         cfg = dataclasses.replace(cfg, **FAST)
-    for name, value in (("pretrain_epochs", pretrain_epochs), ("finetune_epochs", finetune_epochs)):
+    for name, value in (("pretrain_epochs", pretrain_epochs), ("finetune_epochs", finetune_epochs),
+                        ("seed", seed)):
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise UserError(f"{name} must be an integer >= 0, got {value!r}")
@@ -153,7 +155,11 @@ class _Comparison:
         """The planner's problem (exact int8 MACs) of the pretrained model: the cost model
         every method's MACs are counted with."""
         if self._problem is None:
-            self._problem = plan_problem(self.base, self.pretrained())[0]
+            import numpy as np
+
+            scores = dict(np.load(self.base.run / "scores.npz"))
+            self._problem = plan_problem(self.pretrained(), scores, self.base.data.x_train,
+                                         self.cfg.min_width)[0]
         return self._problem
 
     def _seconds(self, run: RunDir, steps: Iterable[str]) -> float:
@@ -262,17 +268,18 @@ class _Comparison:
 
 def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, progress: bool = True, *,
             pretrain_epochs: int | None = None, finetune_epochs: int | None = None,
-            console=None) -> dict:
+            seed: int | None = None, console=None) -> dict:
     """Run ``methods`` (see ``METHODS``) side by side; write ``compare.json`` and ``compare.md``
     into ``out_dir`` and return the JSON document.
 
     ``recipe_or_config``: a recipe path, ``Recipe``, recipe dict or pipeline ``Config``.
     ``fast``: the reduction of ``reds demo --fast`` (4 pretrain / 3 fine-tune epochs, 10
     importance batches). ``pretrain_epochs`` / ``finetune_epochs`` override the epochs (after
-    ``fast``); ``independent`` trains for their sum. ``progress``: one line per step and
+    ``fast``); ``independent`` trains for their sum. ``seed`` overrides the recipe's seed (it
+    also picks the dataset split, weight init and batch order). ``progress``: one line per step and
     progress bars on stderr (``console``: a rich Console to print to)."""
     methods = parse_methods(methods)
-    cfg, recipe_path = make_config(recipe_or_config, fast, pretrain_epochs, finetune_epochs)
+    cfg, recipe_path = make_config(recipe_or_config, fast, pretrain_epochs, finetune_epochs, seed)
     if console is None and progress:
         from rich.console import Console
 

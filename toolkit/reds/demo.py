@@ -99,7 +99,8 @@ class Demo(Pipeline):
     def _plan_problem(self, model):
         from .pipeline import plan_problem
 
-        return plan_problem(self, model)[0]
+        scores = dict(np.load(self.run / "scores.npz"))
+        return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
 
 
 def run_demo(out: str | Path = "runs/demo", target: str = "qemu_m4", fast: bool = False,

@@ -1,8 +1,10 @@
 """Export: one int8 TFLite flatbuffer holding every subnetwork.
 
-Steps: full-integer conversion of the permuted full model (int8 input/output) → channel groups
-derived from the converted graph and matched to the Keras plan → REDS metadata (widths, MACs,
-arena bytes per subnet) → buffers realigned to 16 bytes. Also the C array for firmware.
+Steps: full-integer conversion of the permuted full model (int8 input/output) → activation
+ranges re-calibrated over every subnet (`calibrate.py`; `export_nested` does it by default) →
+channel groups derived from the converted graph and matched to the Keras plan → REDS metadata
+(widths, MACs, arena bytes per subnet) → buffers realigned to 16 bytes. Also the C array for
+firmware.
 """
 from __future__ import annotations
 

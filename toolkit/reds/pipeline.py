@@ -162,7 +162,8 @@ class Pipeline:
         from . import planner
 
         model = self._load("pretrained.keras")
-        problem, _ = plan_problem(self, model)
+        problem, _ = plan_problem(model, dict(np.load(self.run / "scores.npz")),
+                                  self.data.x_train, self.cfg.min_width)
         t0 = time.perf_counter()
         plan = planner.solve(problem, list(self.cfg.budgets), peak_memory=self.cfg.peak_memory,
                              time_limit=self.cfg.plan_time_limit)
@@ -200,14 +201,16 @@ class Pipeline:
                 {"float_accuracy": accs})
 
     def step_export(self, out: Path | None = None):
-        from .export import nest_plan, quantize_input, to_int8_tflite, write_c_array
+        from .export import export_nested, quantize_input, write_c_array
         from .runtime import Runtime
-        from .zoo import with_batch
 
         model = self._load("model.keras")
-        tfl = to_int8_tflite(with_batch(model, 1), self.data.x_train,
-                             max_samples=self.cfg.calibration_samples)
-        nested = nest_plan(tfl, self.groups(model), self.subnet_widths())
+        # activation ranges calibrated over every subnet, not only the full model (calibrate.py)
+        calibration: dict = {}
+        nested = export_nested(model, self.groups(model), self.subnet_widths(), self.data.x_train,
+                               all_subnets=True, max_samples=self.cfg.calibration_samples,
+                               report=calibration)
+        self.run.write_json("calibration.json", calibration)
         out = Path(out) if out else self.run / "model.tflite"
         write_bytes(out, nested)
         write_c_array(nested, self.run / "model_data.c", source=out.name)
@@ -251,19 +254,18 @@ class Pipeline:
         return self.run
 
 
-def plan_problem(pipe: Pipeline, model):
-    """The planner's problem for a Keras model: groups with sorted importance scores, and the
-    cost model of the converted int8 graph itself (MACs and arena bytes exactly as the runtime
-    counts them). Returns (problem, converted model bytes)."""
+def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
+    """The planner's problem for a Keras model: its channel groups with importance scores, and
+    the cost model of the converted int8 graph itself (MACs and arena bytes exactly as the
+    runtime counts them). Returns (problem, converted model bytes)."""
     from . import planner
     from .arena import ArenaModel
     from .export import match_groups, to_int8_tflite
     from .graph import mac_terms
-    from .zoo import with_batch
+    from .zoo import channel_groups, with_batch
 
-    kgroups = pipe.groups(model)
-    scores = dict(np.load(pipe.run / "scores.npz"))
-    tfl = to_int8_tflite(with_batch(model, 1), pipe.data.x_train, max_samples=20)
+    kgroups = channel_groups(model, min_width=min_width)
+    tfl = to_int8_tflite(with_batch(model, 1), calibration_x, max_samples=20)
     match = match_groups(kgroups, tfl)
     order = [g.name for g in kgroups]  # planner group i <-> converted group match.index[name]
     pos = {match.index[n]: i for i, n in enumerate(order)}
@@ -276,9 +278,41 @@ def plan_problem(pipe: Pipeline, model):
         return arena.bytes(match.widths(w))
 
     specs = [planner.GroupSpec(name=g.name, full_width=g.width, min_width=g.min_width,
-                               scores=np.sort(np.asarray(scores[g.name]))[::-1])
+                               scores=np.asarray(scores[g.name], dtype=np.float64))
              for g in kgroups]
     return planner.PlanProblem(specs, terms, arena_fn), tfl
+
+
+def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory=None,
+                      scores: str = "magnitude", dataset: str | None = None, seed: int = 0,
+                      min_width: int = 1, time_limit: float = 60.0) -> dict:
+    """`reds plan`: plan an architecture of the zoo on its own (untrained weights unless a
+    dataset is given for Taylor scores). Returns the plan JSON document."""
+    from . import planner
+    from .importance import compute_scores
+    from .zoo import build_model
+
+    model = build_model(arch, input_shape=tuple(input_shape), num_classes=classes, seed=seed)
+    data = None
+    if scores == "taylor":
+        if dataset is None:
+            raise UserError("--scores taylor needs --dataset (gradients need data); "
+                            "use --scores magnitude to plan an untrained model")
+        from .datasets import load_dataset
+
+        d = load_dataset(dataset, seed=seed)
+        data = (d.x_train, d.y_train)
+        calib = d.x_train
+    else:
+        calib = np.random.default_rng(seed).standard_normal((20,) + tuple(input_shape)).astype(np.float32)
+    s = compute_scores(model, scores, data=data, seed=seed)
+    problem, _ = plan_problem(model, s, calib, min_width)
+    budgets = sorted((float(b) for b in budgets), reverse=True)
+    if 1.0 not in budgets:
+        budgets = [1.0] + budgets
+    t0 = time.perf_counter()
+    plan = planner.solve(problem, budgets, peak_memory=peak_memory, time_limit=time_limit)
+    return planner.plan_to_json(plan, arch, budgets, time.perf_counter() - t0)
 
 
 def run_steps(pipe: Pipeline, names: list[str]) -> Any:
