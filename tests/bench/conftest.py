@@ -14,7 +14,6 @@ import hostbuild  # noqa: E402
 # during a run, and a pybind11 module cannot be imported twice in one process.
 from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: E402,F401
 
-pytest_plugins = ["pytester"]
 DEFAULT_MODEL = ROOT / "boards" / "firmware" / "default_model.tflite"
 
 

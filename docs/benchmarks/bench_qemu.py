@@ -1,0 +1,154 @@
+"""Benchmark (not a test): the C runtime's int8 kernels on QEMU Cortex-M4 (mps2-an386).
+
+    PYTHONPATH=toolkit:bench .venv/bin/python docs/benchmarks/bench_qemu.py \
+        [--json docs/benchmarks/runtime_qemu.json] [--runs 5] [--variants dsp,portable]
+
+Under ``-icount shift=0`` one guest instruction is 1 ns of virtual time and the firmware's
+SysTick (25 MHz) ticks every 40 instructions, so ``reds-bench`` medians are deterministic
+instruction counts (not cycles: QEMU models no pipeline, caches or wait states).
+
+Two firmware builds of env ``qemu_m4`` (-O2):
+  dsp       the env as configured (-DREDS_USE_DSP: SXTB16/SMLAD kernels)
+  portable  the same with PLATFORMIO_BUILD_FLAGS=-UREDS_USE_DSP (plain C kernels), own build dir
+
+Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.slicing.nest``):
+  ds_cnn_digits  reds.zoo "ds_cnn_digits" (8x8x1, 10 classes, 32 channels, 4 DS blocks),
+                 untrained weights, converted with reds.export.to_int8_tflite
+  conv_dw_gap, residual   tests/runtime/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
+Per subnet: instructions per inference, MACs, instructions/MAC, and latency(k)/latency(0) vs
+MACs(k)/MACs(0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # modelgen
+sys.path.insert(0, str(ROOT / "toolkit"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+CACHE = ROOT / "build" / "bench_models"
+FRACTIONS = (1.0, 0.75, 0.5, 0.25)
+VARIANTS = {
+    # name: (extra PLATFORMIO_BUILD_FLAGS, build dir)
+    "dsp": ("", ROOT / "build" / "bench_qemu" / "dsp"),
+    "portable": ("-UREDS_USE_DSP", ROOT / "build" / "bench_qemu" / "portable"),
+}
+
+
+def ds_cnn_digits() -> bytes:
+    from reds import export, zoo
+
+    m = zoo.build_model("ds_cnn_digits", (8, 8, 1), 10)
+    x = np.random.default_rng(0).uniform(0.0, 1.0, size=(64, 8, 8, 1)).astype(np.float32)
+    return export.to_int8_tflite(zoo.with_batch(m, 1), x)
+
+
+def modelgen_model(name: str):
+    def build() -> bytes:
+        import modelgen
+
+        return modelgen.build(name)
+    return build
+
+
+MODELS = {"ds_cnn_digits": ds_cnn_digits, "conv_dw_gap": modelgen_model("conv_dw_gap"),
+          "residual": modelgen_model("residual")}
+
+
+def nested_model(name: str) -> tuple[bytes, list[list[int]]]:
+    """The model nested at FRACTIONS of every channel group (cached in build/bench_models)."""
+    from reds import graph, slicing
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{name}.tflite"
+    if not path.exists():
+        path.write_bytes(MODELS[name]())
+    base = path.read_bytes()
+    g = graph.derive_groups(base)
+    widths = [[max(1, int(round(w * f))) for w in g.full_widths] for f in FRACTIONS]
+    return slicing.nest(base, g, widths), widths
+
+
+def build(variant: str) -> Path:
+    from reds import firmware
+
+    flags, out = VARIANTS[variant]
+    old = os.environ.get("PLATFORMIO_BUILD_FLAGS")
+    try:
+        if flags:
+            os.environ["PLATFORMIO_BUILD_FLAGS"] = flags
+        else:
+            os.environ.pop("PLATFORMIO_BUILD_FLAGS", None)
+        return firmware.build("qemu_m4", build_dir=out)
+    finally:
+        if old is None:
+            os.environ.pop("PLATFORMIO_BUILD_FLAGS", None)
+        else:
+            os.environ["PLATFORMIO_BUILD_FLAGS"] = old
+
+
+def measure(elf: Path, model: bytes, runs: int) -> list[dict]:
+    from reds_bench.factory import BoardSpec, create_dut
+    from reds_bench.measure import ensure_model, latency
+
+    rows = []
+    with create_dut(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=120.0) as board:
+        info = ensure_model(board, model)
+        for k in range(int(info["info"].get("subnets", 1))):
+            lat = latency(board, k, runs)
+            instr = lat["instructions"]
+            if instr is None:  # older firmware: ticks * 40 on the 25 MHz an386
+                instr = lat["median_ticks"] * 40
+            rows.append({"subnet": k, "macs": int(lat["macs"]), "instructions": int(instr)})
+    full = rows[0]
+    for r in rows:
+        r["instr_per_mac"] = r["instructions"] / r["macs"]
+        r["mac_ratio"] = r["macs"] / full["macs"]
+        r["latency_ratio"] = r["instructions"] / full["instructions"]
+        r["ratio_error"] = r["latency_ratio"] / r["mac_ratio"] - 1.0
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--variants", default="dsp,portable")
+    ap.add_argument("--models", default=",".join(MODELS))
+    args = ap.parse_args(argv)
+    results: dict = {"target": "qemu_m4 (mps2-an386, -icount shift=0)", "unit": "instructions",
+                     "fractions": list(FRACTIONS), "variants": {}}
+    models = {name: nested_model(name) for name in args.models.split(",")}
+    for variant in args.variants.split(","):
+        t0 = time.time()
+        elf = build(variant)
+        print(f"[{variant}] built {elf} in {time.time() - t0:.0f}s")
+        results["variants"][variant] = {}
+        for name, (model, widths) in models.items():
+            rows = measure(elf, model, args.runs)
+            for r, w in zip(rows, widths):
+                r["widths"] = w
+            results["variants"][variant][name] = rows
+            for r in rows:
+                print(f"[{variant}] {name:14s} k={r['subnet']} macs={r['macs']:8d} "
+                      f"instr={r['instructions']:9d} instr/MAC={r['instr_per_mac']:5.2f} "
+                      f"MACs {100 * r['mac_ratio']:5.1f}% latency {100 * r['latency_ratio']:5.1f}% "
+                      f"({100 * r['ratio_error']:+.1f}%)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
