@@ -6,25 +6,33 @@ import pytest
 from reds.cli import main
 from reds.compare import METHODS, compare, parse_methods
 from reds.errors import UserError
-from reds.pipeline import Config
 
 BUDGETS = (1.0, 0.5, 0.25)
 ROW_KEYS = {"budget", "budget_macs", "widths", "macs", "macs_fraction", "float_accuracy"}
 
 
-def tiny_config(**over) -> Config:
-    cfg = dict(arch="dnn", dataset={"name": "synthetic", "input_shape": [4, 3, 1], "num_classes": 3,
-                                    "train": 48, "val": 16, "test": 24},
-               seed=3, pretrain_epochs=1, pretrain_batch=16, finetune_epochs=1, finetune_batch=16,
-               importance_batches=2, importance_batch_size=16, budgets=BUDGETS, bn_epochs=1)
-    cfg.update(over)
-    return Config(**cfg)
+TINY_RECIPE = """\
+arch: dnn
+dataset: {name: synthetic, input_shape: [4, 3, 1], num_classes: 3, train: 48, val: 16, test: 24}
+pretrain: {epochs: 1, batch_size: 16, lr: 0.01}
+importance: {method: taylor, batches: 2, batch_size: 16}
+plan: {budgets: [1.0, 0.5, 0.25]}
+finetune: {epochs: 1, batch_size: 16, lr: 0.003, bn_epochs: 1}
+seed: 3
+"""
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
+def recipe(tmp_path_factory):
+    path = tmp_path_factory.mktemp("recipe") / "recipe.yaml"
+    path.write_text(TINY_RECIPE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, recipe):
     out = tmp_path_factory.mktemp("compare")
-    return out, compare(tiny_config(), out, progress=False)
+    return out, compare(recipe, out, progress=False)
 
 
 @pytest.mark.slow
@@ -71,30 +79,39 @@ def test_files_and_json_keys(result):
 
 
 @pytest.mark.slow
-def test_resume_reuses_results_and_refuses_other_config(result):
+def test_resume_reuses_results_and_refuses_other_config(result, recipe):
     out, doc = result
-    again = compare(tiny_config(), out, methods="reds,uniform", progress=False)
+    again = compare(recipe, out, methods="reds,uniform", progress=False)
     for m in ("reds", "uniform"):
         assert again["methods"][m]["subnets"] == json.loads(json.dumps(doc["methods"][m]["subnets"]))
     with pytest.raises(UserError, match="another configuration.*finetune_epochs"):
-        compare(tiny_config(finetune_epochs=2), out, methods="reds", progress=False)
+        compare(recipe, out, methods="reds", finetune_epochs=2, progress=False)
 
 
-def test_unknown_method_names_the_allowed_ones(tmp_path):
+def test_unknown_method_names_the_allowed_ones(tmp_path, recipe):
     with pytest.raises(UserError, match="unknown comparison method 'slimmable'; allowed: "
                                         "reds, uniform, magnitude, random, independent"):
-        compare(tiny_config(), tmp_path, methods=["reds", "slimmable"], progress=False)
+        compare(recipe, tmp_path, methods=["reds", "slimmable"], progress=False)
     assert not any(tmp_path.iterdir())  # nothing was started
     with pytest.raises(UserError, match="no comparison method"):
         parse_methods(" , ")
     assert parse_methods("Uniform, reds,uniform") == ["uniform", "reds"]
 
 
-def test_cli_unknown_method_is_one_line_error(tmp_path, capsys):
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("arch: dnn\ndataset: {name: synthetic}\npretrain: {epochs: 1, batch_size: 8, lr: 0.01}\n"
-                      "plan: {budgets: [1.0, 0.5]}\nfinetune: {epochs: 1, batch_size: 8, lr: 0.01}\n")
+def test_cli_unknown_method_is_one_line_error(tmp_path, recipe, capsys):
     code = main(["compare", "--recipe", str(recipe), "--out", str(tmp_path / "out"), "--methods", "reds,nope"])
     assert code == 2
     err = capsys.readouterr().err
     assert "unknown comparison method 'nope'" in err and "independent" in err
+
+
+@pytest.mark.slow
+def test_cli_json_resumes_and_prints_only_json(result, recipe, capsys):
+    out, doc = result
+    code = main(["compare", "--recipe", str(recipe), "--out", str(out), "--methods", "reds,independent",
+                 "--json"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)  # the converter's chatter went to stderr
+    assert list(printed["methods"]) == ["reds", "independent"]
+    assert printed["methods"]["reds"]["subnets"] == json.loads(json.dumps(doc["methods"]["reds"]["subnets"]))
+    assert printed["started"] == doc["started"]

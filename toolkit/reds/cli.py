@@ -95,10 +95,13 @@ def train(recipe_path: str, out: str) -> None:
 def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_epochs: int | None,
                 finetune_epochs: int | None, seed: int | None, as_json: bool) -> None:
     """REDS against uniform-width, magnitude, random and independently trained subnets."""
+    import contextlib
+
     from .compare import compare, table_rows
 
-    doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
-                  pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed)
+    with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
+        doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
+                      pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed)
     if as_json:
         _emit(doc, True, "")
         return
@@ -111,6 +114,8 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     for row in rows:
         table.add_row(*row)
     con = Console()
+    if not con.is_terminal:
+        con = Console(width=120)
     con.print(table)
     con.print("seconds: " + ", ".join(f"{m} {r['seconds']:.0f}" for m, r in doc["methods"].items())
               + f" (+ {doc['shared']['pretrain_seconds']:.0f} shared pretrain)")

@@ -287,6 +287,10 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
     t0 = time.perf_counter()
     cmp = _Comparison(cfg, out_dir, methods, progress, console)
     shared = cmp.shared()
+    now = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    started = now
+    if (cmp.run / "compare.json").exists():  # resumed: keep when the comparison began
+        started = cmp.run.read_json("compare.json").get("started", now)
     doc = {
         "recipe": recipe_path, "arch": cfg.arch, "dataset": cfg.dataset, "seed": cfg.seed,
         "budgets": list(cfg.budgets), "full_macs": None, "groups": None, "fast": bool(fast),
@@ -294,7 +298,7 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
                    "independent": cfg.pretrain_epochs + cfg.finetune_epochs},
         "methods_requested": methods, "descriptions": {m: DESCRIPTIONS[m] for m in methods},
         "shared": shared, "methods": {}, "complete": False,
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": now, "started": started,
         "machine": machine_note(), "config": _config_doc(cfg),
     }
     from . import planner

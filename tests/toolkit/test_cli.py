@@ -1,0 +1,104 @@
+"""The `reds` command line over real files: exec, inspect, verify, and its error handling."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reds import slicing
+from reds.cli import main
+from reds.verify import tflm_outputs
+
+from tflite_models import conv_flatten_dense
+
+
+@pytest.fixture(scope="module")
+def nested_model(tmp_path_factory):
+    _, tfl = conv_flatten_dense()
+    groups = slicing._graph.derive_groups(tfl)
+    full = groups.full_widths
+    widths = [full, [max(1, w - 2) for w in full], [max(1, w // 3) for w in full]]
+    path = tmp_path_factory.mktemp("cli") / "nested.tflite"
+    path.write_bytes(slicing.nest(tfl, groups, widths))
+    return path
+
+
+def _int8_batch(n, shape, seed=0):
+    return np.random.default_rng(seed).integers(-128, 128, size=(n, *shape), dtype=np.int8)
+
+
+@pytest.mark.parametrize("subnet", [0, 2])
+def test_exec_native_matches_tflm_on_sliced_model(nested_model, tmp_path, subnet):
+    xs = _int8_batch(5, (8, 8, 3), seed=subnet)
+    np.save(tmp_path / "x.npy", xs)
+    rc = main(["exec", str(nested_model), "--input", str(tmp_path / "x.npy"),
+               "--output", str(tmp_path / "y.npy"), "--subnet", str(subnet)])
+    assert rc == 0
+    ours = np.load(tmp_path / "y.npy").reshape(5, -1)
+    golden = tflm_outputs(slicing.slice_model(nested_model.read_bytes(), subnet), xs)
+    assert np.array_equal(ours, golden)
+
+
+def test_exec_rejects_float_input_for_int8_model(nested_model, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 3), np.float32))
+    rc = main(["exec", str(nested_model), "--input", str(tmp_path / "x.npy"),
+               "--output", str(tmp_path / "y.npy")])
+    assert rc == 2
+    assert "does not match the model's input INT8" in capsys.readouterr().err
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_exec_subnet_out_of_range_is_a_clear_error(nested_model, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", _int8_batch(1, (8, 8, 3)))
+    rc = main(["exec", str(nested_model), "--input", str(tmp_path / "x.npy"),
+               "--output", str(tmp_path / "y.npy"), "--subnet", "7"])
+    assert rc == 2
+    assert "subnet 7 out of range" in capsys.readouterr().err
+
+
+def test_inspect_json_lists_every_subnet(nested_model, capsys):
+    assert main(["inspect", str(nested_model), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["reds"] is True and len(info["subnets"]) == 3
+    macs = [s["macs"] for s in info["subnets"]]
+    params = [s["parameter_bytes"] for s in info["subnets"]]
+    assert macs == sorted(macs, reverse=True) and macs[2] < macs[0]
+    assert params == sorted(params, reverse=True) and params[2] < params[0]
+    assert info["metadata_overhead_bytes"] > 0
+
+
+def test_verify_passes_and_reports_each_subnet(nested_model, capsys):
+    assert main(["verify", str(nested_model), "-n", "4", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["ok"] and [s["bit_exact"] for s in rep["subnets"]] == [True] * 3
+
+
+def test_truncated_model_is_one_line_error(nested_model, tmp_path, capsys):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(nested_model.read_bytes()[:100])
+    assert main(["inspect", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reds: error:") and err.count("\n") == 1
+
+
+def test_plan_cli_writes_documented_json(tmp_path):
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--arch", "dnn_s", "--input-shape", "10,4,1", "--classes", "5",
+                 "--budgets", "0.5,0.25", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert {"arch", "budgets", "solve_seconds", "subnets"} <= set(doc)
+    subs = doc["subnets"]
+    assert [s["budget"] for s in subs] == [1.0, 0.5, 0.25]
+    for s in subs:
+        assert {"budget", "status", "objective", "macs", "arena_bytes", "widths"} <= set(s)
+        assert s["status"] == "optimal" and s["macs"] <= s["budget"] * subs[0]["macs"]
+    for big, small in zip(subs, subs[1:]):  # nested
+        assert all(small["widths"][g] <= big["widths"][g] for g in big["widths"])
+
+
+def test_plan_cli_infeasible_budget_names_smallest_feasible(capsys):
+    rc = main(["plan", "--arch", "dnn_s", "--input-shape", "10,4,1", "--classes", "5",
+               "--budgets", "0.0001", "--min-width", "8"])
+    assert rc == 2
+    assert "smallest feasible budget is" in capsys.readouterr().err
