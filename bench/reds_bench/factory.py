@@ -11,23 +11,21 @@ synchronise, recover after a reset, close. Measurements only use ``board.cmd()``
 from __future__ import annotations
 
 import os
-import select
-import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reds import firmware as _fw
+from reds.errors import UserError
+
 from .dut import Dut
 from .errors import BenchError, BoardResetError, ConfigError, LinkClosedError
 from .link import DEFAULT_BAUD, Link
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-QEMU_MACHINES = {"qemu_m4": "mps2-an386", "qemu_m7": "mps2-an500", "qemu_m33": "mps2-an505"}
-EMULATED = {"native", *QEMU_MACHINES}
+REPO_ROOT = _fw.REPO_ROOT
+EMULATED = set(_fw.TARGETS)
 
 
 @dataclass
@@ -53,63 +51,24 @@ class BoardSpec:
 # ---------------------------------------------------------------------------- building
 
 
-def pio_executable() -> str:
-    local = Path(sys.executable).with_name("pio")
-    return str(local) if local.exists() else (shutil.which("pio") or "pio")
-
-
-def artifact(env: str, root: Path = REPO_ROOT) -> Path:
-    return root / ".pio" / "build" / env / ("program" if env == "native" else "firmware.elf")
-
-
 def build_firmware(env: str, quiet: bool = True) -> Path:
-    """Build ``env`` with PlatformIO; returns the ELF (QEMU, real boards) or host program.
-
-    Uses the toolkit's ``reds.firmware.build`` when importable, else runs
-    ``pio run -e ENV -d REPO`` with ``PLATFORMIO_CORE_DIR=REPO/.pio-core``."""
+    """Build ``env`` with PlatformIO (``reds.firmware.build``); returns the ELF or host program."""
     try:
-        from reds import firmware as _fw  # the lead's build function
-        if hasattr(_fw, "build") and env in getattr(_fw, "TARGETS", {}):
-            return Path(_fw.build(env, quiet=quiet))
-    except ImportError:
-        pass
-    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(REPO_ROOT / ".pio-core"))
-    cmd = [pio_executable(), "run", "-e", env, "-d", str(REPO_ROOT)]
-    proc = subprocess.run(cmd, env=environ, capture_output=quiet, text=True)
-    if proc.returncode != 0:
-        tail = ((proc.stdout or "")[-3000:] + (proc.stderr or "")[-2000:]) if quiet else ""
-        raise ConfigError(f"firmware build failed for {env} ({' '.join(cmd)}):\n{tail}")
-    return artifact(env)
+        return Path(_fw.build(env, quiet=quiet))
+    except UserError as err:
+        raise ConfigError(str(err)) from None
 
 
 def upload_firmware(spec: BoardSpec) -> None:
     """Flash a real board with ``pio run -e ENV -t upload --upload-port PORT``."""
-    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(REPO_ROOT / ".pio-core"))
-    cmd = [pio_executable(), "run", "-e", spec.env, "-t", "upload", "-d", str(REPO_ROOT)]
+    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(_fw.CORE_DIR))
+    cmd = [_fw.pio_executable(), "run", "-e", spec.env, "-t", "upload", "-d", str(REPO_ROOT)]
     if spec.port and "://" not in spec.port:
         cmd += ["--upload-port", spec.port]
     proc = subprocess.run(cmd, env=environ, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ConfigError(f"upload to {spec.id} failed ({' '.join(cmd)}):\n"
                           f"{(proc.stdout or '')[-2000:]}{(proc.stderr or '')[-2000:]}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def qemu_command(env: str, elf: Path, port: int) -> list[str]:
-    try:
-        from reds import firmware as _fw
-        if hasattr(_fw, "qemu_command"):
-            return list(_fw.qemu_command(env, Path(elf), port))
-    except ImportError:
-        pass
-    return ["qemu-system-arm", "-M", QEMU_MACHINES[env], "-nographic", "-monitor", "none",
-            "-icount", "shift=0,sleep=off",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(elf)]
 
 
 # ---------------------------------------------------------------------------- board
@@ -160,53 +119,12 @@ class Board:
             raise ConfigError(f"no firmware for {env}: build it or pass firmware=PATH")
         if not self.firmware.exists():
             raise ConfigError(f"firmware {self.firmware} does not exist")
-        stderr = open(self.log_dir / f"{self.spec.id}.stderr.log", "ab")
-        if env == "native":
-            self.proc = subprocess.Popen([str(self.firmware), "--port", "0"], stdout=subprocess.PIPE,
-                                         stderr=stderr, stdin=subprocess.DEVNULL)
-            line = self._read_stdout_line(10.0)
-            if not line.startswith("listening on "):
-                raise BenchError(f"native firmware did not start: {line!r}")
-            self.url = "socket://" + line.split("listening on ", 1)[1].strip()
-        else:
-            if shutil.which("qemu-system-arm") is None:
-                raise ConfigError("qemu-system-arm not found; install with: "
-                                  "sudo apt-get install -y qemu-system-arm")
-            port = free_port()
-            self.proc = subprocess.Popen(qemu_command(env, self.firmware, port),
-                                         stdout=stderr, stderr=stderr, stdin=subprocess.DEVNULL)
-            self.url = f"socket://127.0.0.1:{port}"
-            self._wait_port(port, 10.0)
-
-    def _read_stdout_line(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                break
-            r, _, _ = select.select([fd], [], [], min(left, 0.1))
-            if r:
-                chunk = os.read(fd, 256)
-                if not chunk:
-                    break
-                buf += chunk
-        return buf.decode(errors="replace").strip()
-
-    def _wait_port(self, port: int, timeout: float) -> None:
-        """QEMU binds its serial socket a moment after start; wait until it listens."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"QEMU exited with {self.proc.returncode}; see "
-                                 f"{self.log_dir / (self.spec.id + '.stderr.log')}")
-            with open(f"/proc/net/tcp", "r") as f:
-                listening = any(f":{port:04X} " in ln and ln.split()[3] == "0A" for ln in f)
-            if listening:
-                return
-            time.sleep(0.05)
-        raise BenchError(f"QEMU did not open its serial port {port} within {timeout} s")
+        try:
+            emu = _fw.Emulated(env, self.firmware, boot_timeout=10.0,
+                               log_path=self.log_dir / f"{self.spec.id}.stderr.log")
+        except UserError as err:
+            raise BenchError(f"{err}; see {self.log_dir / (self.spec.id + '.stderr.log')}") from None
+        self.proc, self.url = emu.proc, emu.url
 
     def _connect(self) -> None:
         link = Link(self.url, self.spec.baud, self.log_path)
@@ -304,7 +222,7 @@ def create_dut(target: str | None = None, *, hw: BoardSpec | None = None,
         hw = BoardSpec(env=target)
     fw = Path(firmware) if firmware else None
     if fw is None and hw.emulated:
-        fw = build_firmware(hw.env) if build else artifact(hw.env)
+        fw = build_firmware(hw.env) if build else _fw.artifact(hw.env)
     board = Board(hw, fw, Path(log_dir) if log_dir else None, timeout)
     try:
         return board.start()

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from . import measure, protocol, results
 from .errors import (BenchError, BoardResetError, DeviceError, ExpectTimeout, ModelMismatchError)
-from .factory import Board, BoardSpec, artifact, create_dut
+from reds.firmware import artifact
+
+from .factory import Board, create_dut
 from .hwmap import load_hwmap, select
 
 JOURNAL = "journal.jsonl"

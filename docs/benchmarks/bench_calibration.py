@@ -5,7 +5,7 @@ epochs (lr 3e-3) + joint fine-tune 60 epochs (lr 5e-3), seed 0. int8 accuracy = 
 slicing.slice_model(nested, k). Usage:
     .venv/bin/python docs/benchmarks/bench_calibration.py [--eval test|valtest] [--weights W.h5]
 """
-import argparse, json, os, time
+import argparse, json, os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from reds import calibrate, datasets, export, finetune, slicing, slimmable, zoo

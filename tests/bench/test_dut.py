@@ -1,5 +1,4 @@
 """Dut over pyserial's loop:// (everything written is read back)."""
-import re
 
 import pytest
 

@@ -1,7 +1,6 @@
 """The pytest plugin, tested with pytester (in-process runs of small test files)."""
 from importlib.metadata import entry_points
 
-import pytest
 
 # Installed (pip install -e .), the pytest11 entry point loads the plugin; else load it by name.
 PLUGIN = [] if any(e.value == "reds_bench.plugin" for e in entry_points(group="pytest11")) \

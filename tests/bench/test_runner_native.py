@@ -1,6 +1,5 @@
 """The bench end to end against the host build of the firmware (env `native`)."""
 import json
-import threading
 import xml.etree.ElementTree as ET
 import zlib
 

@@ -1,7 +1,6 @@
 """The firmware's serial protocol, driven through the host build's stdin/stdout (--stdio)."""
 import re
 import zlib
-from pathlib import Path
 
 import pytest
 

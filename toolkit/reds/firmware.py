@@ -116,31 +116,69 @@ class Emulated:
     """A running emulated board (QEMU or the native host program) and its serial URL.
 
     Use as a context manager; `close()` kills the process. `url` is for
-    ``serial.serial_for_url``.
+    ``serial.serial_for_url``. Emulator output goes to `log_path` (or is discarded).
     """
 
     def __init__(self, env: str, program: Path, boot_timeout: float = 20.0,
-                 qemu_args: tuple[str, ...] = ()):
+                 qemu_args: tuple[str, ...] = (), log_path: Path | None = None):
         self.env = env
         self.program = Path(program)
+        self.boot_timeout = boot_timeout
         if not self.program.exists():
             raise UserError(f"no firmware for {env} at {self.program}; build it first")
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         if target(env).emulated:
+            check_toolchain(env)
             port = free_tcp_port()
             self.proc = subprocess.Popen(qemu_command(env, self.program, port) + list(qemu_args),
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT)
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            self._wait_listening(port)
         else:
             self.proc = subprocess.Popen([str(self.program), "--port", "0"],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True)
-            line = self.proc.stdout.readline()  # "listening on 127.0.0.1:N"
-            if "listening on" not in line:
+                                         stderr=log)
+            line = self._first_line()  # "listening on 127.0.0.1:N"
+            if not line.startswith("listening on "):
                 self.close()
-                raise UserError(f"{env}: host firmware did not start: {line.strip()!r}")
+                raise UserError(f"{env}: host firmware did not start: {line!r}")
             port = int(line.rsplit(":", 1)[1])
         self.url = f"socket://127.0.0.1:{port}"
-        self.boot_timeout = boot_timeout
+
+    def _first_line(self) -> str:
+        import os
+        import select
+        import time
+
+        deadline, buf = time.monotonic() + self.boot_timeout, b""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in buf and time.monotonic() < deadline and self.proc.poll() is None:
+            if select.select([fd], [], [], 0.1)[0]:
+                chunk = os.read(fd, 256)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf.decode(errors="replace").strip()
+
+    def _wait_listening(self, port: int) -> None:
+        """QEMU opens its server socket a moment after start. Connecting to probe it would
+        start the guest (wait=on) and lose its boot banner, so watch the socket table instead."""
+        import time
+
+        deadline = time.monotonic() + self.boot_timeout
+        table = Path("/proc/net/tcp")
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise UserError(f"{self.env}: QEMU exited with code {self.proc.returncode}")
+            if not table.exists():  # not Linux: give QEMU a moment, connecting retries anyway
+                time.sleep(0.5)
+                return
+            if any(f":{port:04X} " in ln and ln.split()[3] == "0A"
+                   for ln in table.read_text().splitlines()[1:]):
+                return
+            time.sleep(0.05)
+        self.close()
+        raise UserError(f"{self.env}: QEMU did not open its serial port {port} within "
+                        f"{self.boot_timeout:.0f} s")
 
     def open_serial(self, timeout: float = 5.0):
         """Connect to the board's serial link (retrying while QEMU opens its socket).

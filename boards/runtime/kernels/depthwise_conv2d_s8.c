@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0
- * DEPTHWISE_CONV_2D int8, depth multiplier 1, with width slicing (docs in reds_kernels.h). */
+ * DEPTHWISE_CONV_2D int8, depth multiplier 1, with width slicing (docs in reds_kernels.h).
+ * Per output pixel, four channels at a time accumulate in registers over the in-image taps
+ * (reds_dw_tap4_s8: one 32-bit load of input and of weights per tap; SXTB16 / SADD16 /
+ * SMLABB / SMLATT on the DSP path), then the 1-3 remaining channels one by one.
+ * Accumulator: |sum| <= 255 * 128 * kh*kw < 2^31 (loader bound). */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
 #include "reds_dot.h"
-
-#define CHUNK 32 /* channels accumulated together: contiguous inner loops, 128 B of stack */
 
 reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                                        const reds_dims_t *in, const int8_t *in_data,
@@ -18,7 +20,9 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
   const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w;
   const int32_t in_off = p->input_offset;
-  int32_t acc[CHUNK];
+  const reds_off2_t off2 = REDS_OFF2(in_off);
+  const int32_t out_off = p->output_offset, lo = p->act.act_min, hi = p->act.act_max;
+  const size_t row_step = (size_t)W * C; /* input row to row */
   for (int32_t b = 0; b < in->n; ++b) {
     const int8_t *img = in_data + (size_t)b * H * W * C;
     for (int32_t oy = 0; oy < Ho; ++oy) {
@@ -30,22 +34,33 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
         const int32_t kx0 = x0 < 0 ? -x0 : 0;
         const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
         int8_t *o = out_data + (((size_t)b * Ho + oy) * Wo + ox) * C;
-        for (int32_t c0 = 0; c0 < C; c0 += CHUNK) {
-          const int32_t cn = (C - c0) < CHUNK ? (C - c0) : CHUNK;
-          for (int32_t c = 0; c < cn; ++c) acc[c] = 0;
-          for (int32_t ky = ky0; ky < ky1; ++ky) {
-            for (int32_t kx = kx0; kx < kx1; ++kx) {
-              const int8_t *xp = img + ((size_t)(y0 + ky) * W + (x0 + kx)) * C + c0;
-              const int8_t *wp = filter_data + ((size_t)ky * kw + kx) * c_full + c0;
-              for (int32_t c = 0; c < cn; ++c) acc[c] += (xp[c] + in_off) * wp[c];
-            }
+        /* first in-image tap of channel 0: input and weights */
+        const int8_t *xt = img + ((size_t)(y0 + ky0) * W + (x0 + kx0)) * C;
+        const int8_t *wt = filter_data + ((size_t)ky0 * kw + kx0) * c_full;
+        int32_t c = 0;
+        for (; c + 4 <= C; c += 4) {
+          int32_t acc[4] = {0, 0, 0, 0};
+          const int8_t *xr = xt + c, *wr = wt + c;
+          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += (size_t)kw * c_full) {
+            const int8_t *xp = xr, *wp = wr;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wp += c_full)
+              reds_dw_tap4_s8(xp, wp, off2, acc);
           }
-          for (int32_t c = 0; c < cn; ++c) {
-            int32_t a = acc[c];
-            if (bias != NULL) a = reds_add_wrap(a, bias[c0 + c]);
-            o[c0 + c] = reds_finish_s8(a, q->multiplier[c0 + c], q->shift[c0 + c],
-                                       p->output_offset, p->act.act_min, p->act.act_max);
+          for (int32_t j = 0; j < 4; ++j) {
+            int32_t a = acc[j];
+            if (bias != NULL) a = reds_add_wrap(a, bias[c + j]);
+            o[c + j] = reds_finish_s8(a, q->multiplier[c + j], q->shift[c + j], out_off, lo, hi);
           }
+        }
+        for (; c < C; ++c) {
+          int32_t acc = 0;
+          const int8_t *xr = xt + c, *wr = wt + c;
+          for (int32_t ky = ky0; ky < ky1; ++ky, xr += row_step, wr += (size_t)kw * c_full) {
+            const int8_t *xp = xr, *wp = wr;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wp += c_full) acc += (*xp + in_off) * *wp;
+          }
+          if (bias != NULL) acc = reds_add_wrap(acc, bias[c]);
+          o[c] = reds_finish_s8(acc, q->multiplier[c], q->shift[c], out_off, lo, hi);
         }
       }
     }

@@ -84,6 +84,84 @@ static inline void reds_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, in
   acc[2] = a2;
   acc[3] = a3;
 }
+
+/* Sum of n int8 weights (for folding the input offset: sum (x + off) w = sum x w + off sum w). */
+static inline int32_t reds_sum_s8(const int8_t *w, int32_t n) {
+  int32_t s = 0;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t v;
+    memcpy(&v, w + i, 4);
+    s = reds_smlad(reds_sxtb16(v), 0x00010001u, reds_smlad(reds_sxtb16_ror8(v), 0x00010001u, s));
+  }
+  for (; i < n; ++i) s += w[i];
+  return s;
+}
+
+/* The 2x2 GEMM micro-kernel: two input runs (pixels) x0, x1 against two weight rows w0, w1,
+ * without input offset (folded into the accumulator's start value by the caller):
+ *   acc[0] += x0.w0, acc[1] += x0.w1, acc[2] += x1.w0, acc[3] += x1.w1.
+ * Per 4 channels: 4 LDR, 8 SXTB16, 8 SMLAD for 16 MACs. Integer sums wrap (SMLAD), so the
+ * result is exact whenever the true sum fits int32 (the loader's depth bound). */
+static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                  const int8_t *w1, int32_t n, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t xa, xb, v;
+    memcpy(&xa, x0 + i, 4);
+    memcpy(&xb, x1 + i, 4);
+    const uint32_t xa02 = reds_sxtb16(xa), xa13 = reds_sxtb16_ror8(xa);
+    const uint32_t xb02 = reds_sxtb16(xb), xb13 = reds_sxtb16_ror8(xb);
+    memcpy(&v, w0 + i, 4);
+    uint32_t v02 = reds_sxtb16(v), v13 = reds_sxtb16_ror8(v);
+    a00 = reds_smlad(xa13, v13, reds_smlad(xa02, v02, a00));
+    a10 = reds_smlad(xb13, v13, reds_smlad(xb02, v02, a10));
+    memcpy(&v, w1 + i, 4);
+    v02 = reds_sxtb16(v);
+    v13 = reds_sxtb16_ror8(v);
+    a01 = reds_smlad(xa13, v13, reds_smlad(xa02, v02, a01));
+    a11 = reds_smlad(xb13, v13, reds_smlad(xb02, v02, a11));
+  }
+  for (; i < n; ++i) {
+    const int32_t xa = x0[i], xb = x1[i], va = w0[i], vb = w1[i];
+    a00 += xa * va;
+    a01 += xa * vb;
+    a10 += xb * va;
+    a11 += xb * vb;
+  }
+  acc[0] = a00;
+  acc[1] = a01;
+  acc[2] = a10;
+  acc[3] = a11;
+}
+
+/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4 (SXTB16 + SADD16 +
+ * SMLABB/SMLATT: per-channel products, no cross-channel sums). */
+static inline uint32_t reds_smlabb(uint32_t a, uint32_t b, uint32_t acc) {
+  uint32_t r;
+  __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline uint32_t reds_smlatt(uint32_t a, uint32_t b, uint32_t acc) {
+  uint32_t r;
+  __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+typedef uint32_t reds_off2_t; /* input offset as the depthwise tap wants it */
+static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off2, int32_t acc[4]) {
+  uint32_t xv, wv;
+  memcpy(&xv, x, 4);
+  memcpy(&wv, w, 4);
+  const uint32_t x02 = reds_sadd16(reds_sxtb16(xv), off2), x13 = reds_sadd16(reds_sxtb16_ror8(xv), off2);
+  const uint32_t w02 = reds_sxtb16(wv), w13 = reds_sxtb16_ror8(wv);
+  acc[0] = (int32_t)reds_smlabb(x02, w02, (uint32_t)acc[0]);
+  acc[2] = (int32_t)reds_smlatt(x02, w02, (uint32_t)acc[2]);
+  acc[1] = (int32_t)reds_smlabb(x13, w13, (uint32_t)acc[1]);
+  acc[3] = (int32_t)reds_smlatt(x13, w13, (uint32_t)acc[3]);
+}
+#define REDS_OFF2(off) (((uint32_t)(off) & 0xffffu) * 0x00010001u)
+
 #else
 static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
   /* four independent accumulators: integer sums are exact, so the order does not matter */
@@ -117,6 +195,41 @@ static inline void reds_dot4_s8(const int8_t *x, const int8_t *w, int32_t ws, in
   acc[2] = a2;
   acc[3] = a3;
 }
+/* Sum of n int8 weights (for folding the input offset: sum (x + off) w = sum x w + off sum w). */
+static inline int32_t reds_sum_s8(const int8_t *w, int32_t n) {
+  int32_t s = 0;
+  for (int32_t i = 0; i < n; ++i) s += w[i];
+  return s;
+}
+
+/* The 2x2 GEMM micro-kernel (see the DSP version): acc[0] += x0.w0, acc[1] += x0.w1,
+ * acc[2] += x1.w0, acc[3] += x1.w1, no input offset. Unsigned accumulators: wrap-around is
+ * defined, and the result is exact whenever the true sum fits int32. */
+static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                  const int8_t *w1, int32_t n, int32_t acc[4]) {
+  uint32_t a00 = (uint32_t)acc[0], a01 = (uint32_t)acc[1], a10 = (uint32_t)acc[2], a11 = (uint32_t)acc[3];
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t xa = x0[i], xb = x1[i], va = w0[i], vb = w1[i];
+    a00 += (uint32_t)(xa * va);
+    a01 += (uint32_t)(xa * vb);
+    a10 += (uint32_t)(xb * va);
+    a11 += (uint32_t)(xb * vb);
+  }
+  acc[0] = (int32_t)a00;
+  acc[1] = (int32_t)a01;
+  acc[2] = (int32_t)a10;
+  acc[3] = (int32_t)a11;
+}
+
+/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4. */
+typedef int32_t reds_off2_t; /* input offset as the depthwise tap wants it */
+static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off, int32_t acc[4]) {
+  acc[0] += (x[0] + off) * w[0];
+  acc[1] += (x[1] + off) * w[1];
+  acc[2] += (x[2] + off) * w[2];
+  acc[3] += (x[3] + off) * w[3];
+}
+#define REDS_OFF2(off) (off)
 #endif
 
 /* reds_requantize() for the kernels' hot loops, the same value for every input it accepts
