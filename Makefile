@@ -26,8 +26,10 @@ help:
 demo: bootstrap
 	$(VENV)/bin/reds demo
 
+# The device regression tests (tests/device) need a board: CI gives them an emulated one.
 test: bootstrap
-	$(VPY) -m pytest
+	$(VPY) -m pytest --ignore=tests/device
+	$(VPY) -m pytest tests/device --reds-target qemu_m4
 
 bootstrap: debian-packages $(PIP_STAMP) $(SCONS_PKG)
 

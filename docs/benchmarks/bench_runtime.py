@@ -1,6 +1,10 @@
 """Benchmark (not a test): native C runtime vs tflite_micro's Interpreter.invoke on the host.
 
-    .venv/bin/python docs/benchmarks/bench_runtime.py [--json docs/benchmarks/runtime.json]
+    PYTHONPATH=toolkit .venv/bin/python docs/benchmarks/bench_runtime.py \
+        [--json docs/benchmarks/runtime_native.json]
+
+Models: tests/runtime/modelgen.py's fixed architectures plus the demo DS-CNN (ds_cnn_digits,
+built as in bench_qemu.py). Host build: x86-64 gcc -O2, portable C path.
 
 Runtime time: median of reds_invoke timed in C (clock_gettime). TFLM time: median of
 Interpreter.invoke() timed in Python (perf_counter; includes the pybind call, no input copy).
@@ -18,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # the test-model generator
+sys.path.insert(0, str(ROOT / "docs" / "benchmarks"))  # bench_qemu.nested_model
 
 import modelgen  # noqa: E402
 from reds.runtime import Runtime  # noqa: E402
@@ -46,9 +51,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     args = ap.parse_args(argv)
+    import bench_qemu
+
     results = {}
-    for name in sorted(modelgen.MODELS):
-        results[name] = bench(modelgen.build(name))
+    builders = {name: (lambda n=name: modelgen.build(n)) for name in sorted(modelgen.MODELS)}
+    builders["ds_cnn_digits"] = lambda: bench_qemu.nested_model("ds_cnn_digits")[0]
+    for name, build in builders.items():
+        results[name] = bench(build())
         r = results[name]
         print(f"{name:18s} macs={r['macs']:7d} reds={r['reds_ns']/1e3:8.1f}us tflm={r['tflm_ns']/1e3:8.1f}us x{r['speedup']:.1f}")
     if args.json:

@@ -3,33 +3,20 @@
 These build with `pio run -e ENV` (the project's local platforms, `make bootstrap` first) and
 boot QEMU with -icount, so they are marked `qemu` (slow, need the Arm toolchain and QEMU).
 """
-import shutil
 import zlib
 
 import pytest
 
 from reds_bench import measure
-from reds_bench.factory import REPO_ROOT, build_firmware, create_dut
+from reds_bench.factory import create_dut
 from reds_bench.runner import run_bench
 
 pytestmark = pytest.mark.qemu
 
 
-def _pio_ready(env):
-    ini = REPO_ROOT / "platformio.ini"
-    if not ini.exists() or f"[env:{env}]" not in ini.read_text():
-        pytest.skip(f"platformio.ini has no [env:{env}]")
-    if not (REPO_ROOT / ".pio-core" / "tool-scons-src").exists():
-        pytest.skip("PlatformIO core not bootstrapped: run `make bootstrap`")
-    if env != "native" and not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
-        pytest.skip("qemu-system-arm / arm-none-eabi-gcc not installed")
-
-
 @pytest.fixture(scope="module", params=["native", "qemu_m4"])
-def built(request):
-    env = request.param
-    _pio_ready(env)
-    return env, build_firmware(env)
+def built(request, firmware_program):
+    return request.param, firmware_program(request.param)
 
 
 def test_bench_run_pio_firmware(built, model_path, tmp_path):
@@ -50,12 +37,10 @@ def test_bench_run_pio_firmware(built, model_path, tmp_path):
     assert not res.get("errors"), res.get("errors")
 
 
-def test_qemu_icount_is_repeatable(built):
+def test_qemu_icount_is_repeatable(firmware_program):
     """With -icount the same inference takes the same number of instructions every time; the
     reading varies by at most one SysTick tick (the phase of the tick)."""
-    env, fw = built
-    if env == "native":
-        pytest.skip("host timing is not repeatable")
+    env, fw = "qemu_m4", firmware_program("qemu_m4")
     with create_dut(env, firmware=fw) as b:
         tick_ns = 1e9 / measure.board_info(b)["timer"]["hz"]
         a = measure.latency(b, 0, 20)

@@ -16,10 +16,10 @@ import pytest
 from reds.runtime import RedsRuntimeError, Runtime
 from test_bitexact import random_input
 
-tfm = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
-slicing = pytest.importorskip("reds.slicing")
-graph = pytest.importorskip("reds.graph")
-metadata = pytest.importorskip("reds.metadata")
+from tflite_micro.python.tflite_micro import runtime as tfm  # noqa: E402
+from reds import slicing  # noqa: E402
+from reds import graph  # noqa: E402
+from reds import metadata  # noqa: E402
 
 FRACTIONS = (1.0, 0.75, 0.5, 0.3, 0.1)
 SLICED_MODELS = ["conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims",
@@ -72,7 +72,7 @@ def test_random_models_sliced(tflite_model, seed):
 
 def test_macs_and_arena_agree_with_python(tflite_model):
     nested_model, widths = nested(tflite_model("residual"))
-    arena = pytest.importorskip("reds.arena")
+    from reds import arena
     rt = Runtime(nested_model)
     meta = metadata.read_metadata(nested_model)
     for k, w in enumerate(widths):

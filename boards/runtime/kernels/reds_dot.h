@@ -241,8 +241,9 @@ static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t
  *  - RDBPOT(x, e) = (x >> e) + ((x & mask) > (mask >> 1) + (x < 0)), mask = 2^e - 1 in 32 bits.
  * ~12 instructions on Cortex-M4 instead of ~40 (int64 division, branches). */
 static inline int32_t reds_requantize_fast(int32_t x, int32_t multiplier, int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
+  const int32_t ns = -shift;
+  const int left = shift & ~(shift >> 31); /* max(shift, 0), branch-free */
+  const int right = ns & ~(ns >> 31);      /* max(-shift, 0) */
   const int32_t a = (int32_t)((uint32_t)x << left);
   const int32_t r = (int32_t)(((int64_t)a * multiplier + ((int64_t)1 << 30)) >> 31);
   const int32_t mask = (int32_t)((1u << right) - 1u);
