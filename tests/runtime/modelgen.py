@@ -223,3 +223,25 @@ MODELS = {
 def build(name: str, seed: int = 0) -> bytes:
     builder, kw = MODELS[name]
     return convert(builder(seed), seed=seed, **kw)
+
+
+# ---------------------------------------------------------------- helpers shared by the tests
+
+FRACTIONS = (1.0, 0.75, 0.5, 0.3, 0.1)  # subnet widths as fractions of every group's width
+
+
+def random_input(detail, rng):
+    """A random input for a tflite_micro input detail: full int8 range, or floats in ±3."""
+    shape, dtype = detail["shape"], detail["dtype"]
+    if dtype == np.int8:
+        return rng.integers(-128, 128, size=shape).astype(np.int8)
+    return rng.uniform(-3.0, 3.0, size=shape).astype(np.float32)
+
+
+def nested(model: bytes, fractions=FRACTIONS) -> tuple[bytes, list[list[int]]]:
+    """`model` with REDS metadata for subnets at `fractions` of every group's width."""
+    from reds import graph, slicing
+
+    g = graph.derive_groups(model)
+    widths = [[max(1, int(round(w * f))) for w in g.full_widths] for f in fractions]
+    return slicing.nest(model, g, widths), widths

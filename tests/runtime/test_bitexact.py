@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import modelgen
+from modelgen import random_input
 from reds import tflite_io
 from reds.runtime import Runtime
 
@@ -16,13 +17,6 @@ ALL_OPS = {
     "ADD", "RESHAPE", "SOFTMAX", "QUANTIZE", "DEQUANTIZE",
 }
 RANDOM_SEEDS = list(range(1, 9))
-
-
-def random_input(detail, rng):
-    shape, dtype = detail["shape"], detail["dtype"]
-    if dtype == np.int8:
-        return rng.integers(-128, 128, size=shape).astype(np.int8)
-    return rng.uniform(-3.0, 3.0, size=shape).astype(np.float32)
 
 
 def assert_bitexact(model: bytes, n_inputs: int = 6, seed: int = 0) -> None:

@@ -14,22 +14,15 @@ import numpy as np
 import pytest
 
 from reds.runtime import RedsRuntimeError, Runtime
-from test_bitexact import random_input
+from modelgen import FRACTIONS, nested, random_input
 
 from tflite_micro.python.tflite_micro import runtime as tfm  # noqa: E402
 from reds import slicing  # noqa: E402
 from reds import graph  # noqa: E402
 from reds import metadata  # noqa: E402
 
-FRACTIONS = (1.0, 0.75, 0.5, 0.3, 0.1)
 SLICED_MODELS = ["conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims",
                  "mlp_per_tensor", "mlp_per_channel", "float_io"]
-
-
-def nested(model: bytes) -> tuple[bytes, list[list[int]]]:
-    g = graph.derive_groups(model)
-    widths = [[max(1, int(round(w * f))) for w in g.full_widths] for f in FRACTIONS]
-    return slicing.nest(model, g, widths), widths
 
 
 @pytest.mark.parametrize("name", SLICED_MODELS)

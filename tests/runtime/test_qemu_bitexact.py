@@ -9,22 +9,14 @@ on qemu_m7 and qemu_m33.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
+from tflite_micro.python.tflite_micro import runtime as tfm
 
-from test_bitexact import random_input
-from test_nested_vs_sliced import nested
+from modelgen import nested, random_input
+from reds import execute, slicing
 
-pytestmark = [
-    pytest.mark.qemu,
-    pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-                       reason="needs qemu-system-arm and arm-none-eabi-gcc"),
-]
-tfm = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
-slicing = pytest.importorskip("reds.slicing")
-execute = pytest.importorskip("reds.execute")
+pytestmark = pytest.mark.qemu
 
 N_INPUTS = 4
 

@@ -23,7 +23,7 @@ def test_every_status_has_a_string(harness):
 
 @pytest.fixture(scope="module")
 def model_files(tflite_model, tmp_path_factory):
-    from test_slicing import nested
+    from modelgen import nested
 
     d = tmp_path_factory.mktemp("models")
     files = {}
