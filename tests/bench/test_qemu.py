@@ -3,6 +3,7 @@
 These build with `pio run -e ENV` (the project's local platforms, `make bootstrap` first) and
 boot QEMU with -icount, so they are marked `qemu` (slow, need the Arm toolchain and QEMU).
 """
+import json
 import zlib
 
 import pytest
@@ -47,3 +48,32 @@ def test_qemu_icount_is_repeatable(firmware_program):
         c = measure.latency(b, 0, 20)
     assert a["max_ns"] - a["min_ns"] <= tick_ns
     assert abs(a["median_ns"] - c["median_ns"]) <= tick_ns
+
+
+def test_qemu_killed_mid_latency_recovers(firmware_program, model_path, tmp_path):
+    """QEMU dies right after a `reds-bench` command is sent: the runner restarts QEMU,
+    re-selects and retries the step; the run completes and the reset is journaled."""
+    killed = []
+
+    def hook(step, board):
+        if step == "latency/2" and not killed:
+            link = board.dut.link
+            orig = link.write
+
+            def write_then_die(data):
+                orig(data)
+                if b"reds-bench" in data and not killed:
+                    killed.append(board.proc.pid)
+                    board.kill()
+            link.write = write_then_die
+
+    out = tmp_path / "out"
+    res = run_bench("qemu_m4", model=model_path, out=out, firmware=firmware_program("qemu_m4"),
+                    runs=5, switch_runs=20, inputs=1, progress=False, plots=False, step_hook=hook)
+    assert len(killed) == 1
+    events = [e for e in map(json.loads, (out / "journal.jsonl").read_text().splitlines())
+              if e["type"] == "event"]
+    assert [(e["step"], e["event"]) for e in events] == [("latency/2", "reset")]
+    assert [x["subnet"] for x in res["latency"]] == list(range(len(res["model"]["subnets"])))
+    assert all(x["instructions"] > 0 for x in res["latency"])
+    assert all(c["bit_exact"] for c in res["correctness"])
