@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import struct
 import sys
 import zlib
 from pathlib import Path
@@ -38,7 +37,6 @@ def build_tflite() -> bytes:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(SEED)
     x = inp = keras.Input((INPUT,), batch_size=1, name="input")
@@ -50,90 +48,21 @@ def build_tflite() -> bytes:
     model.set_weights([rng.normal(0.0, 0.5, size=w.shape).astype(np.float32)
                        for w in model.get_weights()])
 
-    def representative():
-        r = np.random.default_rng(SEED + 1)
-        for _ in range(64):
-            yield [r.uniform(-1.0, 1.0, size=(1, INPUT)).astype(np.float32)]
+    sys.path.insert(0, str(REPO / "toolkit"))
+    from reds.export import to_int8_tflite
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    return bytes(conv.convert())
-
-
-def _arena_bytes(view, active: dict[int, int]) -> int:
-    """docs/arena.md rule for one subnet; `active[t]` is the active size of a sliced tensor."""
-    from reds.tflite_io import element_size
-
-    planned, first, last = [], {}, {}
-    nops = len(view.operators)
-    for op in view.operators:
-        for t in list(op.inputs) + list(op.outputs):
-            if t >= 0 and not view.tensors[t].is_constant:
-                first.setdefault(t, op.index)
-                last[t] = op.index
-    for t in view.inputs:
-        first[t] = 0
-        last.setdefault(t, 0)
-    for t in view.outputs:
-        last[t] = max(nops - 1, 0)
-        first.setdefault(t, 0)
-    for t in first:
-        tensor = view.tensors[t]
-        n = 1
-        for d, s in enumerate(tensor.shape):
-            n *= active.get(t, s) if d == len(tensor.shape) - 1 and t in active else s
-        size = (n * element_size(tensor.dtype) + 15) // 16 * 16
-        planned.append((size, first[t], t))
-    planned.sort(key=lambda p: (-p[0], p[1], p[2]))
-    placed = []  # (offset, size, first, last)
-    for size, f, t in planned:
-        l_ = last[t]
-        conflicts = [p for p in placed if p[2] <= l_ and f <= p[3]]
-        for cand in sorted({0} | {p[0] + p[1] for p in conflicts}):
-            if all(cand + size <= p[0] or p[0] + p[1] <= cand for p in conflicts):
-                placed.append((cand, size, f, l_))
-                break
-    return max((p[0] + p[1] for p in placed), default=0)
+    calibration = np.random.default_rng(SEED + 1).uniform(-1.0, 1.0, size=(64, INPUT))
+    return to_int8_tflite(model, calibration.astype(np.float32), max_samples=64)
 
 
 def add_metadata(tflite: bytes) -> bytes:
-    sys.path.insert(0, str(REPO / "toolkit"))
-    from reds import tflite_io
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    """REDS metadata for SUBNET_WIDTHS; MACs and arena bytes come from the toolkit's rules."""
+    from reds import graph, slicing
 
-    view = tflite_io.load_model(tflite)
-    fcs = [op for op in view.operators if op.op == "FULLY_CONNECTED"]
-    if len(fcs) != 3:
-        raise SystemExit(f"expected 3 FULLY_CONNECTED ops, got {[o.op for o in view.operators]}")
-    members = [(fcs[0].outputs[0], 1, 0), (fcs[1].outputs[0], 1, 1)]
-    subnets = []
-    for w in SUBNET_WIDTHS:
-        macs = INPUT * w[0] + w[0] * w[1] + w[1] * CLASSES
-        active = {members[0][0]: w[0], members[1][0]: w[1]}
-        subnets.append((macs, _arena_bytes(view, active), w))
-    body = b"".join(struct.pack("<I", u) for u in UNITS)
-    body += b"".join(struct.pack("<IHH", t, axis, g) for t, axis, g in members)
-    for macs, arena, w in subnets:
-        body += struct.pack("<II", macs, arena) + b"".join(struct.pack("<I", x) for x in w)
-    total = 32 + len(body)
-    tail = struct.pack("<HHHHII", len(UNITS), len(subnets), len(members), 0, 0, 0) + body
-    blob = b"REDS" + struct.pack("<HHI", 1, 32, total)
-    blob += struct.pack("<I", zlib.crc32(tail) & 0xFFFFFFFF) + tail
-    assert len(blob) == total and total % 4 == 0
-
-    mt = tflite_io.unpack(tflite)
-    buf = schema.BufferT()
-    buf.data = list(blob)
-    mt.buffers.append(buf)
-    meta = schema.MetadataT()
-    meta.name = "REDS"
-    meta.buffer = len(mt.buffers) - 1
-    mt.metadata = (mt.metadata or []) + [meta]
-    return tflite_io.pack(mt)
+    groups = graph.derive_groups(tflite)
+    if groups.full_widths != list(UNITS):
+        raise SystemExit(f"expected channel groups {UNITS}, got {groups.full_widths}")
+    return slicing.nest(tflite, groups, [list(w) for w in SUBNET_WIDTHS])
 
 
 def c_source(model: bytes) -> str:
