@@ -24,7 +24,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def host_program(tmp_path_factory):
-    """(program, "real" | "stub"): the firmware built for the host with gcc."""
+    """The firmware built for the host with gcc."""
     return hostbuild.build(tmp_path_factory.mktemp("bench-fw"))
 
 
@@ -37,6 +37,6 @@ def model_path():
 def native_board(host_program, tmp_path):
     from reds_bench.factory import create_dut
 
-    b = create_dut("native", firmware=host_program[0], log_dir=tmp_path / "logs", timeout=20)
+    b = create_dut("native", firmware=host_program, log_dir=tmp_path / "logs", timeout=20)
     yield b
     b.close()

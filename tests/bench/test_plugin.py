@@ -33,7 +33,7 @@ def test_skips_without_target(pytester):
 def test_runs_against_native_board(pytester, host_program):
     pytester.makepyfile(TEST_FILE)
     r = pytester.runpytest(*PLUGIN, "--reds-target", "native",
-                           "--reds-firmware", str(host_program[0]))
+                           "--reds-firmware", str(host_program))
     r.assert_outcomes(passed=2)
 
 
@@ -44,7 +44,7 @@ def test_id(board):
     assert board.id == "emu-1"
 """)
     r = pytester.runpytest(*PLUGIN, "--reds-hardware-map", "hw.yaml",
-                           "--reds-firmware", str(host_program[0]))
+                           "--reds-firmware", str(host_program))
     r.assert_outcomes(passed=1)
 
 
@@ -55,7 +55,7 @@ def test_timeout(board):
     board.expect("m-never-printed", timeout=0.3)
 """)
     r = pytester.runpytest(*PLUGIN, "--reds-target", "native",
-                           "--reds-firmware", str(host_program[0]))
+                           "--reds-firmware", str(host_program))
     r.assert_outcomes(failed=1)
     r.stdout.fnmatch_lines(["*ExpectTimeout*m-never-printed*m-name-reds-native*serial.log*"])
 

@@ -9,11 +9,11 @@ import hostbuild  # noqa: E402
 
 @pytest.fixture(scope="session")
 def host_fw(tmp_path_factory):
-    """(program, runtime kind) of the plain host build."""
+    """The plain host build of the firmware."""
     return hostbuild.build(tmp_path_factory.mktemp("fw"))
 
 
 @pytest.fixture(scope="session")
 def asan_fw(tmp_path_factory):
-    """(program, runtime kind) built with -fsanitize=address,undefined (the fuzz target)."""
+    """The host firmware built with -fsanitize=address,undefined (the fuzz target)."""
     return hostbuild.build(tmp_path_factory.mktemp("fw-asan"), sanitize=True)

@@ -75,13 +75,13 @@ def check(prog, stream: bytes):
 
 @pytest.mark.parametrize("seed", SEEDS_RANDOM)
 def test_random_bytes(asan_fw, seed):
-    check(asan_fw[0], random_stream(seed))
+    check(asan_fw, random_stream(seed))
 
 
 @pytest.mark.parametrize("seed", SEEDS_MUTATED)
 def test_mutated_commands(asan_fw, seed):
-    check(asan_fw[0], mutated_stream(seed))
+    check(asan_fw, mutated_stream(seed))
 
 
 def test_overlong_and_binary_flood(asan_fw):
-    check(asan_fw[0], b"db " + b"f" * 100_000 + b"%" + bytes(range(256)) * 50 + b"%")
+    check(asan_fw, b"db " + b"f" * 100_000 + b"%" + bytes(range(256)) * 50 + b"%")

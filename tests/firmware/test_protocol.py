@@ -32,7 +32,7 @@ def kv(line):
 
 
 def test_boot_banner_name_profile(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     boot, name, profile = exchange(prog, "name", "profile")
     assert boot[0].startswith("m-boot-reds target=native protocol=1 model_ok=1")
     assert name == ["m-name-reds-native"]
@@ -41,7 +41,7 @@ def test_boot_banner_name_profile(host_fw):
 
 
 def test_reds_info_reports_model_crc_timer_subnets(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     _, info = exchange(prog, "reds-info")
     head = kv(info[0])
     assert head["model_crc32"] == f"{zlib.crc32(MODEL):08x}"
@@ -57,7 +57,7 @@ def test_reds_info_reports_model_crc_timer_subnets(host_fw):
 
 
 def test_db_infer_results(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     x = bytes(range(16))
     r = exchange(prog, "db load 16", "db " + x[:5].hex(), "db " + x[5:].hex(), "infer 3 1",
                  "results")
@@ -72,7 +72,7 @@ def test_db_infer_results(host_fw):
 
 
 def test_select_bench_switch(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "reds-select 1", "reds-bench 1 7 2", "reds-switch 20", "reds-info")
     assert kv(r[1][0])["subnet"] == "1"
     b = kv(r[2][0])
@@ -105,21 +105,21 @@ def test_select_bench_switch(host_fw):
     ("a b c d e f g", "too many arguments"),
 ])
 def test_errors_then_ready(host_fw, cmd, msg):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, cmd, "name")
     assert len(r[1]) == 1 and r[1][0].startswith("e-[" + msg), r[1]
     assert r[2] == ["m-name-reds-native"], "the board must answer the next command"
 
 
 def test_line_too_long_discards_to_next_percent(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "db " + "00" * 2000, "name")
     assert r[1] == ["e-[line too long max=600]"]
     assert r[2] == ["m-name-reds-native"]
 
 
 def test_garbage_bytes_and_blank_lines(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "name", raw=b"\x00\xff\x1b[2J%\r\n  %")
     assert r[1] == ["e-[bad character]"]
     assert r[2] == []  # empty command: m-ready only (resynchronisation)
@@ -129,7 +129,7 @@ def test_garbage_bytes_and_blank_lines(host_fw):
 def test_command_cut_by_reset_is_rejected_not_merged(host_fw):
     """A half-sent line (host restarted) followed by a full command: one error, then the board
     answers again."""
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "reds-sel" + "name", "name")
     assert r[1] == ["e-[unknown command]"]
     assert r[2] == ["m-name-reds-native"]
@@ -143,7 +143,7 @@ def upload(model: bytes, crc: int | None = None, chunk: int = 200) -> list[str]:
 
 
 def test_model_upload_commit_and_reset(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     # same bytes as the default model; the board reports source=upload afterwards
     cmds = upload(MODEL)
     r = exchange(prog, *cmds, "reds-info", "model-reset", "reds-info")
@@ -156,7 +156,7 @@ def test_model_upload_commit_and_reset(host_fw):
 
 
 def test_model_upload_bad_crc_keeps_previous(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     cmds = upload(MODEL, crc=0xDEADBEEF)
     r = exchange(prog, *cmds, "reds-info")
     err = r[len(cmds)]
@@ -166,7 +166,7 @@ def test_model_upload_bad_crc_keeps_previous(host_fw):
 
 
 def test_model_upload_incomplete_or_overlong_or_invalid(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "model-load 8", "model-data 0011", "model-commit 00000000",
                  "model-load 2", "model-data 001122",
                  "model-load 8", "model-data 0011223344556677",
@@ -178,6 +178,6 @@ def test_model_upload_incomplete_or_overlong_or_invalid(host_fw):
 
 
 def test_model_too_large(host_fw):
-    prog, _ = host_fw
+    prog = host_fw
     r = exchange(prog, "model-load 99999999")
     assert r[1][0].startswith("e-[model too large bytes=99999999 max=")
