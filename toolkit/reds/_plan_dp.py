@@ -586,7 +586,6 @@ def _forward(comp: Compiled, V, MN, lams, istar, cap_rel, floor, check_time, bea
         Vn = V[k + 1]
         VnT = np.ascontiguousarray(Vn.T)
         MNn = MN[k + 1]
-        nv = len(st.vals)
         # Per previous key K and width v, the single-multiplier bound of a state (s, m) is
         # s - lam*m + lam*cap + g_K(v). Sorting g_K lets us list only the widths that pass.
         uk, first_idx, inv = np.unique(keys, return_index=True, return_inverse=True)

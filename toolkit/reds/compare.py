@@ -33,7 +33,7 @@ import platform
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from .errors import UserError
 from .pipeline import Config, Pipeline, plan_problem, run_steps
