@@ -1,21 +1,88 @@
 /* SPDX-License-Identifier: Apache-2.0
  * CONV_2D int8 with width slicing (docs in reds_kernels.h).
  *
- * 1x1 without padding (pointwise: the dominant op of DS-CNN / MobileNet) is a GEMM
- * out[pixel][o] = sum_i x[pixel][i] * w[o][i]: output channels in pairs (outer loop) and pixels
- * in pairs (inner loop), the 2x2 micro-kernel reds_mac2x2_s8 reusing every load twice. The input
- * offset is folded into the accumulator's start value, bias[o] + in_off * sum_i w[o][i]
- * (exact integer identity sum (x + off) w = sum x w + off sum w), so the inner loop has no
- * offset arithmetic. Other shapes: per output pixel, four output channels share each input
- * load (reds_dot4_s8), the input offset added per element (padding taps are skipped, as TFLM).
+ * Both fast paths are one GEMM, out[pixel][o] = base[o] + sum_k x[pixel][k] * w[o][k], tiled
+ * 2 pixels x 2 output channels (reds_mac2x2_s8: every load used twice), the four results
+ * requantized by reds_rq and clamped as one word (reds_pack4_s8):
+ *  - 1x1 without padding (pointwise): the pixel rows are the input itself (any stride).
+ *  - kh x kw (or padding) with the full input depth active (ci == ci_full, e.g. a first conv
+ *    with 1-3 input channels): im2col of two pixels' patches (kh*kw*ci bytes each, padding
+ *    taps filled with the input zero point, which contributes (zp + in_off) * w = 0) into a
+ *    small stack buffer, then the same GEMM over the contiguous filter rows.
+ * The input offset is folded into base[o] = bias[o] + in_off * sum_k w[o][k] (exact integer
+ * identity sum (x + off) w = sum x w + off sum w), computed per call for chunks of CHUNK
+ * output channels, together with their requantization constants (reds_rq_init).
+ * Other shapes (sliced input depth with kh*kw > 1, very deep patches): per output pixel, four
+ * output channels share each input load (reds_dot4_s8), the offset added per element (padding
+ * taps skipped, as TFLM).
  * Accumulator: |sum| <= 255 * 128 * kh*kw*Ci < 2^31 (loader bound); the folded form computes
  * the same value modulo 2^32 (wrap-around), hence the same int32. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
 #include "reds_dot.h"
+
+enum {
+  CHUNK = 32,      /* output channels whose base / requantization constants live on the stack */
+  PATCH_MAX = 288, /* im2col bytes per pixel (e.g. 3x3x32, 5x5x11); deeper: generic path */
+  BATCH = 16       /* pixel rows per call of the strided pointwise path */
+};
+
+/* Per-call constants of one chunk of output channels (oc0 .. oc0 + n - 1). */
+typedef struct {
+  int32_t n, oc0;
+  int32_t base[CHUNK];
+  reds_rq_t rq[CHUNK];
+} chunk_t;
+
+static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                       const int8_t *filter_data, int32_t wstride, int32_t depth,
+                       const int32_t *bias, int32_t oc0, int32_t n) {
+  ch->n = n;
+  ch->oc0 = oc0;
+  for (int32_t j = 0; j < n; ++j) {
+    const int32_t o = oc0 + j;
+    int32_t b = (int32_t)((uint32_t)p->input_offset *
+                          (uint32_t)reds_sum_s8(filter_data + (size_t)o * wstride, depth));
+    if (bias != NULL) b = reds_add_wrap(b, bias[o]);
+    ch->base[j] = b;
+    reds_rq_init(&ch->rq[j], q->multiplier[o], q->shift[o]);
+  }
+}
+
+/* Two pixels (xa, xb; xb == xa when `two` is 0) against the chunk's output channels: outputs
+ * at oa[oc0 + j] and ob[oc0 + j]. w: filter rows (stride wstride), depth bytes each. */
+static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int two,
+                     const int8_t *filter_data, int32_t wstride, int32_t depth, int8_t *oa,
+                     int8_t *ob, int32_t out_off, uint32_t lo4, uint32_t hi4) {
+  const int32_t n = ch->n;
+  const int8_t *w = filter_data + (size_t)ch->oc0 * wstride;
+  oa += ch->oc0;
+  ob += ch->oc0;
+  int32_t j = 0;
+  for (; j + 2 <= n; j += 2, w += 2 * (size_t)wstride) {
+    int32_t acc[4] = {ch->base[j], ch->base[j + 1], ch->base[j], ch->base[j + 1]};
+    reds_mac2x2_s8(xa, xb, w, w + wstride, depth, acc);
+    const uint32_t v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off,
+                                     reds_rq(acc[1], &ch->rq[j + 1]) + out_off,
+                                     reds_rq(acc[2], &ch->rq[j]) + out_off,
+                                     reds_rq(acc[3], &ch->rq[j + 1]) + out_off, lo4, hi4);
+    const uint16_t va = (uint16_t)v, vb = (uint16_t)(v >> 16);
+    memcpy(oa + j, &va, 2);
+    if (two) memcpy(ob + j, &vb, 2);
+  }
+  if (j < n) { /* odd channel count: the last channel twice */
+    int32_t acc[4] = {ch->base[j], ch->base[j], ch->base[j], ch->base[j]};
+    reds_mac2x2_s8(xa, xb, w, w, depth, acc);
+    const uint32_t v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off, 0,
+                                     reds_rq(acc[2], &ch->rq[j]) + out_off, 0, lo4, hi4);
+    oa[j] = (int8_t)(v & 0xffu);
+    if (two) ob[j] = (int8_t)((v >> 16) & 0xffu);
+  }
+}
 
 /* One row of pixels for the pointwise GEMM: n pixels at x + j * xstep, outputs at o + j * co. */
 typedef struct {
@@ -27,36 +94,19 @@ typedef struct {
 static void pointwise_rows(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                            const pw_row_t *rows, int32_t nrows, int32_t ci, int32_t ci_full,
                            const int8_t *filter_data, const int32_t *bias, int32_t co) {
-  const int32_t out_off = p->output_offset, lo = p->act.act_min, hi = p->act.act_max;
-  for (int32_t oc = 0; oc < co; oc += 2) {
-    const int32_t oc1 = (oc + 1 < co) ? oc + 1 : oc; /* odd count: the last pair repeats oc */
-    const int8_t *w0 = filter_data + (size_t)oc * ci_full;
-    const int8_t *w1 = filter_data + (size_t)oc1 * ci_full;
-    int32_t base0 = (int32_t)((uint32_t)p->input_offset * (uint32_t)reds_sum_s8(w0, ci));
-    int32_t base1 = (int32_t)((uint32_t)p->input_offset * (uint32_t)reds_sum_s8(w1, ci));
-    if (bias != NULL) {
-      base0 = reds_add_wrap(base0, bias[oc]);
-      base1 = reds_add_wrap(base1, bias[oc1]);
-    }
-    const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[oc1];
-    const int s0 = q->shift[oc], s1 = q->shift[oc1];
+  const uint32_t lo4 = REDS_BYTES4(p->act.act_min), hi4 = REDS_BYTES4(p->act.act_max);
+  chunk_t ch;
+  for (int32_t oc0 = 0; oc0 < co; oc0 += CHUNK) {
+    chunk_init(&ch, p, q, filter_data, ci_full, ci, bias, oc0, (co - oc0) < CHUNK ? co - oc0 : CHUNK);
     for (int32_t r = 0; r < nrows; ++r) {
       const int8_t *x = rows[r].x;
       const int32_t xstep = rows[r].xstep, n = rows[r].n;
-      int8_t *o = rows[r].o + oc;
       for (int32_t j = 0; j < n; j += 2) {
         const int two = (j + 1 < n);
         const int8_t *xa = x + (size_t)j * xstep;
-        const int8_t *xb = two ? xa + xstep : xa; /* odd count: the last pair repeats pixel j */
-        int32_t acc[4] = {base0, base1, base0, base1};
-        reds_mac2x2_s8(xa, xb, w0, w1, ci, acc);
-        int8_t *oa = o + (size_t)j * co;
-        oa[0] = reds_finish_s8(acc[0], m0, s0, out_off, lo, hi);
-        if (oc1 != oc) oa[1] = reds_finish_s8(acc[1], m1, s1, out_off, lo, hi);
-        if (two) {
-          oa[co] = reds_finish_s8(acc[2], m0, s0, out_off, lo, hi);
-          if (oc1 != oc) oa[co + 1] = reds_finish_s8(acc[3], m1, s1, out_off, lo, hi);
-        }
+        int8_t *oa = rows[r].o + (size_t)j * co;
+        gemm_2px(&ch, xa, two ? xa + xstep : xa, two, filter_data, ci_full, ci, oa, oa + co,
+                 p->output_offset, lo4, hi4);
       }
     }
   }
@@ -73,8 +123,7 @@ static void pointwise(const reds_conv_params_t *p, const reds_channel_quant_t *q
     pointwise_rows(p, q, &row, 1, ci, ci_full, filter_data, bias, co);
     return;
   }
-  enum { BATCH = 16 }; /* rows per call: bounded stack, weights reused across 16 rows */
-  pw_row_t rows[BATCH];
+  pw_row_t rows[BATCH]; /* bounded stack, weights reused across 16 rows */
   int32_t nrows = 0;
   for (int32_t b = 0; b < in->n; ++b) {
     for (int32_t oy = 0; oy < out->h; ++oy) {
@@ -91,6 +140,61 @@ static void pointwise(const reds_conv_params_t *p, const reds_channel_quant_t *q
   if (nrows > 0) pointwise_rows(p, q, rows, nrows, ci, ci_full, filter_data, bias, co);
 }
 
+/* The kh x kw x ci patch of output pixel (oy, ox) into buf, padding taps = input zero point. */
+static void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw,
+                   int32_t y0, int32_t x0, int8_t zp, int8_t *buf) {
+  const size_t run = (size_t)kw * ci;
+  if (y0 >= 0 && x0 >= 0 && y0 + kh <= H && x0 + kw <= W) {
+    const int8_t *src = img + ((size_t)y0 * W + x0) * ci;
+    for (int32_t ky = 0; ky < kh; ++ky, src += (size_t)W * ci, buf += run) memcpy(buf, src, run);
+    return;
+  }
+  for (int32_t ky = 0; ky < kh; ++ky, buf += run) {
+    const int32_t y = y0 + ky;
+    if (y < 0 || y >= H) {
+      memset(buf, zp, run);
+      continue;
+    }
+    for (int32_t kx = 0; kx < kw; ++kx) {
+      const int32_t x = x0 + kx;
+      if (x < 0 || x >= W) memset(buf + (size_t)kx * ci, zp, (size_t)ci);
+      else memcpy(buf + (size_t)kx * ci, img + ((size_t)y * W + x) * ci, (size_t)ci);
+    }
+  }
+}
+
+static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                        const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
+                        const int8_t *filter_data, const int32_t *bias, const reds_dims_t *out,
+                        int8_t *out_data) {
+  const int32_t H = in->h, W = in->w, ci = in->c, kh = filt->h, kw = filt->w;
+  const int32_t Ho = out->h, Wo = out->w, co = out->c;
+  const int32_t depth = kh * kw * ci;
+  const int8_t zp = (int8_t)(-p->input_offset);
+  const uint32_t lo4 = REDS_BYTES4(p->act.act_min), hi4 = REDS_BYTES4(p->act.act_max);
+  int8_t patch[2][PATCH_MAX];
+  chunk_t ch;
+  const int32_t npix = Ho * Wo;
+  for (int32_t oc0 = 0; oc0 < co; oc0 += CHUNK) {
+    chunk_init(&ch, p, q, filter_data, depth, depth, bias, oc0, (co - oc0) < CHUNK ? co - oc0 : CHUNK);
+    for (int32_t b = 0; b < in->n; ++b) {
+      const int8_t *img = in_data + (size_t)b * H * W * ci;
+      int8_t *obase = out_data + (size_t)b * npix * co;
+      for (int32_t i = 0; i < npix; i += 2) {
+        const int two = (i + 1 < npix);
+        for (int32_t t = 0; t <= two; ++t) {
+          const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
+          im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,
+                 zp, patch[t]);
+        }
+        int8_t *oa = obase + (size_t)i * co;
+        gemm_2px(&ch, patch[0], two ? patch[1] : patch[0], two, filter_data, depth, depth, oa,
+                 oa + co, p->output_offset, lo4, hi4);
+      }
+    }
+  }
+}
+
 reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                              const reds_dims_t *in, const int8_t *in_data,
                              const reds_dims_t *filt, const int8_t *filter_data,
@@ -100,6 +204,10 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
   const int32_t Ho = out->h, Wo = out->w, co = out->c;
   if (kh == 1 && kw == 1 && p->pad_h == 0 && p->pad_w == 0) {
     pointwise(p, q, in, in_data, ci_full, filter_data, bias, out, out_data);
+    return REDS_OK;
+  }
+  if (ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX) {
+    conv_im2col(p, q, in, in_data, filt, filter_data, bias, out, out_data);
     return REDS_OK;
   }
   const int32_t w_per_out = kh * kw * ci_full;

@@ -260,4 +260,95 @@ static inline int8_t reds_finish_s8(int32_t acc, int32_t mult, int shift, int32_
   return (int8_t)v;
 }
 
+/* ---- Per-channel requantization in 7 instructions (two SMLAL), exact for every input ----
+ * reds_requantize(x, m, s) = RDBPOT(SRDHM(a, m), e) with a = x << max(s, 0), e = max(-s, 0).
+ * With Q = a*m + 2^30, SRDHM = floor(Q / 2^31) (see reds_requantize_fast) and, for e >= 1,
+ * RDBPOT(r, e) = floor((r + 2^(e-1) - [r < 0]) / 2^e) (round half away from zero: a tie moves
+ * up unless r < 0). Nested floors of integers compose, so for e >= 1
+ *     result = floor((a*m + 2^30 + 2^(e+30) - [a < 0] * 2^31) / 2^(31+e))
+ *            = ((a*m + K - [a < 0] * 2^31) >> 32) >> (e - 1),      K = 2^30 + 2^(e+30),
+ * in 64 bits (|a*m| < 2^62, no overflow). [a < 0] may replace [r < 0]: they differ only when
+ * r = 0 (a < 0 but a*m >= -2^30), where both give 0 (the sum stays in [0, 2^(31+e))).
+ * For e = 0: result = (a*m + 2^30) >> 31 = (a*m + a*m + 2^31) >> 32.
+ * Both are  (K + a*m + b*n) >> 32 >> sh  with b = (uint32)a >> c:
+ *     e >= 1: c = 31 (b = [a < 0]), n = INT32_MIN, K = 2^30 + 2^(e+30), sh = e - 1
+ *     e = 0:  c = 0  (b = a),       n = m,         K = 2^31,             sh = 0
+ * Checked equal to reds_requantize for all shifts -31..30 on edge and random inputs
+ * (tests/runtime/test_kernels_rq.c). */
+typedef struct {
+  int64_t k;
+  int32_t m, n;
+  uint8_t left, c, sh;
+} reds_rq_t;
+
+static inline void reds_rq_init(reds_rq_t *r, int32_t multiplier, int shift) {
+  const int e = shift < 0 ? -shift : 0;
+  r->m = multiplier;
+  r->left = (uint8_t)(shift > 0 ? shift : 0);
+  if (e >= 1) {
+    r->k = ((int64_t)1 << 30) + ((int64_t)1 << (e + 30));
+    r->n = INT32_MIN;
+    r->c = 31;
+    r->sh = (uint8_t)(e - 1);
+  } else {
+    r->k = (int64_t)1 << 31;
+    r->n = multiplier;
+    r->c = 0;
+    r->sh = 0;
+  }
+}
+
+static inline int32_t reds_rq(int32_t acc, const reds_rq_t *r) {
+  const uint32_t a = (uint32_t)acc << r->left;
+  const int32_t b = (int32_t)(a >> r->c);
+  const int64_t P = r->k + (int64_t)(int32_t)a * r->m + (int64_t)b * r->n;
+  return (int32_t)(P >> 32) >> r->sh;
+}
+
+/* Four requantized values (output offset added) -> four int8 lanes of one word, clamped to
+ * [lo, hi] (lo4 / hi4: the bounds repeated in four bytes). DSP: SSAT to int8 (exact, since
+ * [lo, hi] lies inside [-128, 127]), then SSUB8 + SEL per bound on all four lanes. */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+static inline uint32_t reds_ssat8(int32_t v) {
+  uint32_t r;
+  __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+  return r;
+}
+static inline uint32_t reds_pack4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4,
+                                     uint32_t hi4) {
+  const uint32_t w = (reds_ssat8(v0) & 0xffu) | ((reds_ssat8(v1) & 0xffu) << 8) |
+                     ((reds_ssat8(v2) & 0xffu) << 16) | (reds_ssat8(v3) << 24);
+  uint32_t r, t;
+  __asm__("ssub8 %1, %2, %3\n\t"
+          "sel %0, %2, %3\n\t"
+          "ssub8 %1, %4, %0\n\t"
+          "sel %0, %0, %4"
+          : "=&r"(r), "=&r"(t)
+          : "r"(w), "r"(lo4), "r"(hi4));
+  return r;
+}
+#else
+static inline uint32_t reds_clamp_u8(int32_t v, int32_t lo, int32_t hi) {
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  return (uint32_t)v & 0xffu;
+}
+static inline uint32_t reds_pack4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4,
+                                     uint32_t hi4) {
+  const int32_t lo = (int8_t)(lo4 & 0xffu), hi = (int8_t)(hi4 & 0xffu);
+  return reds_clamp_u8(v0, lo, hi) | (reds_clamp_u8(v1, lo, hi) << 8) |
+         (reds_clamp_u8(v2, lo, hi) << 16) | (reds_clamp_u8(v3, lo, hi) << 24);
+}
+#endif
+#define REDS_BYTES4(v) (((uint32_t)(v) & 0xffu) * 0x01010101u)
+
+/* One value: requantize, add the output offset, clamp. */
+static inline int8_t reds_rq_finish(int32_t acc, const reds_rq_t *r, int32_t out_off, int32_t lo,
+                                    int32_t hi) {
+  int32_t v = reds_rq(acc, r) + out_off;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  return (int8_t)v;
+}
+
 #endif /* REDS_DOT_H */
