@@ -120,13 +120,74 @@ def measure(elf: Path, model: bytes, runs: int) -> list[dict]:
     return rows
 
 
+def profile(elf: Path, model: bytes, subnet: int, log: Path) -> dict[str, int]:
+    """Instructions per function for one inference of `subnet` (QEMU -d exec,nochain,in_asm:
+    every executed translation block is logged; its instruction count comes from in_asm).
+    Counts two inferences (warm-up + 1 run) minus nothing else: only functions run by
+    reds_invoke are reported, halved."""
+    import re
+
+    from reds import firmware
+    from reds_bench.factory import BoardSpec, create_dut
+    from reds_bench.measure import ensure_model, latency
+
+    orig = firmware.qemu_command
+
+    def traced(env, elf_, port):
+        return orig(env, elf_, port) + ["-d", "exec,nochain,in_asm", "-D", str(log)]
+
+    firmware.qemu_command = traced
+    try:
+        with create_dut(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=600.0) as board:
+            ensure_model(board, model)
+            mark = log.stat().st_size
+            latency(board, subnet, 1)
+    finally:
+        firmware.qemu_command = orig
+    sizes: dict[int, int] = {}
+    counts: dict[str, int] = {}
+    with open(log, "rb") as f:
+        text = f.read().decode("latin-1")
+    start = None
+    for line in text.splitlines():
+        if line.startswith("IN:"):
+            start = None
+        m = re.match(r"0x([0-9a-f]{8}):", line)
+        if m:
+            a = int(m.group(1), 16)
+            if start is None:
+                start = a
+                sizes[a] = 0
+            sizes[start] += 1
+    trace = re.compile(r"Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\] (\S+)")
+    for line in text[mark:].splitlines():
+        m = trace.match(line)
+        if m:
+            pc, fn = int(m.group(1), 16), m.group(2)
+            counts[fn] = counts.get(fn, 0) + sizes.get(pc, 0)
+    return {k: v // 2 for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--variants", default="dsp,portable")
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--profile", metavar="MODEL:SUBNET",
+                    help="instructions per function for one inference (QEMU trace), then exit")
     args = ap.parse_args(argv)
+    if args.profile:
+        name, k = args.profile.split(":")
+        variant = args.variants.split(",")[0]
+        log = ROOT / "build" / "bench_qemu" / f"trace_{variant}.log"
+        log.unlink(missing_ok=True)
+        prof = profile(build(variant), nested_model(name)[0], int(k), log)
+        log.unlink(missing_ok=True)
+        for fn, n in prof.items():
+            if n >= 500:
+                print(f"{fn:32s} {n:10d}")
+        return 0
     results: dict = {"target": "qemu_m4 (mps2-an386, -icount shift=0)", "unit": "instructions",
                      "fractions": list(FRACTIONS), "variants": {}}
     models = {name: nested_model(name) for name in args.models.split(",")}

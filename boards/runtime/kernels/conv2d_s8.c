@@ -34,7 +34,9 @@ enum {
 /* Per-call constants of one chunk of output channels (oc0 .. oc0 + n - 1). */
 typedef struct {
   int32_t n, oc0;
+  int fast; /* every channel has reds_rqf constants (output offset folded in) */
   int32_t base[CHUNK];
+  reds_rqf_t rqf[CHUNK];
   reds_rq_t rq[CHUNK];
 } chunk_t;
 
@@ -43,6 +45,7 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
                        const int32_t *bias, int32_t oc0, int32_t n) {
   ch->n = n;
   ch->oc0 = oc0;
+  ch->fast = 1;
   for (int32_t j = 0; j < n; ++j) {
     const int32_t o = oc0 + j;
     int32_t b = (int32_t)((uint32_t)p->input_offset *
@@ -50,6 +53,7 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
     if (bias != NULL) b = reds_add_wrap(b, bias[o]);
     ch->base[j] = b;
     reds_rq_init(&ch->rq[j], q->multiplier[o], q->shift[o]);
+    ch->fast &= reds_rqf_init(&ch->rqf[j], q->multiplier[o], q->shift[o], p->output_offset);
   }
 }
 
@@ -66,10 +70,16 @@ static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int 
   for (; j + 2 <= n; j += 2, w += 2 * (size_t)wstride) {
     int32_t acc[4] = {ch->base[j], ch->base[j + 1], ch->base[j], ch->base[j + 1]};
     reds_mac2x2_s8(xa, xb, w, w + wstride, depth, acc);
-    const uint32_t v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off,
-                                     reds_rq(acc[1], &ch->rq[j + 1]) + out_off,
-                                     reds_rq(acc[2], &ch->rq[j]) + out_off,
-                                     reds_rq(acc[3], &ch->rq[j + 1]) + out_off, lo4, hi4);
+    uint32_t v;
+    if (ch->fast) {
+      const reds_rqf_t *f = &ch->rqf[j];
+      v = reds_pack4_s8(reds_rqf(acc[0], f), reds_rqf(acc[1], f + 1), reds_rqf(acc[2], f),
+                        reds_rqf(acc[3], f + 1), lo4, hi4);
+    } else {
+      v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off, reds_rq(acc[1], &ch->rq[j + 1]) + out_off,
+                        reds_rq(acc[2], &ch->rq[j]) + out_off, reds_rq(acc[3], &ch->rq[j + 1]) + out_off,
+                        lo4, hi4);
+    }
     const uint16_t va = (uint16_t)v, vb = (uint16_t)(v >> 16);
     memcpy(oa + j, &va, 2);
     if (two) memcpy(ob + j, &vb, 2);

@@ -22,6 +22,12 @@
 #include "reds_quant.h"
 #include "reds_dot.h"
 
+#if defined(__GNUC__)
+#define REDS_NOINLINE __attribute__((noinline)) /* own register allocation for the hot window */
+#else
+#define REDS_NOINLINE
+#endif
+
 #if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
 /* acc[j] += x[j] * w[j], j < 4, no offset (interior taps). */
 #define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
@@ -48,6 +54,22 @@ typedef uint32_t acc_t;
   } while (0)
 typedef uint32_t acc_t;
 #endif
+
+/* 3x3 interior window, unrolled. */
+static REDS_NOINLINE void dw_window4_3x3(const int8_t *x, const int8_t *w, size_t xrow, int32_t C,
+                                  int32_t c_full, acc_t acc[4]) {
+  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const size_t C2 = 2 * (size_t)C, W2 = 2 * (size_t)c_full;
+  for (int r = 0; r < 3; ++r, x += xrow, w += 3 * (size_t)c_full) {
+    DW_TAP(x, w, a0, a1, a2, a3);
+    DW_TAP(x + C, w + c_full, a0, a1, a2, a3);
+    DW_TAP(x + C2, w + W2, a0, a1, a2, a3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
 
 /* Interior window of four channels: x at the window's top-left tap, w at tap 0. */
 static inline void dw_window4(const int8_t *x, const int8_t *w, size_t xrow, int32_t C,
@@ -77,9 +99,14 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
   const uint32_t lo4 = REDS_BYTES4(lo), hi4 = REDS_BYTES4(hi);
   const size_t xrow = (size_t)W * C; /* input row to row */
   const int is3x3 = (kh == 3 && kw == 3);
+  enum { WIN_MAX = 49 };                      /* border windows up to 7x7 go through win[] */
+  const int small = (kh * kw <= WIN_MAX);
+  const uint32_t zp4 = REDS_BYTES4(-in_off); /* input zero point in four lanes */
   int32_t c = 0;
   for (; c + 4 <= C; c += 4) {
     reds_rq_t rq[4];
+    reds_rqf_t rqf[4];
+    int fast = 1;
     int32_t bias4[4], base4[4];
     for (int32_t j = 0; j < 4; ++j) {
       int32_t wsum = 0;
@@ -87,6 +114,7 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
       bias4[j] = bias != NULL ? bias[c + j] : 0;
       base4[j] = reds_add_wrap(bias4[j], (int32_t)((uint32_t)in_off * (uint32_t)wsum));
       reds_rq_init(&rq[j], q->multiplier[c + j], q->shift[c + j]);
+      fast &= reds_rqf_init(&rqf[j], q->multiplier[c + j], q->shift[c + j], out_off);
     }
     const int8_t *wc = filter_data + c;
     for (int32_t b = 0; b < in->n; ++b) {
@@ -106,8 +134,27 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             acc[1] = (acc_t)base4[1];
             acc[2] = (acc_t)base4[2];
             acc[3] = (acc_t)base4[3];
-            if (is3x3) dw_window4(x, wc, xrow, C, c_full, 3, 3, acc);
+            if (is3x3) dw_window4_3x3(x, wc, xrow, C, c_full, acc);
             else dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
+          } else if (small) {
+            /* border: the window's four-channel words, out-of-image taps = zero point (they
+             * add (zp + in_off) * w = 0 to the unfolded sum), then the interior code */
+            uint32_t win[WIN_MAX];
+            for (int32_t ky = 0, t = 0; ky < kh; ++ky) {
+              const int32_t y = y0 + ky;
+              for (int32_t kx = 0; kx < kw; ++kx, ++t) {
+                const int32_t xx = x0 + kx;
+                if (y >= 0 && y < H && xx >= 0 && xx < W) memcpy(&win[t], img + ((size_t)y * W + xx) * C, 4);
+                else win[t] = zp4;
+              }
+            }
+            acc[0] = (acc_t)base4[0];
+            acc[1] = (acc_t)base4[1];
+            acc[2] = (acc_t)base4[2];
+            acc[3] = (acc_t)base4[3];
+            const int8_t *xw = (const int8_t *)win;
+            if (is3x3) dw_window4_3x3(xw, wc, 12, 4, c_full, acc);
+            else dw_window4(xw, wc, (size_t)kw * 4, 4, c_full, kh, kw, acc);
           } else {
             const int32_t kx0 = x0 < 0 ? -x0 : 0;
             const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
@@ -121,10 +168,17 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             }
             for (int32_t j = 0; j < 4; ++j) acc[j] = (acc_t)a[j];
           }
-          const uint32_t v = reds_pack4_s8(reds_rq((int32_t)acc[0], &rq[0]) + out_off,
-                                           reds_rq((int32_t)acc[1], &rq[1]) + out_off,
-                                           reds_rq((int32_t)acc[2], &rq[2]) + out_off,
-                                           reds_rq((int32_t)acc[3], &rq[3]) + out_off, lo4, hi4);
+          uint32_t v;
+          if (fast) {
+            v = reds_pack4_s8(reds_rqf((int32_t)acc[0], &rqf[0]), reds_rqf((int32_t)acc[1], &rqf[1]),
+                              reds_rqf((int32_t)acc[2], &rqf[2]), reds_rqf((int32_t)acc[3], &rqf[3]),
+                              lo4, hi4);
+          } else {
+            v = reds_pack4_s8(reds_rq((int32_t)acc[0], &rq[0]) + out_off,
+                              reds_rq((int32_t)acc[1], &rq[1]) + out_off,
+                              reds_rq((int32_t)acc[2], &rq[2]) + out_off,
+                              reds_rq((int32_t)acc[3], &rq[3]) + out_off, lo4, hi4);
+          }
           memcpy(o, &v, 4);
         }
       }

@@ -316,15 +316,21 @@ static inline uint32_t reds_ssat8(int32_t v) {
 }
 static inline uint32_t reds_pack4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t v3, uint32_t lo4,
                                      uint32_t hi4) {
-  const uint32_t w = (reds_ssat8(v0) & 0xffu) | ((reds_ssat8(v1) & 0xffu) << 8) |
-                     ((reds_ssat8(v2) & 0xffu) << 16) | (reds_ssat8(v3) << 24);
   uint32_t r, t;
-  __asm__("ssub8 %1, %2, %3\n\t"
-          "sel %0, %2, %3\n\t"
-          "ssub8 %1, %4, %0\n\t"
-          "sel %0, %0, %4"
+  __asm__("ssat %0, #8, %2\n\t"
+          "ssat %1, #8, %3\n\t"
+          "uxtb %0, %0\n\t"
+          "bfi %0, %1, #8, #8\n\t"
+          "ssat %1, #8, %4\n\t"
+          "bfi %0, %1, #16, #8\n\t"
+          "ssat %1, #8, %5\n\t"
+          "bfi %0, %1, #24, #8\n\t"
+          "ssub8 %1, %0, %6\n\t"
+          "sel %0, %0, %6\n\t"
+          "ssub8 %1, %7, %0\n\t"
+          "sel %0, %0, %7"
           : "=&r"(r), "=&r"(t)
-          : "r"(w), "r"(lo4), "r"(hi4));
+          : "r"(v0), "r"(v1), "r"(v2), "r"(v3), "r"(lo4), "r"(hi4));
   return r;
 }
 #else
@@ -341,6 +347,43 @@ static inline uint32_t reds_pack4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t
 }
 #endif
 #define REDS_BYTES4(v) (((uint32_t)(v) & 0xffu) * 0x01010101u)
+
+/* The common case 2 <= e <= 22 (shift in [-22, -2]) with the output offset folded in: a = acc,
+ * P0 = a*m + 2^30 - [a < 0] * 2^31 (64-bit start value -2^30 or 2^30 from the sign of a, one
+ * SMLAL), then, adding 2^(e+30) = 2^(e-2) * 2^32 and out_off * 2^(31+e) exactly:
+ *     reds_rq(a) + out_off = ((P0 >> 32) + c1) >> (e - 1),  c1 = 2^(e-2) + out_off * 2^(e-1).
+ * No overflow: |P0 >> 32| <= 2^30, |c1| < 2^29 for e <= 22. */
+typedef struct {
+  int32_t m, c1, sh;
+} reds_rqf_t;
+
+static inline int reds_rqf_init(reds_rqf_t *r, int32_t multiplier, int shift, int32_t out_off) {
+  const int e = -shift;
+  if (e < 2 || e > 22) return 0;
+  r->m = multiplier;
+  r->c1 = (int32_t)(((uint32_t)1 << (e - 2)) + (uint32_t)out_off * ((uint32_t)1 << (e - 1)));
+  r->sh = e - 1;
+  return 1;
+}
+
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+static inline int32_t reds_rqf(int32_t a, const reds_rqf_t *r) {
+  uint32_t lo;
+  int32_t hi;
+  __asm__("asr %1, %2, #31\n\t"
+          "and %0, %2, #0x80000000\n\t"
+          "orr %0, %0, #0x40000000\n\t"
+          "smlal %0, %1, %2, %3"
+          : "=&r"(lo), "=&r"(hi)
+          : "r"(a), "r"(r->m));
+  return (hi + r->c1) >> r->sh;
+}
+#else
+static inline int32_t reds_rqf(int32_t a, const reds_rqf_t *r) {
+  const int64_t p0 = (int64_t)a * r->m + (a < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+  return ((int32_t)(p0 >> 32) + r->c1) >> r->sh;
+}
+#endif
 
 /* One value: requantize, add the output offset, clamp. */
 static inline int8_t reds_rq_finish(int32_t acc, const reds_rq_t *r, int32_t out_off, int32_t lo,

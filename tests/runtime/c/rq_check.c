@@ -27,6 +27,13 @@ int main(void) {
       const int32_t m = mi < 6 ? mults[mi] : (int32_t)((1u << 30) | (rnd() & 0x3fffffffu));
       reds_rq_t r;
       reds_rq_init(&r, m, shift);
+      const int32_t foff = (int32_t)(rnd() % 256) - 128;
+      reds_rqf_t f;
+      const int fast = reds_rqf_init(&f, m, shift, foff);
+      if (fast != (shift <= -2 && shift >= -22)) {
+        printf("rqf_init shift=%d\n", shift);
+        return 1;
+      }
       for (int i = 0; i < 20 + 4000; ++i) {
         int32_t x;
         if (i < 20) x = edges[i];
@@ -43,6 +50,11 @@ int main(void) {
         }
         const int32_t off = (int32_t)(rnd() % 256) - 128, lo = -128 + (int32_t)(rnd() % 100);
         const int32_t hi = 127 - (int32_t)(rnd() % 100);
+        if (fast && reds_rqf(x, &f) != (int32_t)((uint32_t)want + (uint32_t)foff)) {
+          printf("rqf mismatch x=%ld m=%ld shift=%d off=%ld want=%ld got=%ld\n", (long)x, (long)m,
+                 shift, (long)foff, (long)want, (long)reds_rqf(x, &f));
+          return 1;
+        }
         if (want > 1000000 || want < -1000000) { ++n; continue; } /* offset add would overflow */
         int32_t ref = want + off;
         ref = ref < lo ? lo : ref > hi ? hi : ref;
