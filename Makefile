@@ -53,8 +53,8 @@ debian-packages:
 	fi
 
 $(PIP_STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-	  || { echo "bootstrap: Python >= 3.10 needed, $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "bootstrap: Python >= 3.11 needed, $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -e '.[dev]'

@@ -14,6 +14,8 @@ Two firmware builds of env ``qemu_m4`` (-O2):
 Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.slicing.nest``):
   ds_cnn_digits  reds.zoo "ds_cnn_digits" (8x8x1, 10 classes, 32 channels, 4 DS blocks),
                  untrained weights, converted with reds.export.to_int8_tflite
+  ds_cnn_s       reds.zoo "ds_cnn_s" (49x10x1 MFCC, 12 classes, 64 channels, conv 10x4 stride 2
+                 + 4 DS blocks), untrained, same export
   conv_dw_gap, residual   tests/runtime/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
 Per subnet: instructions per inference, MACs, instructions/MAC, and latency(k)/latency(0) vs
 MACs(k)/MACs(0).
@@ -54,6 +56,15 @@ def ds_cnn_digits() -> bytes:
     return export.to_int8_tflite(zoo.with_batch(m, 1), x)
 
 
+def ds_cnn_s() -> bytes:
+    """DS-CNN-S for KWS (49x10 MFCC, 12 classes, 64 channels): pointwise-dominated."""
+    from reds import export, zoo
+
+    m = zoo.build_model("ds_cnn_s", (49, 10, 1), 12)
+    x = np.random.default_rng(0).normal(0.0, 1.0, size=(32, 49, 10, 1)).astype(np.float32)
+    return export.to_int8_tflite(zoo.with_batch(m, 1), x)
+
+
 def modelgen_model(name: str):
     def build() -> bytes:
         import modelgen
@@ -62,7 +73,7 @@ def modelgen_model(name: str):
     return build
 
 
-MODELS = {"ds_cnn_digits": ds_cnn_digits, "conv_dw_gap": modelgen_model("conv_dw_gap"),
+MODELS = {"ds_cnn_digits": ds_cnn_digits, "ds_cnn_s": ds_cnn_s, "conv_dw_gap": modelgen_model("conv_dw_gap"),
           "residual": modelgen_model("residual")}
 
 

@@ -38,6 +38,46 @@ def strided_pointwise(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def kernel_paths(seed: int = 0):
+    """The conv / depthwise fast paths and their borders: first conv 3x3 on 3 channels (im2col,
+    SAME, stride 2), 5x5 depthwise VALID (generic window), 3x3 depthwise SAME stride 1 on odd
+    widths (interior + border, 4-channel blocks + 1-3 channel tail), 3x3 conv with sliced input
+    depth (generic conv), depthwise stride 2 SAME, pointwise."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((13, 11, 3), batch_size=1)
+    x = L.Conv2D(14, 3, strides=2, padding="same", activation="relu")(x)  # 7x6x14
+    x = L.DepthwiseConv2D(5, padding="valid", activation="relu6")(x)  # 3x2x14
+    x = L.Conv2D(9, 1, activation="relu")(x)
+    x = L.Conv2D(11, 3, padding="same", activation="relu")(x)  # 3x2x11, sliced input depth
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)  # 2x1x11
+    x = L.Flatten()(x)
+    x = L.Dense(6)(x)
+    return keras.Model(inp, x)
+
+
+def first_conv_1ch(seed: int = 0):
+    """C_in = 1 first conv 3x3 SAME (im2col, depth 9), wide depthwise 3x3 SAME on 10x9."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((10, 9, 1), batch_size=1)
+    x = L.Conv2D(21, 3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Conv2D(17, 1, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(5)(x)
+    return keras.Model(inp, x)
+
+
 @pytest.fixture(scope="module")
 def models(tflite_model):
     import modelgen
@@ -46,6 +86,8 @@ def models(tflite_model):
         "conv_dw_gap": tflite_model("conv_dw_gap"),
         "residual": tflite_model("residual"),
         "strided_pointwise": modelgen.convert(strided_pointwise(), seed=3, per_tensor_fc=True),
+        "kernel_paths": modelgen.convert(kernel_paths(), seed=5),
+        "first_conv_1ch": modelgen.convert(first_conv_1ch(), seed=7),
     }
 
 
@@ -67,7 +109,8 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
             f"{target} subnet {k} widths {widths[k]}:\n got {got.ravel()[:16]}\nwant {want.ravel()[:16]}"
 
 
-@pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise"])
+@pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",
+                                  "first_conv_1ch"])
 def test_dsp_kernels_every_subnet_qemu_m4(models, name):
     check_every_subnet(models[name], "qemu_m4")
 

@@ -54,11 +54,9 @@ TFLM / LiteRT run it.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -162,12 +160,6 @@ def check_correspondence(reference: bytes, converted: bytes, where: str) -> None
             fail(f"tensor {ta.index}: from layer '{tb.name}' instead of '{ta.name}'")
 
 
-def _quiet(fn: Callable, *args, **kw):
-    """Run ``fn`` with the converter's Python-level chatter (``Saved artifact at ...``) captured."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return fn(*args, **kw)
-
-
 def subnet_models(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets_widths: Sequence[dict],
                   calibration_x: np.ndarray, max_samples: int = 500, progress: bool = False) -> list[bytes]:
     """Per subnet, the int8 model the converter makes of that subnet alone (the physically
@@ -192,7 +184,7 @@ def subnet_models(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets
         else:
             reference = slicing.slice_to_widths(tfl_bytes, match.groups, match.widths(widths))
             small = slimmable.slice_model(keras_model, widths, keras_groups)
-            converted = _quiet(export.to_int8_tflite, small, calibration_x, max_samples=max_samples)
+            converted = export.to_int8_tflite(small, calibration_x, max_samples=max_samples)
             check_correspondence(reference, converted, f"subnet {k}")
             out.append(converted)
         if bar is not None:

@@ -8,6 +8,9 @@ firmware.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,42 @@ from . import graph as _graph
 from . import metadata as _metadata
 from . import slicing, tflite_io
 from .errors import PlanError, UnsupportedOpError
+
+
+@contextlib.contextmanager
+def quiet_converter():
+    """Keep TensorFlow's converter chatter (a `Saved artifact ...` listing on stdout, C++ lines
+    on stderr, warnings) off the terminal; on failure the captured text joins the error."""
+    import tempfile
+    import warnings
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except Exception as err:
+            _restore(saved)
+            sink.seek(0)
+            err.add_note("converter output:\n" + sink.read()[-2000:].decode(errors="replace"))
+            raise
+        finally:
+            _restore(saved)
+
+
+def _restore(saved: list[int]) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if saved and saved[0] >= 0:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        saved[:] = [-1, -1]
 
 
 def to_int8_tflite(model, calibration_x: np.ndarray, max_samples: int = 500) -> bytes:
@@ -41,7 +80,8 @@ def to_int8_tflite(model, calibration_x: np.ndarray, max_samples: int = 500) -> 
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
-    data = bytes(conv.convert())
+    with quiet_converter():
+        data = bytes(conv.convert())
     _graph.check_supported(data)
     return data
 

@@ -8,7 +8,7 @@
  * (reds_pack4_s8).
  *  - interior pixels (window inside the image): no bounds checks, the input offset folded into
  *    the start value base = bias + in_off * sum w (exact: sum (x + off) w = sum x w + off sum w);
- *    3x3 is unrolled.
+ *    3x3 gets constant trip counts.
  *  - border pixels: only the in-image taps, the offset added per tap (SADD16), as TFLM skips
  *    padding taps.
  * The remaining 1-3 channels run one at a time.
@@ -22,12 +22,6 @@
 #include "reds_quant.h"
 #include "reds_dot.h"
 
-#if defined(__GNUC__)
-#define REDS_NOINLINE __attribute__((noinline)) /* own register allocation for the hot window */
-#else
-#define REDS_NOINLINE
-#endif
-
 #if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
 /* acc[j] += x[j] * w[j], j < 4, no offset (interior taps). */
 #define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
@@ -38,7 +32,7 @@
     const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
     const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);   \
     a0 = reds_smlabb(x02_, w02_, a0);                                       \
-    a2 = reds_smlatt(x02_, w02_, a2);                                       \
+    a2 = reds_smlabb(x02_, w02_, a2);                                       \
     a1 = reds_smlabb(x13_, w13_, a1);                                       \
     a3 = reds_smlatt(x13_, w13_, a3);                                       \
   } while (0)
@@ -54,22 +48,6 @@ typedef uint32_t acc_t;
   } while (0)
 typedef uint32_t acc_t;
 #endif
-
-/* 3x3 interior window, unrolled. */
-static REDS_NOINLINE void dw_window4_3x3(const int8_t *x, const int8_t *w, size_t xrow, int32_t C,
-                                  int32_t c_full, acc_t acc[4]) {
-  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const size_t C2 = 2 * (size_t)C, W2 = 2 * (size_t)c_full;
-  for (int r = 0; r < 3; ++r, x += xrow, w += 3 * (size_t)c_full) {
-    DW_TAP(x, w, a0, a1, a2, a3);
-    DW_TAP(x + C, w + c_full, a0, a1, a2, a3);
-    DW_TAP(x + C2, w + W2, a0, a1, a2, a3);
-  }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
-}
 
 /* Interior window of four channels: x at the window's top-left tap, w at tap 0. */
 static inline void dw_window4(const int8_t *x, const int8_t *w, size_t xrow, int32_t C,
@@ -99,9 +77,6 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
   const uint32_t lo4 = REDS_BYTES4(lo), hi4 = REDS_BYTES4(hi);
   const size_t xrow = (size_t)W * C; /* input row to row */
   const int is3x3 = (kh == 3 && kw == 3);
-  enum { WIN_MAX = 49 };                      /* border windows up to 7x7 go through win[] */
-  const int small = (kh * kw <= WIN_MAX);
-  const uint32_t zp4 = REDS_BYTES4(-in_off); /* input zero point in four lanes */
   int32_t c = 0;
   for (; c + 4 <= C; c += 4) {
     reds_rq_t rq[4];
@@ -134,27 +109,8 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             acc[1] = (acc_t)base4[1];
             acc[2] = (acc_t)base4[2];
             acc[3] = (acc_t)base4[3];
-            if (is3x3) dw_window4_3x3(x, wc, xrow, C, c_full, acc);
+            if (is3x3) dw_window4(x, wc, xrow, C, c_full, 3, 3, acc); /* constant trip counts */
             else dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
-          } else if (small) {
-            /* border: the window's four-channel words, out-of-image taps = zero point (they
-             * add (zp + in_off) * w = 0 to the unfolded sum), then the interior code */
-            uint32_t win[WIN_MAX];
-            for (int32_t ky = 0, t = 0; ky < kh; ++ky) {
-              const int32_t y = y0 + ky;
-              for (int32_t kx = 0; kx < kw; ++kx, ++t) {
-                const int32_t xx = x0 + kx;
-                if (y >= 0 && y < H && xx >= 0 && xx < W) memcpy(&win[t], img + ((size_t)y * W + xx) * C, 4);
-                else win[t] = zp4;
-              }
-            }
-            acc[0] = (acc_t)base4[0];
-            acc[1] = (acc_t)base4[1];
-            acc[2] = (acc_t)base4[2];
-            acc[3] = (acc_t)base4[3];
-            const int8_t *xw = (const int8_t *)win;
-            if (is3x3) dw_window4_3x3(xw, wc, 12, 4, c_full, acc);
-            else dw_window4(xw, wc, (size_t)kw * 4, 4, c_full, kh, kw, acc);
           } else {
             const int32_t kx0 = x0 < 0 ? -x0 : 0;
             const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
