@@ -111,7 +111,7 @@ def ds_cnn():
     groups = zoo.channel_groups(model)
     plans = [{g.name: g.width for g in groups}, {g.name: 5 for g in groups}, {g.name: 3 for g in groups}]
     x = inputs(model, 32, seed=2)
-    tfl = calibrate._quiet(export.to_int8_tflite, model, x)
+    tfl = export.to_int8_tflite(model, x)
     models = calibrate.subnet_models(tfl, model, groups, plans, x)
     return model, groups, plans, x, tfl, models
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from _tiny import inputs, tiny
-from reds import calibrate, export, metadata, slicing, tflite_io, verify, zoo
+from reds import export, metadata, slicing, tflite_io, verify, zoo
 from reds.errors import ModelFormatError, PlanError, UnsupportedOpError, UserError
 
 KINDS = ["dnn", "cnn", "ds_cnn", "resnet"]
@@ -29,7 +29,7 @@ def exported(request):
     plans = odd_plans(groups)
     x = inputs(model, 24, seed=5)
     rep = {}
-    nested = calibrate._quiet(export.export_nested, model, groups, plans, x, report=rep)
+    nested = export.export_nested(model, groups, plans, x, report=rep)
     return request.param, model, groups, plans, x, nested
 
 
@@ -104,7 +104,7 @@ def test_storage_report():
     groups = zoo.channel_groups(model)
     plans = odd_plans(groups)
     x = inputs(model, 16)
-    nested = calibrate._quiet(export.export_nested, model, groups, plans, x, all_subnets=False)
+    nested = export.export_nested(model, groups, plans, x, all_subnets=False)
     assert len(nested) >= 20_000
     sizes = [len(slicing.slice_model(nested, k)) for k in range(len(plans))]
     rep = export.storage_report(nested, sizes)
@@ -122,7 +122,7 @@ def test_storage_report():
 def small_cnn():
     model = zoo.with_batch(tiny("cnn", seed=2), 1)
     groups = zoo.channel_groups(model)
-    tfl = calibrate._quiet(export.to_int8_tflite, model, inputs(model, 8))
+    tfl = export.to_int8_tflite(model, inputs(model, 8))
     return model, groups, tfl
 
 
@@ -167,7 +167,7 @@ def test_unsupported_op_is_named(kind):
     model = keras.Model(inp, L.Dense(2, name="logits")(y))
     xs = np.random.default_rng(0).random((8, 6, 6, 1)).astype(np.float32)
     with pytest.raises(UnsupportedOpError, match=op) as e:
-        calibrate._quiet(export.to_int8_tflite, model, xs)
+        export.to_int8_tflite(model, xs)
     assert e.value.op == op
     assert "CONV_2D" in str(e.value)  # lists what is supported
 

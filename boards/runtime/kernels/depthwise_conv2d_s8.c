@@ -32,7 +32,7 @@
     const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
     const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);   \
     a0 = reds_smlabb(x02_, w02_, a0);                                       \
-    a2 = reds_smlabb(x02_, w02_, a2);                                       \
+    a2 = reds_smlatt(x02_, w02_, a2);                                       \
     a1 = reds_smlabb(x13_, w13_, a1);                                       \
     a3 = reds_smlatt(x13_, w13_, a3);                                       \
   } while (0)
