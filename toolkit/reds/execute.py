@@ -58,7 +58,8 @@ def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
     rt = Runtime(model_bytes)
     if not 0 <= subnet < rt.num_subnets:
         raise UserError(f"subnet {subnet} out of range: the model has {rt.num_subnets}")
-    out = rt.run_batch(xs, subnet=subnet)
+    _, tout = _io_spec(model_bytes)
+    out = rt.run_batch(xs, subnet=subnet).reshape((len(xs),) + tuple(tout.shape[1:]))
     timing = None
     if repeat > 0:
         rt.select(subnet)
