@@ -133,16 +133,22 @@ def write_report(res: dict, path: Path, plots: list[Path] = ()) -> Path:
     corr = {c["subnet"]: c for c in res.get("correctness", [])}
     acc = {a["subnet"]: a for a in res.get("accuracy", [])}
     lines += ["## Subnetworks", "",
-              "| subnet | MACs | arena B | median ns | min ns | max ns | instructions | bit-exact | accuracy |",
-              "|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+              "| subnet | MACs | MACs / full | arena B | median ns | latency / full | min ns | max ns "
+              "| instructions | bit-exact | accuracy |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     arena = {s.get("index"): s.get("arena_bytes") for s in m.get("subnets", [])}
+    full = next((x for x in res.get("latency", []) if x["subnet"] == 0), {})
+
+    def ratio(x, key):
+        return f"{x[key] / full[key]:.2f}" if x.get(key) and full.get(key) else "–"
+
     for lat in res.get("latency", []):
         k = lat["subnet"]
         c = corr.get(k, {})
         be = {True: "yes", False: f"**no** ({c.get('mismatches')}/{c.get('inputs')})",
               None: "n/a"}[c.get("bit_exact")]
-        lines.append(f"| {k} | {_fmt(lat.get('macs'))} | {_fmt(arena.get(k))} | "
-                     f"{_fmt(lat.get('median_ns'))} | {_fmt(lat.get('min_ns'))} | "
+        lines.append(f"| {k} | {_fmt(lat.get('macs'))} | {ratio(lat, 'macs')} | {_fmt(arena.get(k))} | "
+                     f"{_fmt(lat.get('median_ns'))} | {ratio(lat, 'median_ns')} | {_fmt(lat.get('min_ns'))} | "
                      f"{_fmt(lat.get('max_ns'))} | {_fmt(lat.get('instructions'))} | {be} | "
                      f"{_fmt(acc.get(k, {}).get('int8_accuracy'))} |")
     notes = sorted({c.get("golden") for c in corr.values() if c.get("bit_exact") is None})
