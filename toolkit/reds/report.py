@@ -61,7 +61,7 @@ def write_demo_report(run: RunDir, target: str) -> Path:
         + (" (QEMU with -icount: instruction counts, no caches or wait states modelled)"
            if target.startswith("qemu") else " (host process, wall-clock ns)") + ".",
         "",
-        "| subnet | widths | MACs | % MACs | arena bytes | float acc | int8 acc | device acc "
+        f"| subnet | widths ({' '.join(plan['subnets'][0]['widths'])}) | MACs | % MACs | arena bytes | float acc | int8 acc | device acc "
         "| uniform-width acc | latency (median) | latency / full | bit-exact on device |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
