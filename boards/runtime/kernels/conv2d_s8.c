@@ -23,6 +23,14 @@
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
+
+/* The im2col GEMM pays off for deep inputs only with SMLAD; without it (e.g. x86 hosts, where
+ * the compiler vectorises the per-pixel loop) it is used for shallow first convs only. */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#define IM2COL_ANY_DEPTH 1
+#else
+#define IM2COL_ANY_DEPTH 0
+#endif
 #include "reds_dot.h"
 
 enum {
@@ -216,7 +224,7 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
     pointwise(p, q, in, in_data, ci_full, filter_data, bias, out, out_data);
     return REDS_OK;
   }
-  if (ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX) {
+  if (ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX && (IM2COL_ANY_DEPTH || ci <= 3)) {
     conv_im2col(p, q, in, in_data, filt, filter_data, bias, out, out_data);
     return REDS_OK;
   }
