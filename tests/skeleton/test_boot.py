@@ -70,3 +70,34 @@ def test_bootstrap_as_non_root_names_missing_packages(tmp_path):
     for pkg in ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm"):
         assert pkg in proc.stderr
     assert "sudo apt-get install" in proc.stderr
+
+
+@pytest.mark.qemu
+def test_pio_upload_boots_qemu_on_the_terminal(tmp_path):
+    """`pio run -e qemu_m4 -t upload` boots the image with its UART on stdio."""
+    import select
+    import signal
+    import time
+
+    env = dict(os.environ, PLATFORMIO_CORE_DIR=str(firmware.CORE_DIR),
+               PLATFORMIO_BUILD_DIR=str(tmp_path))
+    proc = subprocess.Popen([firmware.pio_executable(), "run", "-e", "qemu_m4", "-t", "upload",
+                             "-d", str(REPO)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    out, asked, deadline = b"", False, time.monotonic() + 120
+    try:
+        while b"m-name-reds-qemu_m4" not in out and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
+            if b"m-boot-reds" in out and not asked:
+                proc.stdin.write(b"name%")
+                proc.stdin.flush()
+                asked = True
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert b"qemu-system-arm -M mps2-an386" in out and b"-icount shift=0,sleep=off" in out
+    assert b"m-name-reds-qemu_m4" in out, out[-1500:]
