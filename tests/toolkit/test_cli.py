@@ -103,3 +103,30 @@ def test_plan_cli_infeasible_budget_names_smallest_feasible(capsys):
                "--budgets", "0.0001", "--min-width", "8"])
     assert rc == 2
     assert "smallest feasible budget is" in capsys.readouterr().err
+
+
+def test_verify_names_subnet_index_and_values_on_mismatch(nested_model, monkeypatch, capsys):
+    from reds import runtime
+
+    real = runtime.Runtime.run_batch
+
+    def off_by_one_on_subnet_1(self, xs, subnet=None):
+        out = real(self, xs, subnet=subnet)
+        if subnet == 1:
+            out = out.copy()
+            out.reshape(len(xs), -1)[0, 2] += 1
+        return out
+
+    monkeypatch.setattr(runtime.Runtime, "run_batch", off_by_one_on_subnet_1)
+    assert main(["verify", str(nested_model), "-n", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "subnet 1: MISMATCH" in out and "subnet 0: bit-exact" in out
+    assert "subnet 1, input 0, output index 2: runtime" in out and "!= TFLM" in out
+
+
+def test_verify_with_data_reports_accuracy(nested_model, tmp_path, capsys):
+    xs = _int8_batch(6, (8, 8, 3), seed=5)
+    np.savez(tmp_path / "d.npz", x=xs, y=np.zeros(6, dtype=np.int64))
+    assert main(["verify", str(nested_model), "--data", str(tmp_path / "d.npz"), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert all(0.0 <= s["int8_accuracy"] <= 1.0 and s["inputs"] == 6 for s in rep["subnets"])

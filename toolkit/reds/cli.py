@@ -300,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("reds: aborted", err=True)
         return 130
+    except KeyboardInterrupt:
+        click.echo("reds: interrupted; finished steps are kept, rerun to resume", err=True)
+        return 130
+    except SystemExit as ex:  # commands that report failure by exit code (verify, bench)
+        return ex.code if isinstance(ex.code, int) else 1
     return 0
 
 

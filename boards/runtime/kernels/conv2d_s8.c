@@ -36,7 +36,8 @@
 enum {
   CHUNK = 32,      /* output channels whose base / requantization constants live on the stack */
   PATCH_MAX = 288, /* im2col bytes per pixel (e.g. 3x3x32, 5x5x11); deeper: generic path */
-  BATCH = 16       /* pixel rows per call of the strided pointwise path */
+  BATCH = 16,      /* pixel rows per call of the strided pointwise path */
+  XEXP_DEPTH = 256 /* DSP: GEMM depth (bytes) whose sign-extended pixel pair fits the stack */
 };
 
 /* Per-call constants of one chunk of output channels (oc0 .. oc0 + n - 1). */
@@ -65,6 +66,43 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
   }
 }
 
+#ifdef REDS_HAVE_XEXP
+/* gemm_2px for the common case on the DSP path (all channels with reds_rqf constants,
+ * 4 <= depth <= XEXP_DEPTH): both pixels sign-extended once (reds_xexp2_s8), then per pair of
+ * output channels the register-resident asm tile (reds_mac2x2x_s8) and one packed finish.
+ * A single pixel (two == 0, xb == xa) writes both halves to oa (equal values). */
+static void gemm_2px_x(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int two,
+                       const int8_t *w, int32_t wstride, int32_t depth, int8_t *oa, int8_t *ob,
+                       uint32_t lo4, uint32_t hi4) {
+  uint32_t xbuf[XEXP_DEPTH];
+  const int32_t steps = depth >> 2, done = depth & ~3;
+  reds_xexp2_s8(xa, xb, steps, xbuf);
+  if (!two) ob = oa;
+  const int32_t *base = ch->base;
+  const reds_rqf_t *f = ch->rqf;
+  int32_t n = ch->n;
+  for (; n >= 2; n -= 2, w += 2 * (size_t)wstride, base += 2, f += 2, oa += 2, ob += 2) {
+    int32_t acc[4] = {base[0], base[1], base[0], base[1]};
+    reds_mac2x2x_s8(xbuf, w, w + wstride, steps, acc);
+    if (done < depth)
+      reds_mac2x2_s8(xa + done, xb + done, w + done, w + wstride + done, depth - done, acc);
+    const uint32_t v = reds_pack4_s8(reds_rqf(acc[0], f), reds_rqf(acc[1], f + 1),
+                                     reds_rqf(acc[2], f), reds_rqf(acc[3], f + 1), lo4, hi4);
+    const uint16_t va = (uint16_t)v, vb = (uint16_t)(v >> 16);
+    memcpy(ob, &vb, 2);
+    memcpy(oa, &va, 2);
+  }
+  if (n > 0) { /* odd channel count: the last channel twice */
+    int32_t acc[4] = {base[0], base[0], base[0], base[0]};
+    reds_mac2x2x_s8(xbuf, w, w, steps, acc);
+    if (done < depth) reds_mac2x2_s8(xa + done, xb + done, w + done, w + done, depth - done, acc);
+    const uint32_t v = reds_pack4_s8(reds_rqf(acc[0], f), 0, reds_rqf(acc[2], f), 0, lo4, hi4);
+    *ob = (int8_t)((v >> 16) & 0xffu);
+    *oa = (int8_t)(v & 0xffu);
+  }
+}
+#endif
+
 /* Two pixels (xa, xb; xb == xa when `two` is 0) against the chunk's output channels: outputs
  * at oa[oc0 + j] and ob[oc0 + j]. w: filter rows (stride wstride), depth bytes each. */
 static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int two,
@@ -74,6 +112,12 @@ static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int 
   const int8_t *w = filter_data + (size_t)ch->oc0 * wstride;
   oa += ch->oc0;
   ob += ch->oc0;
+#ifdef REDS_HAVE_XEXP
+  if (ch->fast && ch->n >= 4 && depth >= 4 && depth <= XEXP_DEPTH) {
+    gemm_2px_x(ch, xa, xb, two, w, wstride, depth, oa, ob, lo4, hi4);
+    return;
+  }
+#endif
   int32_t j = 0;
   for (; j + 2 <= n; j += 2, w += 2 * (size_t)wstride) {
     int32_t acc[4] = {ch->base[j], ch->base[j + 1], ch->base[j], ch->base[j + 1]};

@@ -37,6 +37,78 @@
     a3 = reds_smlatt(x13_, w13_, a3);                                       \
   } while (0)
 typedef uint32_t acc_t;
+/* Weights pre-expanded per 4-channel block (SXTB16 once per block, not per pixel): tap t is
+ * wx[2t] = {w0, w2}, wx[2t + 1] = {w1, w3}. The tap then costs LDR + 2 SXTB16 + LDRD + 4 SMLAxy;
+ * off2 (border taps) adds the input offset to the expanded input with SADD16. */
+#define DW_WX 1
+enum { DW_KMAX = 25 }; /* taps per window with pre-expanded weights (up to 5x5) */
+#define DWX_TAP(xp, wq, a0, a1, a2, a3)                                     \
+  do {                                                                      \
+    uint32_t xv_;                                                           \
+    memcpy(&xv_, (xp), 4);                                                  \
+    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
+    a0 = reds_smlabb(x02_, (wq)[0], a0);                                    \
+    a2 = reds_smlatt(x02_, (wq)[0], a2);                                    \
+    a1 = reds_smlabb(x13_, (wq)[1], a1);                                    \
+    a3 = reds_smlatt(x13_, (wq)[1], a3);                                    \
+  } while (0)
+#define DWX_TAP_OFF(xp, wq, off2, a0, a1, a2, a3)                           \
+  do {                                                                      \
+    uint32_t xv_;                                                           \
+    memcpy(&xv_, (xp), 4);                                                  \
+    const uint32_t x02_ = reds_sadd16(reds_sxtb16(xv_), off2);              \
+    const uint32_t x13_ = reds_sadd16(reds_sxtb16_ror8(xv_), off2);         \
+    a0 = reds_smlabb(x02_, (wq)[0], a0);                                    \
+    a2 = reds_smlatt(x02_, (wq)[0], a2);                                    \
+    a1 = reds_smlabb(x13_, (wq)[1], a1);                                    \
+    a3 = reds_smlatt(x13_, (wq)[1], a3);                                    \
+  } while (0)
+
+/* Interior window, pre-expanded weights. */
+static inline void dwx_window4(const int8_t *x, const uint32_t *wq, size_t xrow, int32_t C,
+                               int32_t kh, int32_t kw, acc_t acc[4]) {
+  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  for (int32_t ky = 0; ky < kh; ++ky, x += xrow) {
+    const int8_t *xp = x;
+    for (int32_t kx = 0; kx < kw; ++kx, xp += C, wq += 2) DWX_TAP(xp, wq, a0, a1, a2, a3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+/* 3x3 interior window as one asm block (GCC would hoist all 18 loads and spill): per tap LDR
+ * of 4 input channels ([xp], [xp + C], [xp + 2C]), LDRD of the expanded weights, 2 SXTB16,
+ * 4 SMLAxy; 74 instructions for 36 MACs. */
+#define DWX_T(xaddr, off)                              \
+  "ldr    %[t0], " xaddr "\n\t"                        \
+  "ldrd   %[w0], %[w1], [%[wq], #" off "]\n\t"         \
+  "sxtb16 %[t1], %[t0]\n\t"                            \
+  "sxtb16 %[t0], %[t0], ror #8\n\t"                    \
+  "smlabb %[a0], %[t1], %[w0], %[a0]\n\t"              \
+  "smlatt %[a2], %[t1], %[w0], %[a2]\n\t"              \
+  "smlabb %[a1], %[t0], %[w1], %[a1]\n\t"              \
+  "smlatt %[a3], %[t0], %[w1], %[a3]\n\t"
+#define DWX_ROW(o0, o1, o2) \
+  DWX_T("[%[xp]]", o0) DWX_T("[%[xp], %[c]]", o1) DWX_T("[%[xp], %[c], lsl #1]", o2)
+static inline void dwx_window3x3(const int8_t *x, const uint32_t *wq, size_t xrow, int32_t C,
+                                 acc_t acc[4]) {
+  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  uint32_t t0, t1, w0, w1;
+  __asm__ volatile(DWX_ROW("0", "8", "16")
+                   "add    %[xp], %[xp], %[xr]\n\t"
+                   DWX_ROW("24", "32", "40")
+                   "add    %[xp], %[xp], %[xr]\n\t"
+                   DWX_ROW("48", "56", "64")
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(x),
+                     [t0] "=&r"(t0), [t1] "=&r"(t1), [w0] "=&r"(w0), [w1] "=&r"(w1)
+                   : [wq] "r"(wq), [c] "r"(C), [xr] "r"(xrow)
+                   : "memory");
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
 #else
 #define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
   do {                                                                      \
@@ -92,6 +164,18 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
       fast &= reds_rqf_init(&rqf[j], q->multiplier[c + j], q->shift[c + j], out_off);
     }
     const int8_t *wc = filter_data + c;
+#ifdef DW_WX
+    uint32_t wx[2 * DW_KMAX];
+    const int use_wx = (kh * kw <= DW_KMAX);
+    if (use_wx) {
+      for (int32_t t = 0; t < kh * kw; ++t) {
+        uint32_t wv;
+        memcpy(&wv, wc + (size_t)t * c_full, 4);
+        wx[2 * t] = reds_sxtb16(wv);
+        wx[2 * t + 1] = reds_sxtb16_ror8(wv);
+      }
+    }
+#endif
     for (int32_t b = 0; b < in->n; ++b) {
       const int8_t *img = in_data + (size_t)b * H * W * C + c;
       int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
@@ -109,8 +193,32 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             acc[1] = (acc_t)base4[1];
             acc[2] = (acc_t)base4[2];
             acc[3] = (acc_t)base4[3];
+#ifdef DW_WX
+            if (use_wx) {
+              if (is3x3) dwx_window3x3(x, wx, xrow, C, acc);
+              else dwx_window4(x, wx, xrow, C, kh, kw, acc);
+            } else
+#endif
             if (is3x3) dw_window4(x, wc, xrow, C, c_full, 3, 3, acc); /* constant trip counts */
             else dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
+#ifdef DW_WX
+          } else if (use_wx) {
+            const int32_t kx0 = x0 < 0 ? -x0 : 0;
+            const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
+            acc_t a0 = (acc_t)bias4[0], a1 = (acc_t)bias4[1], a2 = (acc_t)bias4[2], a3 = (acc_t)bias4[3];
+            const int8_t *xr = img + ((size_t)(y0 + ky0) * W + (x0 + kx0)) * C;
+            const uint32_t *wr = wx + 2 * (ky0 * kw + kx0);
+            for (int32_t ky = ky0; ky < ky1; ++ky, xr += xrow, wr += 2 * kw) {
+              const int8_t *xp = xr;
+              const uint32_t *wq = wr;
+              for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wq += 2)
+                DWX_TAP_OFF(xp, wq, off2, a0, a1, a2, a3);
+            }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
+#endif
           } else {
             const int32_t kx0 = x0 < 0 ? -x0 : 0;
             const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
