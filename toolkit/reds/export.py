@@ -60,8 +60,12 @@ def _restore(saved: list[int]) -> None:
         saved[:] = [-1, -1]
 
 
-def to_int8_tflite(model, calibration_x: np.ndarray, max_samples: int = 500) -> bytes:
-    """Full-integer int8 conversion: int8 input and output, per-channel weights.
+def to_int8_tflite(model, calibration_x: np.ndarray, max_samples: int = 500, *,
+                   int8_io: bool = True, per_tensor_dense: bool = False,
+                   check_ops: bool = True) -> bytes:
+    """Full-integer int8 conversion: int8 input and output (float32 with ``int8_io=False``:
+    the converter adds QUANTIZE/DEQUANTIZE), per-channel weights (one scale per FC layer with
+    ``per_tensor_dense``). ``check_ops`` rejects ops the runtime lacks (UnsupportedOpError).
 
     The export model must have a fixed batch of 1 (`zoo.with_batch(model, 1)`): with a dynamic
     batch, Flatten converts to SHAPE/STRIDED_SLICE/PACK/RESHAPE instead of one RESHAPE.
@@ -78,11 +82,15 @@ def to_int8_tflite(model, calibration_x: np.ndarray, max_samples: int = 500) -> 
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    if int8_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    if per_tensor_dense:
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     with quiet_converter():
         data = bytes(conv.convert())
-    _graph.check_supported(data)
+    if check_ops:
+        _graph.check_supported(data)
     return data
 
 
