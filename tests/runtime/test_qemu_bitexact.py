@@ -61,6 +61,26 @@ def kernel_paths(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def sliced_conv(seed: int = 0):
+    """3x3 convs with sliced input depth (DSP: packed weights + im2col GEMM): input depth 7
+    (patch depths 45, 36, 18, 9: GEMM tails 1, 0, 2, 1), stride 2 SAME with 35 output channels
+    (several weight groups, odd last group), then VALID on 35 (deep sliced patches; subnet 0's
+    full depth goes to the generic path)."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((9, 8, 3), batch_size=1)
+    x = L.Conv2D(7, 1, activation="relu")(x)
+    x = L.Conv2D(35, 3, strides=2, padding="same", activation="relu")(x)  # 5x4x35
+    x = L.Conv2D(6, 3, padding="valid")(x)  # 3x2x6
+    x = L.Flatten()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
 def first_conv_1ch(seed: int = 0):
     """C_in = 1 first conv 3x3 SAME (im2col, depth 9), wide depthwise 3x3 SAME on 10x9."""
     import keras
@@ -88,6 +108,7 @@ def models(tflite_model):
         "strided_pointwise": modelgen.convert(strided_pointwise(), seed=3, per_tensor_fc=True),
         "kernel_paths": modelgen.convert(kernel_paths(), seed=5),
         "first_conv_1ch": modelgen.convert(first_conv_1ch(), seed=7),
+        "sliced_conv": modelgen.convert(sliced_conv(), seed=9),
     }
 
 
@@ -110,7 +131,7 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
 
 
 @pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",
-                                  "first_conv_1ch"])
+                                  "first_conv_1ch", "sliced_conv"])
 def test_dsp_kernels_every_subnet_qemu_m4(models, name):
     check_every_subnet(models[name], "qemu_m4")
 

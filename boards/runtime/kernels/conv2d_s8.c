@@ -12,7 +12,9 @@
  * The input offset is folded into base[o] = bias[o] + in_off * sum_k w[o][k] (exact integer
  * identity sum (x + off) w = sum x w + off sum w), computed per call for chunks of CHUNK
  * output channels, together with their requantization constants (reds_rq_init).
- * Other shapes (sliced input depth with kh*kw > 1, very deep patches): per output pixel, four
+ *  - DSP only: kh x kw with sliced input depth (ci < ci_full): the in-slice weights gathered
+ *    into contiguous rows (conv_sliced), then the im2col GEMM.
+ * Other shapes (sliced input depth with kh*kw > 1 on the portable path, very deep patches): per output pixel, four
  * output channels share each input load (reds_dot4_s8), the offset added per element (padding
  * taps skipped, as TFLM).
  * Accumulator: |sum| <= 255 * 128 * kh*kw*Ci < 2^31 (loader bound); the folded form computes
@@ -202,8 +204,13 @@ static void pointwise(const reds_conv_params_t *p, const reds_channel_quant_t *q
   if (nrows > 0) pointwise_rows(p, q, rows, nrows, ci, ci_full, filter_data, bias, co);
 }
 
-/* The kh x kw x ci patch of output pixel (oy, ox) into buf, padding taps = input zero point. */
-static void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw,
+/* The kh x kw x ci patch of output pixel (oy, ox) into buf, padding taps = input zero point.
+ * Inlined into both callers (conv_im2col, DSP conv_sliced): a call per pixel costs ~13
+ * instructions, measurable on small first convs. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw,
                    int32_t y0, int32_t x0, int8_t zp, int8_t *buf) {
   const size_t run = (size_t)kw * ci;
   if (y0 >= 0 && x0 >= 0 && y0 + kh <= H && x0 + kw <= W) {
@@ -257,6 +264,67 @@ static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t 
   }
 }
 
+#ifdef REDS_HAVE_XEXP
+/* DSP: kh x kw conv with sliced input depth (ci < ci_full). The weights of a group of output
+ * channels are gathered into a stack buffer as contiguous rows of depth = kh*kw*ci bytes (per
+ * tap the ci in-slice bytes of w[o][t * ci_full ..]), so the sliced conv becomes the im2col GEMM
+ * (im2col of the ci-channel input, 2 pixels x 2 output channels asm tile over the whole patch,
+ * gemm_2px_x) with no per-tap overhead. The group size is bounded by WPACK bytes (depth <= 256:
+ * at least 8 channels); the input offset is folded into base[o] over the packed row. Returns 0
+ * (not handled: generic path) if a channel lacks reds_rqf constants or the patch is too deep. */
+enum { WPACK = 2048 };
+
+static int conv_sliced(const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                       const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
+                       const int8_t *filter_data, const int32_t *bias, const reds_dims_t *out,
+                       int8_t *out_data) {
+  const int32_t H = in->h, W = in->w, ci = in->c, kh = filt->h, kw = filt->w, ci_full = filt->c;
+  const int32_t Ho = out->h, Wo = out->w, co = out->c;
+  const int32_t ntaps = kh * kw, wstride = ntaps * ci_full;
+  if ((int64_t)ntaps * ci > XEXP_DEPTH || (int64_t)ntaps * ci < 4) return 0;
+  const int32_t depth = ntaps * ci;
+  for (int32_t o = 0; o < co; ++o) {
+    reds_rqf_t f;
+    if (!reds_rqf_init(&f, q->multiplier[o], q->shift[o], p->output_offset)) return 0;
+  }
+  int32_t group = WPACK / depth;
+  if (group > CHUNK) group = CHUNK;
+  const int8_t zp = (int8_t)(-p->input_offset);
+  const uint32_t lo4 = REDS_BYTES4(p->act.act_min), hi4 = REDS_BYTES4(p->act.act_max);
+  int8_t wpack[WPACK];
+  int8_t patch[2][XEXP_DEPTH];
+  chunk_t ch;
+  const int32_t npix = Ho * Wo;
+  for (int32_t oc0 = 0; oc0 < co; oc0 += group) {
+    const int32_t n = (co - oc0) < group ? co - oc0 : group;
+    chunk_init(&ch, p, q, filter_data, wstride, 0, bias, oc0, n); /* base = bias */
+    for (int32_t j = 0; j < n; ++j) {
+      const int8_t *wo = filter_data + (size_t)(oc0 + j) * wstride;
+      int8_t *row = wpack + (size_t)j * depth;
+      for (int32_t t = 0; t < ntaps; ++t) memcpy(row + (size_t)t * ci, wo + (size_t)t * ci_full, (size_t)ci);
+      ch.base[j] = (int32_t)((uint32_t)ch.base[j] +
+                             (uint32_t)p->input_offset * (uint32_t)reds_sum_s8(row, depth));
+    }
+    for (int32_t b = 0; b < in->n; ++b) {
+      const int8_t *img = in_data + (size_t)b * H * W * ci;
+      int8_t *obase = out_data + (size_t)b * npix * co + oc0;
+      for (int32_t i = 0; i < npix; i += 2) {
+        const int two = (i + 1 < npix);
+        for (int32_t t = 0; t <= two; ++t) {
+          const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
+          im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,
+                 zp, patch[t]);
+        }
+        int8_t *oa = obase + (size_t)i * co;
+        gemm_2px_x(&ch, patch[0], two ? patch[1] : patch[0], two, wpack, depth, depth, oa, oa + co,
+                   lo4, hi4);
+      }
+    }
+  }
+  return 1;
+}
+#endif
+
 reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                              const reds_dims_t *in, const int8_t *in_data,
                              const reds_dims_t *filt, const int8_t *filter_data,
@@ -272,6 +340,9 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
     conv_im2col(p, q, in, in_data, filt, filter_data, bias, out, out_data);
     return REDS_OK;
   }
+#ifdef REDS_HAVE_XEXP
+  if (conv_sliced(p, q, in, in_data, filt, filter_data, bias, out, out_data)) return REDS_OK;
+#endif
   const int32_t w_per_out = kh * kw * ci_full;
   const int contiguous = (ci == ci_full); /* a kernel row of kw taps is one contiguous run */
   const int32_t in_off = p->input_offset;
