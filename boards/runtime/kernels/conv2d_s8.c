@@ -205,7 +205,7 @@ static void pointwise(const reds_conv_params_t *p, const reds_channel_quant_t *q
 }
 
 /* The kh x kw x ci patch of output pixel (oy, ox) into buf, padding taps = input zero point.
- * Inlined into both callers (conv_im2col, DSP conv_sliced): a call per pixel costs ~13
+ * Inlined (via im2col_pair) into conv_im2col and DSP conv_sliced: a call per pixel costs ~13
  * instructions, measurable on small first convs. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
@@ -232,6 +232,20 @@ static inline void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, i
   }
 }
 
+/* The patches of output pixels i and, when `two`, i + 1 (row-major over Wo) into p0 / p1. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void im2col_pair(const reds_conv_params_t *p, const int8_t *img, int32_t H,
+                               int32_t W, int32_t ci, int32_t kh, int32_t kw, int32_t Wo,
+                               int32_t i, int two, int8_t zp, int8_t *p0, int8_t *p1) {
+  for (int32_t t = 0; t <= two; ++t) {
+    const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
+    im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w, zp,
+           t ? p1 : p0);
+  }
+}
+
 static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                         const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
                         const int8_t *filter_data, const int32_t *bias, const reds_dims_t *out,
@@ -251,11 +265,7 @@ static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t 
       int8_t *obase = out_data + (size_t)b * npix * co;
       for (int32_t i = 0; i < npix; i += 2) {
         const int two = (i + 1 < npix);
-        for (int32_t t = 0; t <= two; ++t) {
-          const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
-          im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,
-                 zp, patch[t]);
-        }
+        im2col_pair(p, img, H, W, ci, kh, kw, Wo, i, two, zp, patch[0], patch[1]);
         int8_t *oa = obase + (size_t)i * co;
         gemm_2px(&ch, patch[0], two ? patch[1] : patch[0], two, filter_data, depth, depth, oa,
                  oa + co, p->output_offset, lo4, hi4);
@@ -310,11 +320,7 @@ static int conv_sliced(const reds_conv_params_t *p, const reds_channel_quant_t *
       int8_t *obase = out_data + (size_t)b * npix * co + oc0;
       for (int32_t i = 0; i < npix; i += 2) {
         const int two = (i + 1 < npix);
-        for (int32_t t = 0; t <= two; ++t) {
-          const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
-          im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,
-                 zp, patch[t]);
-        }
+        im2col_pair(p, img, H, W, ci, kh, kw, Wo, i, two, zp, patch[0], patch[1]);
         int8_t *oa = obase + (size_t)i * co;
         gemm_2px_x(&ch, patch[0], two ? patch[1] : patch[0], two, wpack, depth, depth, oa, oa + co,
                    lo4, hi4);
