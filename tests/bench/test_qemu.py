@@ -12,6 +12,8 @@ from reds_bench import measure
 from reds_bench.factory import create_dut
 from reds_bench.runner import run_bench
 
+from faults import kill_after_sending
+
 pytestmark = pytest.mark.qemu
 
 
@@ -57,15 +59,7 @@ def test_qemu_killed_mid_latency_recovers(firmware_program, model_path, tmp_path
 
     def hook(step, board):
         if step == "latency/2" and not killed:
-            link = board.dut.link
-            orig = link.write
-
-            def write_then_die(data):
-                orig(data)
-                if b"reds-bench" in data and not killed:
-                    killed.append(board.proc.pid)
-                    board.kill()
-            link.write = write_then_die
+            kill_after_sending(board, b"reds-bench", killed)
 
     out = tmp_path / "out"
     res = run_bench("qemu_m4", model=model_path, out=out, firmware=firmware_program("qemu_m4"),

@@ -10,6 +10,8 @@ from reds_bench.cli import main as bench_main
 from reds_bench.errors import DeviceError, ModelMismatchError
 from reds_bench.runner import run_bench
 
+from faults import kill_after_sending
+
 KEYS = {"board": {"env", "id", "clock_hz", "timer_unit"},
         "model": {"path", "crc32", "subnets"},
         "adaptation": {"matrix_ns", "matrix_ticks", "mean_ns", "max_ns", "instructions_per_switch"},
@@ -96,15 +98,7 @@ def test_board_killed_mid_measurement_recovers(native_board, model_path, tmp_pat
 
     def hook(step, board):
         if step == "adaptation" and not killed:
-            link = board.dut.link
-            orig = link.write
-
-            def write_then_die(data):
-                orig(data)
-                if b"reds-switch" in data and not killed:
-                    killed.append(board.proc.pid)
-                    board.kill()  # the board dies while the command is running
-            link.write = write_then_die
+            kill_after_sending(board, b"reds-switch", killed)  # dies while the command runs
         if step == "latency/1" and len(killed) == 1:
             killed.append(board.proc.pid)
             board.kill()
