@@ -131,7 +131,8 @@ def measure(elf: Path, model: bytes, runs: int) -> list[dict]:
     return rows
 
 
-def profile(elf: Path, model: bytes, subnet: int, log: Path) -> dict[str, int]:
+def profile(elf: Path, model: bytes, subnet: int, log: Path, blocks_of: str | None = None
+            ) -> dict[str, int]:
     """Instructions per function for one inference of `subnet` (QEMU -d exec,nochain,in_asm:
     every executed translation block is logged; its instruction count comes from in_asm).
     Counts two inferences (warm-up + 1 run) minus nothing else: only functions run by
@@ -175,6 +176,10 @@ def profile(elf: Path, model: bytes, subnet: int, log: Path) -> dict[str, int]:
         m = trace.match(line)
         if m:
             pc, fn = int(m.group(1), 16), m.group(2)
+            if blocks_of is not None:
+                if fn != blocks_of:
+                    continue
+                fn = f"{fn}+{pc:#x} ({sizes.get(pc, 0)} instr)"
             counts[fn] = counts.get(fn, 0) + sizes.get(pc, 0)
     return {k: v // 2 for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
 
@@ -187,17 +192,19 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--profile", metavar="MODEL:SUBNET",
                     help="instructions per function for one inference (QEMU trace), then exit")
+    ap.add_argument("--blocks-of", metavar="FUNCTION",
+                    help="with --profile: instructions per translation block of FUNCTION")
     args = ap.parse_args(argv)
     if args.profile:
         name, k = args.profile.split(":")
         variant = args.variants.split(",")[0]
         log = ROOT / "build" / "bench_qemu" / f"trace_{variant}.log"
         log.unlink(missing_ok=True)
-        prof = profile(build(variant), nested_model(name)[0], int(k), log)
+        prof = profile(build(variant), nested_model(name)[0], int(k), log, args.blocks_of)
         log.unlink(missing_ok=True)
         for fn, n in prof.items():
             if n >= 500:
-                print(f"{fn:32s} {n:10d}")
+                print(f"{fn:40s} {n:10d}")
         return 0
     results: dict = {"target": "qemu_m4 (mps2-an386, -icount shift=0)", "unit": "instructions",
                      "fractions": list(FRACTIONS), "variants": {}}

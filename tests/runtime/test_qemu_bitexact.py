@@ -98,6 +98,47 @@ def first_conv_1ch(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def depthwise_ring(seed: int = 0):
+    """Depthwise maps taller than the DSP kernel's row ring (40 columns: 9 ring slots for 16 and
+    15 padded rows, so windows wrap around the ring), stride 1 and 2, 6 / 9 channels (block tail
+    2 / 1), a 5x5 SAME window on the ring. The first has no activation, so the requantization
+    of negative accumulators shows in the output (a ReLU would clamp most of them away)."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((14, 40, 6), batch_size=1)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Conv2D(9, 1, activation="relu")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(x)  # 7x20x9
+    x = L.DepthwiseConv2D(5, padding="same")(x)
+    x = L.Conv2D(5, 1)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
+def depthwise_wide(seed: int = 0):
+    """A depthwise row too wide for the ring (131 columns: the generic path) and a 1x1
+    depthwise with stride 2 (the ring skips rows no window reads)."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((3, 131, 5), batch_size=1)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Conv2D(7, 1, activation="relu")(x)
+    x = L.DepthwiseConv2D(1, strides=2)(x)  # 2x66x7
+    x = L.Conv2D(4, 1)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
 @pytest.fixture(scope="module")
 def models(tflite_model):
     import modelgen
@@ -109,6 +150,8 @@ def models(tflite_model):
         "kernel_paths": modelgen.convert(kernel_paths(), seed=5),
         "first_conv_1ch": modelgen.convert(first_conv_1ch(), seed=7),
         "sliced_conv": modelgen.convert(sliced_conv(), seed=9),
+        "depthwise_ring": modelgen.convert(depthwise_ring(), seed=13),
+        "depthwise_wide": modelgen.convert(depthwise_wide(), seed=15),
     }
 
 
@@ -131,7 +174,8 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
 
 
 @pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",
-                                  "first_conv_1ch", "sliced_conv"])
+                                  "first_conv_1ch", "sliced_conv", "depthwise_ring",
+                                  "depthwise_wide"])
 def test_dsp_kernels_every_subnet_qemu_m4(models, name):
     check_every_subnet(models[name], "qemu_m4")
 

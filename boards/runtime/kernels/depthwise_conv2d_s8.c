@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0
  * DEPTHWISE_CONV_2D int8, depth multiplier 1, with width slicing (docs in reds_kernels.h).
  *
- * Channels in blocks of four (outer loop): the block's bias, requantization constants
- * (reds_rq_init) and in_off * sum of its kh*kw weights are set up once, then every output
- * pixel accumulates the four channels in registers (one 32-bit load of input and of weights
- * per tap; SXTB16 + SMLABB / SMLATT on the DSP path) and stores them as one clamped word
- * (reds_pack4_s8).
+ * DSP path (dw_ring, REDS_USE_DSP on Armv7E-M): per 4-channel block the input rows are
+ * sign-extended once into a ring of zero-point-padded rows, so every window (interior or
+ * border) is the same branch-free loop; 3x3 windows run as one asm loop per output row.
+ * Generic path (portable C, and DSP shapes the ring does not fit): channels in blocks of four
+ * (outer loop): the block's bias, requantization constants (reds_rq_init) and in_off * sum of
+ * its kh*kw weights are set up once, then every output pixel accumulates the four channels in
+ * registers and stores them as one clamped word (reds_pack4_s8).
  *  - interior pixels (window inside the image): no bounds checks, the input offset folded into
  *    the start value base = bias + in_off * sum w (exact: sum (x + off) w = sum x w + off sum w);
  *    3x3 gets constant trip counts.
- *  - border pixels: only the in-image taps, the offset added per tap (SADD16), as TFLM skips
- *    padding taps.
+ *  - border pixels: only the in-image taps, the offset added per tap, as TFLM skips padding
+ *    taps.
  * The remaining 1-3 channels run one at a time.
  * Accumulator: |sum| <= 255 * 128 * kh*kw < 2^31 (loader bound); the folded form equals it
  * modulo 2^32 (wrap-around), hence the same int32. */
@@ -37,77 +39,255 @@
     a3 = reds_smlatt(x13_, w13_, a3);                                       \
   } while (0)
 typedef uint32_t acc_t;
-/* Weights pre-expanded per 4-channel block (SXTB16 once per block, not per pixel): tap t is
- * wx[2t] = {w0, w2}, wx[2t + 1] = {w1, w3}. The tap then costs LDR + 2 SXTB16 + LDRD + 4 SMLAxy;
- * off2 (border taps) adds the input offset to the expanded input with SADD16. */
-#define DW_WX 1
-enum { DW_KMAX = 25 }; /* taps per window with pre-expanded weights (up to 5x5) */
-#define DWX_TAP(xp, wq, a0, a1, a2, a3)                                     \
-  do {                                                                      \
-    uint32_t xv_;                                                           \
-    memcpy(&xv_, (xp), 4);                                                  \
-    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
-    a0 = reds_smlabb(x02_, (wq)[0], a0);                                    \
-    a2 = reds_smlatt(x02_, (wq)[0], a2);                                    \
-    a1 = reds_smlabb(x13_, (wq)[1], a1);                                    \
-    a3 = reds_smlatt(x13_, (wq)[1], a3);                                    \
-  } while (0)
-#define DWX_TAP_OFF(xp, wq, off2, a0, a1, a2, a3)                           \
-  do {                                                                      \
-    uint32_t xv_;                                                           \
-    memcpy(&xv_, (xp), 4);                                                  \
-    const uint32_t x02_ = reds_sadd16(reds_sxtb16(xv_), off2);              \
-    const uint32_t x13_ = reds_sadd16(reds_sxtb16_ror8(xv_), off2);         \
-    a0 = reds_smlabb(x02_, (wq)[0], a0);                                    \
-    a2 = reds_smlatt(x02_, (wq)[0], a2);                                    \
-    a1 = reds_smlabb(x13_, (wq)[1], a1);                                    \
-    a3 = reds_smlatt(x13_, (wq)[1], a3);                                    \
-  } while (0)
 
-/* Interior window, pre-expanded weights. */
-static inline void dwx_window4(const int8_t *x, const uint32_t *wq, size_t xrow, int32_t C,
-                               int32_t kh, int32_t kw, acc_t acc[4]) {
-  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  for (int32_t ky = 0; ky < kh; ++ky, x += xrow) {
-    const int8_t *xp = x;
-    for (int32_t kx = 0; kx < kw; ++kx, xp += C, wq += 2) DWX_TAP(xp, wq, a0, a1, a2, a3);
-  }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
+/* ---- DSP path: the channel block's input pre-expanded into a ring of padded rows ----
+ * Per 4-channel block, every input row the windows touch is sign-extended once into int16
+ * pairs ({x0, x2}, {x1, x3} per pixel, 8 bytes) and padded left / right / above / below with
+ * the input zero point zp = -in_off. A padding tap then adds zp * w = -in_off * w, which
+ * cancels the in_off * w folded into the start value base = bias + in_off * sum w: the sum
+ * equals TFLM's, which skips padding taps. So interior and border pixels run the same
+ * branch-free window: per tap LDRD (input) + LDRD (weights) + 4 SMLAxy, 1.5 instructions per
+ * MAC. The ring holds kh rows (slot = row mod kh; the kh rows of a window are consecutive, so
+ * they never share a slot), each input row is expanded once per block for any stride. A tail
+ * block (1-3 channels) loads only its bytes and has zero weights in the unused lanes. */
+enum {
+  DW_KMAX = 25,         /* taps per window (up to 5x5) */
+  DW_RING_BYTES = 3072  /* kh * (padded row width) * 8 bytes: 3x3 up to ~125 columns */
+};
+
+/* Constants of one 4-channel block, at the offsets the 3x3 asm reads them. */
+typedef struct {
+  int32_t base[4];          /*  0: bias + in_off * sum of the block's kh*kw weights */
+  reds_rqf_t rqf[4];        /* 16: {m, c1, sh} per channel (12 bytes each) */
+  uint32_t lo4, hi4;        /* 64: activation bounds in four bytes */
+  uint32_t out_step;        /* 72: bytes between output pixels (C) */
+  uint32_t row_bytes;       /* 76: bytes between ring rows */
+  uint32_t win_step;        /* 80: bytes between windows (8 * stride_w) */
+  uint32_t unused;          /* 84 */
+  uint32_t wx[2 * DW_KMAX]; /* 88: tap t: {w0, w2}, {w1, w3} sign-extended */
+} dw_block_t;
+typedef char dw_block_layout_check[(offsetof(dw_block_t, rqf) == 16 && sizeof(reds_rqf_t) == 12 &&
+                                    offsetof(dw_block_t, lo4) == 64 && offsetof(dw_block_t, wx) == 88)
+                                       ? 1
+                                       : -1];
+
+/* One tap: input pair at [row + xo], weights at [k + wo]. */
+#define DWR_T(row, xo, wo)                             \
+  "ldrd   %[x0], %[x1], [%[" row "], #" xo "]\n\t"     \
+  "ldrd   %[w0], %[w1], [%[k], #" wo "]\n\t"           \
+  "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"              \
+  "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"              \
+  "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"              \
+  "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
+/* reds_rqf of channel j in place, the constant c1 folded into the 64-bit start value (t holds
+ * 2^30): {hi, lo} = {c1 - [a < 0], 2^30 - [a < 0] * 2^31} = c1 * 2^32 + (a < 0 ? -2^30 : 2^30),
+ * then SMLAL adds a*m and a = hi >> sh, the same value as reds_rqf. */
+#define DWR_RQF(a, mo, so)                             \
+  "ldrd   %[w0], %[w1], [%[k], #" mo "]\n\t"           \
+  "asr    %[x1], %[" a "], #31\n\t"                    \
+  "add    %[x0], %[t], %[x1], lsl #31\n\t"             \
+  "add    %[x1], %[x1], %[w1]\n\t"                     \
+  "smlal  %[x0], %[x1], %[" a "], %[w0]\n\t"           \
+  "ldr    %[w0], [%[k], #" so "]\n\t"                  \
+  "asr    %[" a "], %[x1], %[w0]\n\t"
+
+/* One output row of 3x3 windows for a full 4-channel block, as one register-resident asm loop:
+ * r = the first window's top-left pixel in the ring (rows k->row_bytes apart), n >= 1 windows
+ * k->win_step bytes apart, outputs k->out_step bytes apart from o. Per window: start values,
+ * 9 taps (54), requantize (28), saturate + pack + clamp (12), store and loop (~10): ~110
+ * instructions for 36 MACs. */
+static void dw_row3x3(const dw_block_t *k, const uint32_t *r, int32_t n, int8_t *o) {
+  uint32_t a0, a1, a2, a3, x0, x1, w0, w1;
+  const uint32_t *t;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd   %[a0], %[a1], [%[k], #0]\n\t"
+      "ldrd   %[a2], %[a3], [%[k], #8]\n\t"
+      DWR_T("r", "0", "88") DWR_T("r", "8", "96") DWR_T("r", "16", "104")
+      "ldr    %[w0], [%[k], #76]\n\t"
+      "add    %[t], %[r], %[w0]\n\t"
+      DWR_T("t", "0", "112") DWR_T("t", "8", "120") DWR_T("t", "16", "128")
+      "ldr    %[w0], [%[k], #76]\n\t"
+      "add    %[t], %[t], %[w0]\n\t"
+      DWR_T("t", "0", "136") DWR_T("t", "8", "144") DWR_T("t", "16", "152")
+      "mov    %[t], #0x40000000\n\t"
+      DWR_RQF("a0", "16", "24") DWR_RQF("a1", "28", "36")
+      DWR_RQF("a2", "40", "48") DWR_RQF("a3", "52", "60")
+      /* saturate to int8, four lanes into a0 (the BFIs overwrite a0's upper bits) */
+      "ssat   %[a0], #8, %[a0]\n\t"
+      "ssat   %[a1], #8, %[a1]\n\t"
+      "ssat   %[a2], #8, %[a2]\n\t"
+      "ssat   %[a3], #8, %[a3]\n\t"
+      "bfi    %[a0], %[a1], #8, #8\n\t"
+      "bfi    %[a0], %[a2], #16, #8\n\t"
+      "bfi    %[a0], %[a3], #24, #8\n\t"
+      /* clamp to [lo, hi] in all four lanes */
+      "ldrd   %[w0], %[w1], [%[k], #64]\n\t"
+      "ssub8  %[x0], %[a0], %[w0]\n\t"
+      "sel    %[a0], %[a0], %[w0]\n\t"
+      "ssub8  %[x0], %[w1], %[a0]\n\t"
+      "sel    %[a0], %[a0], %[w1]\n\t"
+      "str    %[a0], [%[o]]\n\t"
+      "ldrd   %[w0], %[w1], [%[k], #72]\n\t"
+      "add    %[o], %[o], %[w0]\n\t"
+      "ldr    %[w0], [%[k], #80]\n\t"
+      "add    %[r], %[r], %[w0]\n\t"
+      "subs   %[n], %[n], #1\n\t"
+      "bne    1b"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),
+        [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [r] "+r"(r), [n] "+r"(n),
+        [o] "+r"(o)
+      : [k] "r"(k)
+      : "cc", "memory");
 }
-/* 3x3 interior window as one asm block (GCC would hoist all 18 loads and spill): per tap LDR
- * of 4 input channels ([xp], [xp + C], [xp + 2C]), LDRD of the expanded weights, 2 SXTB16,
- * 4 SMLAxy; 74 instructions for 36 MACs. */
-#define DWX_T(xaddr, off)                              \
-  "ldr    %[t0], " xaddr "\n\t"                        \
-  "ldrd   %[w0], %[w1], [%[wq], #" off "]\n\t"         \
-  "sxtb16 %[t1], %[t0]\n\t"                            \
-  "sxtb16 %[t0], %[t0], ror #8\n\t"                    \
-  "smlabb %[a0], %[t1], %[w0], %[a0]\n\t"              \
-  "smlatt %[a2], %[t1], %[w0], %[a2]\n\t"              \
-  "smlabb %[a1], %[t0], %[w1], %[a1]\n\t"              \
-  "smlatt %[a3], %[t0], %[w1], %[a3]\n\t"
-#define DWX_ROW(o0, o1, o2) \
-  DWX_T("[%[xp]]", o0) DWX_T("[%[xp], %[c]]", o1) DWX_T("[%[xp], %[c], lsl #1]", o2)
-static inline void dwx_window3x3(const int8_t *x, const uint32_t *wq, size_t xrow, int32_t C,
-                                 acc_t acc[4]) {
-  acc_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  uint32_t t0, t1, w0, w1;
-  __asm__ volatile(DWX_ROW("0", "8", "16")
-                   "add    %[xp], %[xp], %[xr]\n\t"
-                   DWX_ROW("24", "32", "40")
-                   "add    %[xp], %[xp], %[xr]\n\t"
-                   DWX_ROW("48", "56", "64")
-                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(x),
-                     [t0] "=&r"(t0), [t1] "=&r"(t1), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                   : [wq] "r"(wq), [c] "r"(C), [xr] "r"(xrow)
-                   : "memory");
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
+
+/* Any kh x kw window over the ring rows rp[ky] (at the window's first column). */
+static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int32_t kh, int32_t kw) {
+  acc_t a0 = (acc_t)k->base[0], a1 = (acc_t)k->base[1], a2 = (acc_t)k->base[2], a3 = (acc_t)k->base[3];
+  const uint32_t *wq = k->wx;
+  for (int32_t ky = 0; ky < kh; ++ky) {
+    const uint32_t *xp = rp[ky];
+    for (int32_t kx = 0; kx < kw; ++kx, xp += 2, wq += 2) {
+      a0 = reds_smlabb(xp[0], wq[0], a0);
+      a2 = reds_smlatt(xp[0], wq[0], a2);
+      a1 = reds_smlabb(xp[1], wq[1], a1);
+      a3 = reds_smlatt(xp[1], wq[1], a3);
+    }
+  }
+  return reds_pack4_s8(reds_rqf((int32_t)a0, &k->rqf[0]), reds_rqf((int32_t)a1, &k->rqf[1]),
+                       reds_rqf((int32_t)a2, &k->rqf[2]), reds_rqf((int32_t)a3, &k->rqf[3]),
+                       k->lo4, k->hi4);
+}
+
+/* Input row y of the block (channels c .. c + n - 1 of `img`) into a ring slot: columns
+ * x_lo .. x_lo + L - 1, outside the image (or the whole row if y is outside) = zp. */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* inlined, its loop shares dw_ring's registers and spills */
+#endif
+static void dw_expand_row(const int8_t *img, int32_t H, int32_t W, int32_t C, int32_t n, int32_t y,
+                          int32_t x_lo, int32_t L, uint32_t zp2, uint32_t *dst) {
+  int32_t i = 0;
+  if (y >= 0 && y < H) {
+    const int32_t i0 = x_lo < 0 ? -x_lo : 0;           /* first in-image column */
+    const int32_t i1 = (W - x_lo) < L ? (W - x_lo) : L; /* one past the last */
+    for (; i < i0; ++i, dst += 2) dst[0] = dst[1] = zp2;
+    const int8_t *src = img + ((size_t)y * W + (x_lo + i)) * C;
+    if (n == 4) {
+      for (; i < i1; ++i, src += C, dst += 2) {
+        uint32_t v;
+        memcpy(&v, src, 4);
+        dst[0] = reds_sxtb16(v);
+        dst[1] = reds_sxtb16_ror8(v);
+      }
+    } else {
+      for (; i < i1; ++i, src += C, dst += 2) {
+        uint32_t v = 0;
+        memcpy(&v, src, (size_t)n); /* the unused lanes stay 0 (their weights are 0) */
+        dst[0] = reds_sxtb16(v);
+        dst[1] = reds_sxtb16_ror8(v);
+      }
+    }
+  }
+  for (; i < L; ++i, dst += 2) dst[0] = dst[1] = zp2;
+}
+
+/* The block's weights (zero in unused lanes), start values and requantization constants. */
+static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                          const int8_t *filter_data, int32_t c_full, int32_t ntaps,
+                          const int32_t *bias, int32_t c, int32_t n) {
+  int32_t wsum[4] = {0, 0, 0, 0};
+  for (int32_t t = 0; t < ntaps; ++t) {
+    uint32_t v = 0;
+    memcpy(&v, filter_data + (size_t)t * c_full + c, (size_t)n);
+    k->wx[2 * t] = reds_sxtb16(v);
+    k->wx[2 * t + 1] = reds_sxtb16_ror8(v);
+    for (int32_t j = 0; j < n; ++j) wsum[j] += (int8_t)(v >> (8 * j));
+  }
+  for (int32_t j = 0; j < 4; ++j) {
+    const int32_t cj = j < n ? c + j : c; /* unused lanes: any valid constants */
+    const int32_t b = (bias != NULL && j < n) ? bias[cj] : 0;
+    k->base[j] = reds_add_wrap(b, (int32_t)((uint32_t)p->input_offset * (uint32_t)wsum[j]));
+    reds_rqf_init(&k->rqf[j], q->multiplier[cj], q->shift[cj], p->output_offset);
+  }
+}
+
+/* All Ho x Wo windows over a fully expanded padded image: padded rows `slot` words apart,
+ * `sh` rows per output row; the outputs of one block are C bytes apart. */
+static void dw_image3x3(const dw_block_t *k, const uint32_t *ring, size_t slot, int32_t sh,
+                        int32_t Ho, int32_t Wo, int32_t C, int8_t *o) {
+  const size_t rstep = slot * (size_t)sh;
+  for (int32_t oy = 0; oy < Ho; ++oy, ring += rstep, o += (size_t)Wo * C) dw_row3x3(k, ring, Wo, o);
+}
+
+/* The DSP depthwise over the ring; returns 0 (generic path) when the window or the padded rows
+ * do not fit, or a channel's requantization has no reds_rqf form. The ring has as many slots
+ * as fit (at least kh; all padded rows of the image when they fit, so small maps are expanded
+ * once per block); rows are expanded in order as the output rows advance. */
+static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, const reds_dims_t *in,
+                   const int8_t *in_data, const reds_dims_t *filt, const int8_t *filter_data,
+                   const int32_t *bias, const reds_dims_t *out, int8_t *out_data) {
+  const int32_t H = in->h, W = in->w, C = in->c;
+  const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
+  const int32_t Ho = out->h, Wo = out->w, sw = p->stride_w, sh = p->stride_h;
+  const int32_t ntaps = kh * kw, x_lo = -p->pad_w, y_first = -p->pad_h;
+  const int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
+  if (ntaps > DW_KMAX || (int64_t)kh * L * 8 > DW_RING_BYTES) return 0;
+  {
+    reds_rqf_t f;
+    for (int32_t c = 0; c < C; ++c)
+      if (!reds_rqf_init(&f, q->multiplier[c], q->shift[c], p->output_offset)) return 0;
+  }
+  const int32_t nrows = (Ho - 1) * sh + kh; /* padded rows the windows read */
+  int32_t nslots = DW_RING_BYTES / (8 * L);
+  if (nslots > nrows) nslots = nrows;
+  const size_t slot_words = (size_t)2 * L;
+  uint32_t ring[DW_RING_BYTES / 4];
+  dw_block_t k;
+  const uint32_t zp2 = REDS_OFF2(-p->input_offset);
+  k.lo4 = REDS_BYTES4(p->act.act_min);
+  k.hi4 = REDS_BYTES4(p->act.act_max);
+  k.out_step = (uint32_t)C;
+  k.row_bytes = (uint32_t)(4 * slot_words);
+  k.win_step = (uint32_t)(8 * sw);
+  k.unused = 0;
+  for (int32_t c = 0; c < C; c += 4) {
+    const int32_t n = (C - c) < 4 ? C - c : 4;
+    dw_block_init(&k, p, q, filter_data, c_full, ntaps, bias, c, n);
+    for (int32_t b = 0; b < in->n; ++b) {
+      const int8_t *img = in_data + (size_t)b * H * W * C + c;
+      int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
+      if (nslots == nrows && kh == 3 && kw == 3 && n == 4) {
+        /* the whole padded image fits: expand it once, then one loop over all pixels */
+        for (int32_t r = 0; r < nrows; ++r)
+          dw_expand_row(img, H, W, C, n, r + y_first, x_lo, L, zp2, ring + (size_t)r * slot_words);
+        dw_image3x3(&k, ring, slot_words, sh, Ho, Wo, C, o);
+        continue;
+      }
+      int32_t next = 0; /* next padded row (y - y_first) to expand */
+      for (int32_t oy = 0; oy < Ho; ++oy) {
+        const int32_t r0 = oy * sh; /* first padded row of the window */
+        for (; next < r0 + kh; ++next) {
+          if (next < r0) continue; /* stride > kh: rows no window reads */
+          dw_expand_row(img, H, W, C, n, next + y_first, x_lo, L, zp2,
+                        ring + (size_t)(next % nslots) * slot_words);
+        }
+        const uint32_t *rp[DW_KMAX];
+        for (int32_t ky = 0; ky < kh; ++ky) rp[ky] = ring + (size_t)((r0 + ky) % nslots) * slot_words;
+        if (kh == 3 && kw == 3 && n == 4 && rp[1] == rp[0] + slot_words &&
+            rp[2] == rp[1] + slot_words) { /* the window's rows are consecutive slots */
+          dw_row3x3(&k, rp[0], Wo, o);
+          o += (size_t)Wo * C;
+        } else {
+          for (int32_t ox = 0; ox < Wo; ++ox, o += C) {
+            const uint32_t v = dw_px(&k, rp, kh, kw);
+            memcpy(o, &v, (size_t)n);
+            for (int32_t ky = 0; ky < kh; ++ky) rp[ky] += 2 * sw;
+          }
+        }
+      }
+    }
+  }
+  return 1;
 }
 #else
 #define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
@@ -140,6 +320,9 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
                                        const reds_dims_t *filt, const int8_t *filter_data,
                                        const int32_t *bias, const reds_dims_t *out,
                                        int8_t *out_data) {
+#ifdef REDS_HAVE_XEXP
+  if (dw_ring(p, q, in, in_data, filt, filter_data, bias, out, out_data)) return REDS_OK;
+#endif
   const int32_t H = in->h, W = in->w, C = in->c;
   const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w;
@@ -164,18 +347,6 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
       fast &= reds_rqf_init(&rqf[j], q->multiplier[c + j], q->shift[c + j], out_off);
     }
     const int8_t *wc = filter_data + c;
-#ifdef DW_WX
-    uint32_t wx[2 * DW_KMAX];
-    const int use_wx = (kh * kw <= DW_KMAX);
-    if (use_wx) {
-      for (int32_t t = 0; t < kh * kw; ++t) {
-        uint32_t wv;
-        memcpy(&wv, wc + (size_t)t * c_full, 4);
-        wx[2 * t] = reds_sxtb16(wv);
-        wx[2 * t + 1] = reds_sxtb16_ror8(wv);
-      }
-    }
-#endif
     for (int32_t b = 0; b < in->n; ++b) {
       const int8_t *img = in_data + (size_t)b * H * W * C + c;
       int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
@@ -193,32 +364,8 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             acc[1] = (acc_t)base4[1];
             acc[2] = (acc_t)base4[2];
             acc[3] = (acc_t)base4[3];
-#ifdef DW_WX
-            if (use_wx) {
-              if (is3x3) dwx_window3x3(x, wx, xrow, C, acc);
-              else dwx_window4(x, wx, xrow, C, kh, kw, acc);
-            } else
-#endif
             if (is3x3) dw_window4(x, wc, xrow, C, c_full, 3, 3, acc); /* constant trip counts */
             else dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
-#ifdef DW_WX
-          } else if (use_wx) {
-            const int32_t kx0 = x0 < 0 ? -x0 : 0;
-            const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
-            acc_t a0 = (acc_t)bias4[0], a1 = (acc_t)bias4[1], a2 = (acc_t)bias4[2], a3 = (acc_t)bias4[3];
-            const int8_t *xr = img + ((size_t)(y0 + ky0) * W + (x0 + kx0)) * C;
-            const uint32_t *wr = wx + 2 * (ky0 * kw + kx0);
-            for (int32_t ky = ky0; ky < ky1; ++ky, xr += xrow, wr += 2 * kw) {
-              const int8_t *xp = xr;
-              const uint32_t *wq = wr;
-              for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wq += 2)
-                DWX_TAP_OFF(xp, wq, off2, a0, a1, a2, a3);
-            }
-            acc[0] = a0;
-            acc[1] = a1;
-            acc[2] = a2;
-            acc[3] = a3;
-#endif
           } else {
             const int32_t kx0 = x0 < 0 ? -x0 : 0;
             const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
