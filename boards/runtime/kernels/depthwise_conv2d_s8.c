@@ -159,36 +159,52 @@ static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int
                        k->lo4, k->hi4);
 }
 
-/* Input row y of the block (channels c .. c + n - 1 of `img`) into a ring slot: columns
- * x_lo .. x_lo + L - 1, outside the image (or the whole row if y is outside) = zp. */
+/* Where the padded rows of a block go: padded row r (input row r + y_first) into ring slot
+ * r % nslots, columns x_lo .. x_lo + L - 1 (8 bytes each). */
+typedef struct {
+  int32_t H, W, C, y_first, x_lo, L, nslots;
+  size_t slot_words;
+  uint32_t zp2; /* the input zero point, sign-extended into both halves */
+  uint32_t *ring;
+} dw_rows_t;
+
+/* Padded rows r_begin .. r_end - 1 of the block (channels c .. c + n - 1: img points at
+ * channel c) into their slots. The caller fills the ring with zp once per call: in-image rows
+ * write only their image columns (the padding columns of every slot stay zp), rows outside the
+ * image are refilled with zp (their slot may hold an image row of an earlier block). */
 #if defined(__GNUC__)
-__attribute__((noinline)) /* inlined, its loop shares dw_ring's registers and spills */
+__attribute__((noinline)) /* inlined, its loops share dw_ring's registers and spill */
 #endif
-static void dw_expand_row(const int8_t *img, int32_t H, int32_t W, int32_t C, int32_t n, int32_t y,
-                          int32_t x_lo, int32_t L, uint32_t zp2, uint32_t *dst) {
-  int32_t i = 0;
-  if (y >= 0 && y < H) {
-    const int32_t i0 = x_lo < 0 ? -x_lo : 0;           /* first in-image column */
-    const int32_t i1 = (W - x_lo) < L ? (W - x_lo) : L; /* one past the last */
-    for (; i < i0; ++i, dst += 2) dst[0] = dst[1] = zp2;
-    const int8_t *src = img + ((size_t)y * W + (x_lo + i)) * C;
+static void dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int32_t r_begin,
+                           int32_t r_end) {
+  const int32_t C = g->C, x_lo = g->x_lo;
+  const int32_t i0 = x_lo < 0 ? -x_lo : 0;                       /* first in-image column */
+  const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
+  for (int32_t r = r_begin; r < r_end; ++r) {
+    uint32_t *dst = g->ring + (size_t)(r % g->nslots) * g->slot_words;
+    const int32_t y = r + g->y_first;
+    if (y < 0 || y >= g->H) {
+      for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
+      continue;
+    }
+    const int8_t *src = img + ((size_t)y * g->W + (x_lo + i0)) * C;
+    uint32_t *d = dst + 2 * i0, *end = dst + 2 * i1;
     if (n == 4) {
-      for (; i < i1; ++i, src += C, dst += 2) {
+      for (; d < end; src += C, d += 2) {
         uint32_t v;
         memcpy(&v, src, 4);
-        dst[0] = reds_sxtb16(v);
-        dst[1] = reds_sxtb16_ror8(v);
+        d[0] = reds_sxtb16(v);
+        d[1] = reds_sxtb16_ror8(v);
       }
     } else {
-      for (; i < i1; ++i, src += C, dst += 2) {
+      for (; d < end; src += C, d += 2) {
         uint32_t v = 0;
         memcpy(&v, src, (size_t)n); /* the unused lanes stay 0 (their weights are 0) */
-        dst[0] = reds_sxtb16(v);
-        dst[1] = reds_sxtb16_ror8(v);
+        d[0] = reds_sxtb16(v);
+        d[1] = reds_sxtb16_ror8(v);
       }
     }
   }
-  for (; i < L; ++i, dst += 2) dst[0] = dst[1] = zp2;
 }
 
 /* The block's weights (zero in unused lanes), start values and requantization constants. */
@@ -238,12 +254,23 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
       if (!reds_rqf_init(&f, q->multiplier[c], q->shift[c], p->output_offset)) return 0;
   }
   const int32_t nrows = (Ho - 1) * sh + kh; /* padded rows the windows read */
-  int32_t nslots = DW_RING_BYTES / (8 * L);
-  if (nslots > nrows) nslots = nrows;
-  const size_t slot_words = (size_t)2 * L;
   uint32_t ring[DW_RING_BYTES / 4];
+  dw_rows_t g;
+  g.H = H;
+  g.W = W;
+  g.C = C;
+  g.y_first = y_first;
+  g.x_lo = x_lo;
+  g.L = L;
+  g.nslots = DW_RING_BYTES / (8 * L);
+  if (g.nslots > nrows) g.nslots = nrows;
+  g.slot_words = (size_t)2 * L;
+  g.zp2 = REDS_OFF2(-p->input_offset);
+  g.ring = ring;
+  for (size_t i = 0; i < (size_t)g.nslots * g.slot_words; ++i) ring[i] = g.zp2; /* padding */
+  const int32_t nslots = g.nslots;
+  const size_t slot_words = g.slot_words;
   dw_block_t k;
-  const uint32_t zp2 = REDS_OFF2(-p->input_offset);
   k.lo4 = REDS_BYTES4(p->act.act_min);
   k.hi4 = REDS_BYTES4(p->act.act_max);
   k.out_step = (uint32_t)C;
@@ -258,19 +285,16 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
       int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
       if (nslots == nrows && kh == 3 && kw == 3 && n == 4) {
         /* the whole padded image fits: expand it once, then one loop over all pixels */
-        for (int32_t r = 0; r < nrows; ++r)
-          dw_expand_row(img, H, W, C, n, r + y_first, x_lo, L, zp2, ring + (size_t)r * slot_words);
+        dw_expand_rows(&g, img, n, 0, nrows);
         dw_image3x3(&k, ring, slot_words, sh, Ho, Wo, C, o);
         continue;
       }
       int32_t next = 0; /* next padded row (y - y_first) to expand */
       for (int32_t oy = 0; oy < Ho; ++oy) {
         const int32_t r0 = oy * sh; /* first padded row of the window */
-        for (; next < r0 + kh; ++next) {
-          if (next < r0) continue; /* stride > kh: rows no window reads */
-          dw_expand_row(img, H, W, C, n, next + y_first, x_lo, L, zp2,
-                        ring + (size_t)(next % nslots) * slot_words);
-        }
+        if (next < r0) next = r0; /* stride > kh: rows no window reads */
+        dw_expand_rows(&g, img, n, next, r0 + kh);
+        next = r0 + kh;
         const uint32_t *rp[DW_KMAX];
         for (int32_t ky = 0; ky < kh; ++ky) rp[ky] = ring + (size_t)((r0 + ky) % nslots) * slot_words;
         if (kh == 3 && kw == 3 && n == 4 && rp[1] == rp[0] + slot_words &&
