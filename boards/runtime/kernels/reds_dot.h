@@ -459,4 +459,53 @@ static inline int8_t reds_rq_finish(int32_t acc, const reds_rq_t *r, int32_t out
   return (int8_t)v;
 }
 
+/* Rounding high multiply: reds_smmlar(a, b, acc) = acc + floor((a*b + 2^31) / 2^32) (Armv7E-M
+ * SMMLAR, one instruction; SMMULR without acc). Exact whenever the true result fits int32 (the
+ * caller's bound). For m >= 0 and |2x| < 2^31: reds_smmulr(2x, m) = floor((x*m + 2^30) / 2^31),
+ * which is SRDHM(x, m) (see reds_requantize_fast). */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+static inline int32_t reds_smmulr(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline int32_t reds_smmlar(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+#else
+static inline int32_t reds_smmulr(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+static inline int32_t reds_smmlar(int32_t a, int32_t b, int32_t acc) {
+  /* acc as the high word of the 64-bit start value: one SMLAL on Armv7-M */
+  return (int32_t)(((int64_t)acc * 4294967296LL + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+#endif
+
+/* Four values saturated to int8 -> four lanes of one word (reds_pack4_s8 for the full range
+ * [-128, 127]: no SSUB8 / SEL bound steps). */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+static inline uint32_t reds_sat4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t v3) {
+  uint32_t r, t;
+  __asm__("ssat %0, #8, %2\n\t"
+          "ssat %1, #8, %3\n\t"
+          "uxtb %0, %0\n\t"
+          "bfi %0, %1, #8, #8\n\t"
+          "ssat %1, #8, %4\n\t"
+          "bfi %0, %1, #16, #8\n\t"
+          "ssat %1, #8, %5\n\t"
+          "bfi %0, %1, #24, #8"
+          : "=&r"(r), "=&r"(t)
+          : "r"(v0), "r"(v1), "r"(v2), "r"(v3));
+  return r;
+}
+#else
+static inline uint32_t reds_sat4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t v3) {
+  return reds_clamp_u8(v0, -128, 127) | (reds_clamp_u8(v1, -128, 127) << 8) |
+         (reds_clamp_u8(v2, -128, 127) << 16) | (reds_clamp_u8(v3, -128, 127) << 24);
+}
+#endif
+
 #endif /* REDS_DOT_H */
