@@ -109,6 +109,7 @@ enum {
   GX_STEP_BYTES = 40,        /* code bytes per k step (2 x LDM.W + 8 x SMLAD, 32-bit each) */
   GX_XWORDS = XEXP_DEPTH,    /* pixel pair stream: 4 words per 4 depth bytes */
   GX_WORDS = 1536,           /* weight stream (6 KB): e.g. 38 channels of depth 64 */
+  GX_PADIMG = 1024,          /* conv_gx: zero-point-padded input image */
   GX_MIN_CO = 2              /* fewer output channels: the plain 2x2 GEMM (gemm_2px) */
 };
 
@@ -240,12 +241,49 @@ extern const char reds_gx22_exit[], reds_gx22_blk[], reds_gx22_fin2[], reds_gx22
 #endif
 
 #ifdef REDS_HAVE_XEXP
+/* Short runs without a library call (a memcpy / memset call costs ~25 instructions for the
+ * 1-16 byte rows of first convs); the empty asm keeps GCC from turning the loops back into
+ * calls. */
+static inline void run_copy(int8_t *d, const int8_t *s, int32_t n) {
+  if (n > 16) {
+    memcpy(d, s, (size_t)n);
+    return;
+  }
+  for (; n >= 4; n -= 4, d += 4, s += 4) {
+    uint32_t v;
+    memcpy(&v, s, 4);
+    __asm__("" : "+r"(v));
+    memcpy(d, &v, 4);
+  }
+  for (; n > 0; --n, ++d, ++s) {
+    int8_t b = *s;
+    __asm__("" : "+r"(b));
+    *d = b;
+  }
+}
+static inline void run_fill(int8_t *d, int8_t zp, int32_t n) {
+  if (n > 16) {
+    memset(d, zp, (size_t)n);
+    return;
+  }
+  uint32_t v = REDS_BYTES4(zp);
+  for (; n >= 4; n -= 4, d += 4) {
+    __asm__("" : "+r"(v));
+    memcpy(d, &v, 4);
+  }
+  for (; n > 0; --n, ++d) {
+    __asm__("" : "+r"(v));
+    *d = (int8_t)v;
+  }
+}
+
 /* How a conv's weight rows are read for the gx streams. */
 typedef struct {
   const int8_t *filter;
   int32_t wstride;            /* bytes between two output channels' rows */
   int32_t ntaps, ci, ci_full; /* a row: ntaps runs of ci bytes, ci_full apart (gathered if sliced) */
-  int32_t depth;              /* ntaps * ci */
+  int32_t kw, run4;           /* run4 > 0: each kernel row (kw taps) zero-padded to run4 bytes */
+  int32_t depth;              /* GEMM depth: ntaps * ci, or kh * run4 with padded kernel rows */
   const int32_t *bias;
   const reds_channel_quant_t *q;
   int32_t in_off, out_off;
@@ -261,6 +299,8 @@ static void gx_layer(gx_layer_t *L, const reds_conv_params_t *p, const reds_chan
   L->ntaps = ntaps;
   L->ci = ci;
   L->ci_full = ci_full;
+  L->kw = ntaps;
+  L->run4 = 0;
   L->depth = ntaps * ci;
   L->bias = bias;
   L->q = q;
@@ -300,8 +340,23 @@ static int32_t gx_chunk(const gx_layer_t *L, int32_t co) {
 /* Row o of the filter as depth contiguous bytes (gathered into tmp for sliced kh x kw). */
 static const int8_t *gx_row(const gx_layer_t *L, int32_t o, int8_t *tmp) {
   const int8_t *w = L->filter + (size_t)o * L->wstride;
+  if (L->run4 > 0 && !(L->run4 == L->kw * L->ci && L->ci == L->ci_full)) {
+    /* kernel rows of kw * ci bytes, each zero-padded to run4 */
+    const int32_t run = L->kw * L->ci;
+    for (int32_t r = 0; r < L->ntaps / L->kw; ++r) {
+      int8_t *d = tmp + (size_t)r * L->run4;
+      if (L->ci == L->ci_full) {
+        run_copy(d, w + (size_t)r * run, run);
+      } else {
+        for (int32_t kx = 0; kx < L->kw; ++kx)
+          run_copy(d + (size_t)kx * L->ci, w + ((size_t)r * L->kw + kx) * L->ci_full, L->ci);
+      }
+      run_fill(d + run, 0, L->run4 - run);
+    }
+    return tmp;
+  }
   if (L->ntaps == 1 || L->ci == L->ci_full) return w;
-  for (int32_t t = 0; t < L->ntaps; ++t) memcpy(tmp + (size_t)t * L->ci, w + (size_t)t * L->ci_full, (size_t)L->ci);
+  for (int32_t t = 0; t < L->ntaps; ++t) run_copy(tmp + (size_t)t * L->ci, w + (size_t)t * L->ci_full, L->ci);
   return tmp;
 }
 
@@ -597,42 +652,6 @@ static inline void im2col_pair(const reds_conv_params_t *p, const int8_t *img, i
 }
 
 #ifdef REDS_HAVE_XEXP
-/* Short runs without a library call (a memcpy / memset call costs ~25 instructions for the
- * 1-16 byte rows of first convs); the empty asm keeps GCC from turning the loops back into
- * calls. */
-static inline void run_copy(int8_t *d, const int8_t *s, int32_t n) {
-  if (n > 16) {
-    memcpy(d, s, (size_t)n);
-    return;
-  }
-  for (; n >= 4; n -= 4, d += 4, s += 4) {
-    uint32_t v;
-    memcpy(&v, s, 4);
-    __asm__("" : "+r"(v));
-    memcpy(d, &v, 4);
-  }
-  for (; n > 0; --n, ++d, ++s) {
-    int8_t b = *s;
-    __asm__("" : "+r"(b));
-    *d = b;
-  }
-}
-static inline void run_fill(int8_t *d, int8_t zp, int32_t n) {
-  if (n > 16) {
-    memset(d, zp, (size_t)n);
-    return;
-  }
-  uint32_t v = REDS_BYTES4(zp);
-  for (; n >= 4; n -= 4, d += 4) {
-    __asm__("" : "+r"(v));
-    memcpy(d, &v, 4);
-  }
-  for (; n > 0; --n, ++d) {
-    __asm__("" : "+r"(v));
-    *d = (int8_t)v;
-  }
-}
-
 /* im2col (same result) for the DSP GEMM: per kernel row one run copy plus the padding fills,
  * instead of a copy or fill per tap. */
 #if defined(__GNUC__)
@@ -655,37 +674,71 @@ static inline void im2col_gx(const int8_t *img, int32_t H, int32_t W, int32_t ci
   }
 }
 
-/* kh x kw conv on reds_gx22: im2col of a pixel pair (ci input channels; the weight rows read
- * through L, gathered per tap when the input depth is sliced), sign-extended, then every channel
- * pair of the chunk. */
-static void conv_gx(const reds_conv_params_t *p, const gx_layer_t *L, const reds_dims_t *in,
+/* kh x kw conv on reds_gx22 (ci input channels; the weight rows read through L, gathered per
+ * tap when the input depth is sliced).
+ * If the input image with its padding fits GX_PADIMG bytes, it is copied once with the padding
+ * filled with the input zero point (which contributes (zp + in_off) * w = 0), and each kernel row
+ * of the weight stream is zero-padded to whole 4-byte steps: a pixel's patch is then kh rows read
+ * straight from the padded image (up to 3 bytes past a row meet zero weights), no im2col.
+ * Otherwise: im2col per pixel (interior pixels straight from the image when kw * ci % 4 == 0). */
+static void conv_gx(const reds_conv_params_t *p, gx_layer_t *L, const reds_dims_t *in,
                     const int8_t *in_data, int32_t kh, int32_t kw, const reds_dims_t *out,
                     int8_t *out_data) {
-  const int32_t H = in->h, W = in->w, ci = in->c, Wo = out->w, co = out->c;
-  const int32_t npix = out->h * Wo, run = kw * ci;
-  const int rows_ok = run > 0 && (run & 3) == 0; /* kernel rows are whole k steps */
+  const int32_t H = in->h, W = in->w, ci = in->c, Ho = out->h, Wo = out->w, co = out->c;
+  const int32_t sh = p->stride_h, sw = p->stride_w, npix = Ho * Wo, run = kw * ci;
+  const int32_t run4 = (run + 3) & ~3, Hp = (Ho - 1) * sh + kh, Wp = (Wo - 1) * sw + kw;
   const int8_t zp = (int8_t)(-p->input_offset);
   uint32_t ws[GX_WORDS], xbuf[GX_XWORDS];
-  int8_t patch[2][XEXP_DEPTH];
+  union {
+    int8_t patch[2][XEXP_DEPTH];
+    int8_t img[GX_PADIMG];
+  } u;
+  const int padded = (int64_t)Hp * Wp * ci + 4 <= GX_PADIMG && kh * run4 <= XEXP_DEPTH;
+  if (padded) {
+    L->kw = kw;
+    L->run4 = run4;
+    L->depth = kh * run4;
+  }
+  const int rows_ok = padded || (run & 3) == 0; /* kernel rows are whole k steps */
   const int32_t cc = gx_chunk(L, co);
   for (int32_t oc0 = 0; oc0 < co; oc0 += cc) {
-    gx_build(ws, L, oc0, (co - oc0) < cc ? co - oc0 : cc, patch[0]);
+    gx_build(ws, L, oc0, (co - oc0) < cc ? co - oc0 : cc, (int8_t *)xbuf);
     for (int32_t b = 0; b < in->n; ++b) {
       const int8_t *img = in_data + (size_t)b * H * W * ci;
       int8_t *obase = out_data + (size_t)b * npix * co;
+      if (padded) { /* rows -pad_h .. Hp - 1 - pad_h, columns -pad_w .. Wp - 1 - pad_w */
+        const int32_t rowp = Wp * ci;
+        const int32_t pre = p->pad_w * ci, x1 = (W + p->pad_w) < Wp ? (W + p->pad_w) : Wp;
+        const int32_t mid = x1 * ci - pre;
+        for (int32_t yp = 0; yp < Hp; ++yp) {
+          int8_t *d = u.img + (size_t)yp * rowp;
+          const int32_t y = yp - p->pad_h;
+          if (y < 0 || y >= H || mid <= 0) {
+            run_fill(d, zp, rowp);
+            continue;
+          }
+          if (pre > 0) run_fill(d, zp, pre);
+          run_copy(d + pre, img + (size_t)y * W * ci, mid);
+          if (pre + mid < rowp) run_fill(d + pre + mid, zp, rowp - pre - mid);
+        }
+        memset(u.img + (size_t)Hp * rowp, 0, 4); /* the last row's over-read */
+      }
       int32_t oy = 0, ox = 0;
       for (int32_t i = 0; i < npix; i += 2) {
         const int two = (i + 1 < npix);
         const int8_t *x[2];
         int32_t xs[2];
         for (int t = 0; t <= two; ++t) {
-          const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-          if (rows_ok && y0 >= 0 && x0 >= 0 && y0 + kh <= H && x0 + kw <= W) {
+          const int32_t y0 = oy * sh - p->pad_h, x0 = ox * sw - p->pad_w;
+          if (padded) {
+            x[t] = u.img + ((size_t)oy * sh * Wp + (size_t)ox * sw) * ci;
+            xs[t] = Wp * ci;
+          } else if (rows_ok && y0 >= 0 && x0 >= 0 && y0 + kh <= H && x0 + kw <= W) {
             x[t] = img + ((size_t)y0 * W + (size_t)x0) * ci;
             xs[t] = W * ci;
           } else {
-            im2col_gx(img, H, W, ci, kh, kw, y0, x0, zp, patch[t]);
-            x[t] = patch[t];
+            im2col_gx(img, H, W, ci, kh, kw, y0, x0, zp, u.patch[t]);
+            x[t] = u.patch[t];
             xs[t] = run;
           }
           if (++ox == Wo) {
@@ -697,7 +750,7 @@ static void conv_gx(const reds_conv_params_t *p, const gx_layer_t *L, const reds
           x[1] = x[0];
           xs[1] = xs[0];
         }
-        if (rows_ok) gx_xexp_rows(x[0], xs[0], x[1], xs[1], kh, run, xbuf);
+        if (rows_ok) gx_xexp_rows(x[0], xs[0], x[1], xs[1], kh, padded ? run4 : run, xbuf);
         else gx_xexp(x[0], x[1], L->depth, xbuf);
         int8_t *oa = obase + (size_t)i * co;
         reds_gx22(ws, xbuf, oa, two ? oa + co : oa);
@@ -716,7 +769,7 @@ static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t 
   const int32_t depth = kh * kw * ci;
 #ifdef REDS_HAVE_XEXP
   gx_layer_t L;
-  gx_layer(&L, p, q, filter_data, depth, 1, depth, depth, bias);
+  gx_layer(&L, p, q, filter_data, depth, kh * kw, ci, ci, bias);
   if (co >= GX_MIN_CO && gx_usable(&L, co)) {
     conv_gx(p, &L, in, in_data, kh, kw, out, out_data);
     return;
