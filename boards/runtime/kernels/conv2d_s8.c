@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0
  * CONV_2D int8 with width slicing (docs in reds_kernels.h).
  *
- * Both fast paths are one GEMM, out[pixel][o] = base[o] + sum_k x[pixel][k] * w[o][k], tiled
- * 2 pixels x 2 output channels (reds_mac2x2_s8: every load used twice), the four results
- * requantized by reds_rq and clamped as one word (reds_pack4_s8):
+ * Both fast paths are one GEMM, out[pixel][o] = base[o] + sum_k x[pixel][k] * w[o][k]:
  *  - 1x1 without padding (pointwise): the pixel rows are the input itself (any stride).
  *  - kh x kw (or padding) with the full input depth active (ci == ci_full, e.g. a first conv
- *    with 1-3 input channels): im2col of two pixels' patches (kh*kw*ci bytes each, padding
- *    taps filled with the input zero point, which contributes (zp + in_off) * w = 0) into a
- *    small stack buffer, then the same GEMM over the contiguous filter rows.
- * The input offset is folded into base[o] = bias[o] + in_off * sum_k w[o][k] (exact integer
- * identity sum (x + off) w = sum x w + off sum w), computed per call for chunks of CHUNK
- * output channels, together with their requantization constants (reds_rq_init).
+ *    with 1-3 input channels): two pixels' patches (kh*kw*ci bytes each, padding taps = the
+ *    input zero point, which contributes (zp + in_off) * w = 0) against the filter rows.
  *  - DSP only: kh x kw with sliced input depth (ci < ci_full): the in-slice weights gathered
- *    into contiguous rows (conv_sliced), then the im2col GEMM.
- * Other shapes (sliced input depth with kh*kw > 1 on the portable path, very deep patches): per output pixel, four
- * output channels share each input load (reds_dot4_s8), the offset added per element (padding
+ *    per tap into contiguous rows (conv_sliced), then the same GEMM.
+ * The input offset is folded into base[o] = bias[o] + in_off * sum_k w[o][k] (exact integer
+ * identity sum (x + off) w = sum x w + off sum w), computed per call.
+ * DSP (REDS_USE_DSP on a core with the DSP extension): reds_gx22 (the "gx" section below),
+ * weights and pixels sign-extended once, 2 pixels x 2 output channels per tile in registers,
+ * 10 instructions per 16 MACs plus ~24 per tile (requantize, clamp, store); stack <= 8.3 KB.
+ * Portable (and the DSP fallback for layers reds_gx22 does not take, see gx_usable): tiles of
+ * 2 pixels x 2 output channels (reds_mac2x2_s8: every load used twice), im2col into a small
+ * stack buffer, constants per chunk of CHUNK output channels (reds_rq_init / reds_rqf_init),
+ * the four results requantized and clamped as one word (reds_pack4_s8).
+ * Other shapes (sliced input depth with kh*kw > 1 on the portable path, very deep patches): per
+ * output pixel, four output channels share each input load (reds_dot4_s8), the offset added per element (padding
  * taps skipped, as TFLM).
  * Accumulator: |sum| <= 255 * 128 * kh*kw*Ci < 2^31 (loader bound); the folded form computes
  * the same value modulo 2^32 (wrap-around), hence the same int32. */
@@ -83,7 +86,7 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
  *   record of a channel pair (words):
  *     2*base0, 2*base1, 2*base0, 2*base1, entry    LDM {r8-r11, pc}: accumulators + jump into
  *                                                  the unrolled k block (Duff: the first block
- *                                                  runs S mod 16 steps, the others 16)
+ *                                                  runs (S - 1) % 16 + 1 steps, the others 16)
  *     per step: w0[0,2], w0[1,3], w1[0,2], w1[1,3] (int16 pairs, doubled), after each block of
  *       steps the address of the next block or of the finish (LDR pc): no loop counter
  *     m0, m1, 2*c1_0, 2*c1_1, e0, e1, j            requantization constants, channel index
@@ -102,8 +105,13 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
  * (SMMLAR: (Ra * 2^32 + Rn * Rm + 2^31) >> 32 in 64 bits; |2*c1| < 2^30 and |A*m| < 2^62, no
  * overflow.) The same constraints as reds_rqf (2 <= e <= 22) apply.
  *
- * Stack: the stream (GX_WORDS words) + the pixel pair (GX_XWORDS words) + 20 bytes + 9 saved
- * registers in reds_gx22. */
+ * Why 2 x 2: with both operands in registers it takes all 14 usable registers; a 2 x 4 or 4 x 2
+ * tile needs 8 accumulators + >= 6 operand registers + 2 pointers, i.e. reloading operands or
+ * going back to SXTB16 in the k loop (2x4 with raw weights: 30 instructions per 32 MACs vs 20
+ * here), which costs more than the per-tile finish it would amortize.
+ * Stack: stream GX_WORDS words (6 KB) + pixel pair GX_XWORDS words (1 KB) + conv_gx's padded
+ * image / patches (1 KB) + 56 bytes in reds_gx22: <= 8.3 KB with the frames. reds_gx22 never
+ * uses sp as a data pointer (interrupt-safe) and keeps no static state. Code: ~1 KB. */
 enum {
   GX_U = 16,                 /* k steps (4 bytes each) per unrolled block */
   GX_STEP_BYTES = 40,        /* code bytes per k step (2 x LDM.W + 8 x SMLAD, 32-bit each) */
