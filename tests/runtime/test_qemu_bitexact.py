@@ -98,6 +98,63 @@ def first_conv_1ch(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def clamped_conv(seed: int = 0):
+    """Convs whose fused activation is narrower than the int8 range (the DSP GEMM's clamped
+    finishes): RELU6 with a doubled output scale (act_max ~ zp + 128) and RELU with output zero
+    point -100 (act_min = -100), set in the converted model by narrow_act_ranges; odd channel
+    counts (13, 11, 9) for the single-channel finish."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((9, 7, 3), batch_size=1)
+    x = L.Conv2D(13, 3, padding="same", activation="relu6")(x)
+    x = L.Conv2D(11, 1, activation="relu")(x)
+    x = L.Conv2D(9, 3, strides=2, padding="same", activation="relu6")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(4)(x)
+    return keras.Model(inp, x)
+
+
+def narrow_act_ranges(model: bytes) -> bytes:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    from reds import tflite_io
+
+    m = tflite_io.unpack(model)
+    sg = m.subgraphs[0]
+    for op in sg.operators:
+        if tflite_io.op_name(m, op.opcodeIndex) != "CONV_2D":
+            continue
+        act = op.builtinOptions.fusedActivationFunction
+        q = sg.tensors[op.outputs[0]].quantization
+        if act == schema.ActivationFunctionType.RELU6:
+            q.scale = [float(q.scale[0]) * 2.0]
+        elif act == schema.ActivationFunctionType.RELU:
+            q.zeroPoint = [-100]
+    return tflite_io.pack(m)
+
+
+def large_input(seed: int = 0):
+    """Inputs whose zero-point-padded copy exceeds the DSP GEMM's 1 KB buffer (per-pixel im2col):
+    3x3 on 4 channels (kernel rows of 12 bytes: interior pixels read from the image, border
+    pixels im2col), then a linear 3x3 stride 2 on 9 channels as the model output (27-byte rows:
+    im2col + depth tail; sliced input depth in the subnets; every output compared, many from
+    negative accumulators: the requantization's sign term)."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((22, 18, 4), batch_size=1)
+    x = L.Conv2D(9, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(7, 3, strides=2, padding="same")(x)  # 11x9x7
+    return keras.Model(inp, x)
+
+
 def depthwise_ring(seed: int = 0):
     """Depthwise maps taller than the DSP kernel's row ring (40 columns: 9 ring slots for 16 and
     15 padded rows, so windows wrap around the ring), stride 1 and 2, 6 / 9 channels (block tail
@@ -150,8 +207,10 @@ def models(tflite_model):
         "kernel_paths": modelgen.convert(kernel_paths(), seed=5),
         "first_conv_1ch": modelgen.convert(first_conv_1ch(), seed=7),
         "sliced_conv": modelgen.convert(sliced_conv(), seed=9),
-        "depthwise_ring": modelgen.convert(depthwise_ring(), seed=13),
-        "depthwise_wide": modelgen.convert(depthwise_wide(), seed=15),
+        "clamped_conv": narrow_act_ranges(modelgen.convert(clamped_conv(), seed=13)),
+        "large_input": modelgen.convert(large_input(), seed=15),
+        "depthwise_ring": modelgen.convert(depthwise_ring(), seed=17),
+        "depthwise_wide": modelgen.convert(depthwise_wide(), seed=19),
     }
 
 
@@ -174,8 +233,8 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
 
 
 @pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",
-                                  "first_conv_1ch", "sliced_conv", "depthwise_ring",
-                                  "depthwise_wide"])
+                                  "first_conv_1ch", "sliced_conv", "clamped_conv", "large_input",
+                                  "depthwise_ring", "depthwise_wide"])
 def test_dsp_kernels_every_subnet_qemu_m4(models, name):
     check_every_subnet(models[name], "qemu_m4")
 

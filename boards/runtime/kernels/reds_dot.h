@@ -136,70 +136,9 @@ static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8
   acc[3] = a11;
 }
 
-/* The 2x2 micro-kernel on pre-expanded input (REDS_HAVE_XEXP): two pixels' runs sign-extended
- * once into int16 pairs, interleaved per 4 bytes as {xa[0,2], xa[1,3], xb[0,2], xb[1,3]}
- * (reds_xexp2_s8), so the pixels' expansion is shared by every pair of output channels.
- * Per 4 bytes: 2 LDRD + 2 LDR + 4 SXTB16 (weights) + 8 SMLAD for 16 MACs, all in registers
- * (one asm block: 4 accumulators, 3 pointers, counter, 6 temporaries). */
+/* REDS_HAVE_XEXP: the DSP GEMM of conv2d_s8.c (reds_gx22: both operands sign-extended into
+ * int16 pairs once, SMLAD only in the k loop) is available. */
 #define REDS_HAVE_XEXP 1
-static inline void reds_xexp2_s8(const int8_t *xa, const int8_t *xb, int32_t steps, uint32_t *buf) {
-  for (int32_t s = 0; s < steps; ++s, xa += 4, xb += 4, buf += 4) {
-    uint32_t va, vb;
-    memcpy(&va, xa, 4);
-    memcpy(&vb, xb, 4);
-    buf[0] = reds_sxtb16(va);
-    buf[1] = reds_sxtb16_ror8(va);
-    buf[2] = reds_sxtb16(vb);
-    buf[3] = reds_sxtb16_ror8(vb);
-  }
-}
-#define REDS_MAC2X2X_STEP                                 \
-  "ldrd   %[t0], %[t1], [%[xp]], #8\n\t"                  \
-  "ldr    %[t2], [%[w0]], #4\n\t"                         \
-  "ldr    %[t4], [%[w1]], #4\n\t"                         \
-  "sxtb16 %[t3], %[t2]\n\t"                               \
-  "sxtb16 %[t2], %[t2], ror #8\n\t"                       \
-  "sxtb16 %[t5], %[t4]\n\t"                               \
-  "sxtb16 %[t4], %[t4], ror #8\n\t"                       \
-  "smlad  %[a00], %[t0], %[t3], %[a00]\n\t"               \
-  "smlad  %[a00], %[t1], %[t2], %[a00]\n\t"               \
-  "smlad  %[a01], %[t0], %[t5], %[a01]\n\t"               \
-  "smlad  %[a01], %[t1], %[t4], %[a01]\n\t"               \
-  "ldrd   %[t0], %[t1], [%[xp]], #8\n\t"                  \
-  "smlad  %[a10], %[t0], %[t3], %[a10]\n\t"               \
-  "smlad  %[a10], %[t1], %[t2], %[a10]\n\t"               \
-  "smlad  %[a11], %[t0], %[t5], %[a11]\n\t"               \
-  "smlad  %[a11], %[t1], %[t4], %[a11]\n\t"
-/* acc[0] += xa.w0, acc[1] += xa.w1, acc[2] += xb.w0, acc[3] += xb.w1 over steps * 4 bytes
- * (xp: reds_xexp2_s8 output; steps >= 1). */
-static inline void reds_mac2x2x_s8(const uint32_t *xp, const int8_t *w0, const int8_t *w1,
-                                   int32_t steps, int32_t acc[4]) {
-  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-  uint32_t t0, t1, t2, t3, t4, t5;
-  if (steps & 1) {
-    __asm__ volatile(REDS_MAC2X2X_STEP
-                     : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
-                       [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1), [t0] "=&r"(t0),
-                       [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-                     :
-                     : "memory");
-  }
-  int32_t n2 = steps >> 1;
-  if (n2 > 0) {
-    __asm__ volatile("1:\n\t" REDS_MAC2X2X_STEP REDS_MAC2X2X_STEP
-                     "subs   %[n], %[n], #1\n\t"
-                     "bne    1b"
-                     : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
-                       [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(n2), [t0] "=&r"(t0),
-                       [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-                     :
-                     : "cc", "memory");
-  }
-  acc[0] = a00;
-  acc[1] = a01;
-  acc[2] = a10;
-  acc[3] = a11;
-}
 
 /* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4 (SXTB16 + SADD16 +
  * SMLABB/SMLATT: per-channel products, no cross-channel sums). */
