@@ -151,6 +151,20 @@ def mlp(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def softmaxes(seed: int = 0):
+    """SOFTMAX over 70 classes (more than the kernel's 64-entry exp cache: exp computed twice)
+    and over 5 (cached), with a dense layer between."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((11,), batch_size=1)
+    x = L.Dense(70)(x)
+    x = L.Softmax()(x)
+    x = L.Dense(5)(x)
+    x = L.Softmax()(x)
+    return keras.Model(inp, x)
+
+
 def random_model(seed: int):
     """A random chain over the supported ops (odd sizes, strides, padding, residuals)."""
     keras = _keras()
@@ -205,6 +219,7 @@ MODELS = {
     "mlp_per_tensor": (mlp, {"per_tensor_fc": True}),
     "mlp_per_channel": (mlp, {}),
     "float_io": (conv_dw_gap, {"float_io": True}),
+    "softmaxes": (softmaxes, {}),
 }
 
 

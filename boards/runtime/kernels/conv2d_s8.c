@@ -826,14 +826,19 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
   const int32_t H = in->h, W = in->w, ci = in->c;
   const int32_t kh = filt->h, kw = filt->w, ci_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w, co = out->c;
-  if (kh == 1 && kw == 1 && p->pad_h == 0 && p->pad_w == 0) {
+  /* A single output pixel (e.g. a 1x1 conv after global pooling): the GEMM would compute it
+   * twice and fold the offset with a weight sum as long as the conv itself; the per-pixel
+   * path below does neither. */
+  const int one_pixel = (in->n * Ho * Wo == 1);
+  if (kh == 1 && kw == 1 && p->pad_h == 0 && p->pad_w == 0 && !one_pixel) {
     pointwise(p, q, in, in_data, ci_full, filter_data, bias, out, out_data);
     return REDS_OK;
   }
 #ifdef REDS_HAVE_XEXP
-  if (conv_gx_try(p, q, in, in_data, filt, filter_data, bias, out, out_data)) return REDS_OK;
+  if (!one_pixel && conv_gx_try(p, q, in, in_data, filt, filter_data, bias, out, out_data))
+    return REDS_OK;
 #endif
-  if (ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX && (IM2COL_ANY_DEPTH || ci <= 3)) {
+  if (!one_pixel && ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX && (IM2COL_ANY_DEPTH || ci <= 3)) {
     conv_im2col(p, q, in, in_data, filt, filter_data, bias, out, out_data);
     return REDS_OK;
   }

@@ -59,8 +59,12 @@ static int32_t one_over_one_plus_x(int32_t a) {
   return sat_shl(x, 1); /* Q2 -> Q1 exactly, then Rescale Q1 -> Q0 */
 }
 
+enum { EXP_CACHE = 64 }; /* rows up to this depth keep their exp values for the second pass */
+
 reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int32_t depth,
                               const int8_t *in_data, int8_t *out_data) {
+  int32_t cache[EXP_CACHE];
+  const int cached = depth <= EXP_CACHE;
   for (int32_t r = 0; r < rows; ++r) {
     const int8_t *x = in_data + (size_t)r * depth;
     int8_t *o = out_data + (size_t)r * depth;
@@ -74,7 +78,9 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
       if (diff >= p->diff_min) {
         const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
                                           p->input_multiplier); /* Q5 */
-        sum += reds_rdbpot(exp_neg_q5(scaled), 12); /* Q0 -> Q12 */
+        const int32_t e = exp_neg_q5(scaled);
+        if (cached) cache[c] = e;
+        sum += reds_rdbpot(e, 12); /* Q0 -> Q12 */
       }
     }
     /* reciprocal of sum (GetReciprocal): sum = 2^bits_over_unit * (1 + f) */
@@ -91,9 +97,9 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
       const int32_t diff = x[c] - max_in;
       int32_t v = -128;
       if (diff >= p->diff_min) {
-        const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
-                                          p->input_multiplier);
-        const int32_t e = exp_neg_q5(scaled);
+        const int32_t e = cached ? cache[c]
+                                 : exp_neg_q5(reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
+                                                         p->input_multiplier));
         v = reds_rdbpot(reds_srdhm(scale, e), exponent) - 128;
         if (v < -128) v = -128;
         if (v > 127) v = 127;
