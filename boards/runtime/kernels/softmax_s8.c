@@ -3,6 +3,7 @@
  * Fixed-point formats: Qm means m integer bits of an int32 (raw / 2^(31 - m)). */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
@@ -59,12 +60,29 @@ static int32_t one_over_one_plus_x(int32_t a) {
   return sat_shl(x, 1); /* Q2 -> Q1 exactly, then Rescale Q1 -> Q0 */
 }
 
-enum { EXP_CACHE = 64 }; /* rows up to this depth keep their exp values for the second pass */
+/* exp of the scaled difference diff = x - max in [-255, 0] (Q0): within one call it depends on
+ * diff alone, so each distinct value is computed once (both passes, all rows) and looked up
+ * after; TFLM's reference evaluates it twice per element. 1 KB of stack. */
+typedef struct {
+  int32_t value[256];
+  uint32_t have[8]; /* bit -diff set: value[-diff] computed */
+} exp_memo_t;
+
+static int32_t exp_of(exp_memo_t *m, const reds_softmax_params_t *p, int32_t diff) {
+  const uint32_t i = (uint32_t)(-diff), bit = 1u << (i & 31u);
+  if (!(m->have[i >> 5] & bit)) {
+    const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
+                                      p->input_multiplier); /* Q5 */
+    m->value[i] = exp_neg_q5(scaled);
+    m->have[i >> 5] |= bit;
+  }
+  return m->value[i];
+}
 
 reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int32_t depth,
                               const int8_t *in_data, int8_t *out_data) {
-  int32_t cache[EXP_CACHE];
-  const int cached = depth <= EXP_CACHE;
+  exp_memo_t memo;
+  memset(memo.have, 0, sizeof memo.have);
   for (int32_t r = 0; r < rows; ++r) {
     const int8_t *x = in_data + (size_t)r * depth;
     int8_t *o = out_data + (size_t)r * depth;
@@ -75,13 +93,7 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
     int32_t sum = 0; /* Q12 */
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t diff = x[c] - max_in;
-      if (diff >= p->diff_min) {
-        const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
-                                          p->input_multiplier); /* Q5 */
-        const int32_t e = exp_neg_q5(scaled);
-        if (cached) cache[c] = e;
-        sum += reds_rdbpot(e, 12); /* Q0 -> Q12 */
-      }
+      if (diff >= p->diff_min) sum += reds_rdbpot(exp_of(&memo, p, diff), 12); /* Q0 -> Q12 */
     }
     /* reciprocal of sum (GetReciprocal): sum = 2^bits_over_unit * (1 + f) */
     const uint32_t usum = (uint32_t)sum;
@@ -97,10 +109,7 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
       const int32_t diff = x[c] - max_in;
       int32_t v = -128;
       if (diff >= p->diff_min) {
-        const int32_t e = cached ? cache[c]
-                                 : exp_neg_q5(reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
-                                                         p->input_multiplier));
-        v = reds_rdbpot(reds_srdhm(scale, e), exponent) - 128;
+        v = reds_rdbpot(reds_srdhm(scale, exp_of(&memo, p, diff)), exponent) - 128;
         if (v < -128) v = -128;
         if (v > 127) v = 127;
       }
