@@ -8,6 +8,7 @@ dataset. ``MODELS`` names the fixed architectures; ``random_model(seed)`` sample
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -248,3 +249,21 @@ def nested(model: bytes, fractions=FRACTIONS) -> tuple[bytes, list[list[int]]]:
     g = graph.derive_groups(model)
     widths = [[max(1, int(round(w * f))) for w in g.full_widths] for f in fractions]
     return slicing.nest(model, g, widths), widths
+
+
+def run_c_check(source: Path, out_dir: Path, *defines: str, timeout: float = 300) -> None:
+    """Build a C check program from tests/runtime/c against the runtime headers with UBSan and
+    run it; it must exit 0 and print "ok ..."."""
+    import shutil
+    import subprocess
+
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise AssertionError("no C compiler (gcc) on PATH")
+    runtime = Path(__file__).resolve().parents[2] / "boards" / "runtime"
+    exe = out_dir / source.stem
+    subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined",
+                    "-fno-sanitize-recover", *defines, "-I", str(runtime / "include"),
+                    "-I", str(runtime / "kernels"), str(source), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0 and out.stdout.startswith("ok "), out.stdout + out.stderr

@@ -11,7 +11,6 @@ and as Cortex-M4 DSP firmware under QEMU with semihosting).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,8 +18,8 @@ import numpy as np
 import pytest
 from tflite_micro.python.tflite_micro import runtime as tfm
 
-from modelgen import random_input
-from reds import execute, tflite_io
+from modelgen import random_input, run_c_check
+from reds import execute, tflite_io, verify
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -88,18 +87,12 @@ def test_models_are_what_they_claim(add_models):
 
 
 def compare(model: bytes, target: str) -> None:
-    ref = tfm.Interpreter.from_bytes(model)
-    detail = ref.get_input_details(0)
+    detail = tfm.Interpreter.from_bytes(model).get_input_details(0)
     rng = np.random.default_rng(5)
     xs = np.stack([random_input(detail, rng)[0] for _ in range(N_INPUTS)])
     xs[0] = -128  # the ends of the input range
     xs[1] = 127
-    want = []
-    for x in xs:
-        ref.set_input(x[None], 0)
-        ref.invoke()
-        want.append(ref.get_output(0).copy())
-    want = np.stack(want)
+    want = verify.tflm_outputs(model, xs)
     got = execute.execute(model, xs, target=target).outputs.reshape(want.shape)
     bad = np.flatnonzero(got != want)
     assert bad.size == 0, f"{target}: {bad.size} elements differ, first at {bad[:8]}: " \
@@ -118,16 +111,7 @@ def test_add_bitexact_qemu_m4(add_models, name):
 
 
 def test_add_rescaling_identities_host(tmp_path):
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.fail("no C compiler (gcc) on PATH")
-    exe = tmp_path / "add_check"
-    subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined",
-                    "-fno-sanitize-recover", "-DCHECK_SCALE=16", "-I", str(RUNTIME / "include"),
-                    "-I", str(RUNTIME / "kernels"), str(HERE / "c" / "add_check.c"), "-o", str(exe)],
-                   check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and out.stdout.startswith("ok "), out.stdout + out.stderr
+    run_c_check(HERE / "c" / "add_check.c", tmp_path, "-DCHECK_SCALE=16")
 
 
 @pytest.mark.qemu

@@ -14,7 +14,7 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime as tfm
 
 from modelgen import nested, random_input
-from reds import execute, slicing
+from reds import execute, slicing, verify
 
 pytestmark = pytest.mark.qemu
 
@@ -218,15 +218,10 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
     nested_model, widths = nested(model)
     rng = np.random.default_rng(11)
     for k in (range(len(widths)) if subnets is None else subnets):
-        ref = tfm.Interpreter.from_bytes(slicing.slice_model(nested_model, k))
-        detail = ref.get_input_details(0)
+        sliced = slicing.slice_model(nested_model, k)
+        detail = tfm.Interpreter.from_bytes(sliced).get_input_details(0)
         xs = np.stack([random_input(detail, rng)[0] for _ in range(N_INPUTS)])
-        want = []
-        for x in xs:
-            ref.set_input(x[None], 0)
-            ref.invoke()
-            want.append(ref.get_output(0).copy())
-        want = np.stack(want)
+        want = verify.tflm_outputs(sliced, xs)
         got = execute.execute(nested_model, xs, subnet=k, target=target).outputs
         assert np.array_equal(got.reshape(want.shape), want), \
             f"{target} subnet {k} widths {widths[k]}:\n got {got.ravel()[:16]}\nwant {want.ravel()[:16]}"

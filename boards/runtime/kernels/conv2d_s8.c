@@ -140,6 +140,29 @@ enum {
   "smmlar r7, " acc ", " m ", r7\n\t"        \
   "asr " acc ", r7, " e "\n\t"
 
+/* Finish heads: the record's constants (m0 m1 c0 c1 e0 e1, output index) into r0-r6, then the
+ * accumulators of two channels (or of the last odd one) requantized and saturated to int8. */
+#define GX_FIN2_HEAD                                              \
+  "ldmia lr!, {r0-r6}\n\t"                                        \
+  GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")    \
+  GX_RQ("r9", "r1", "r3", "r5") GX_RQ("r11", "r1", "r3", "r5")    \
+  "ssat r8, #8, r8\n\t"                                           \
+  "ssat r9, #8, r9\n\t"                                           \
+  "ssat r10, #8, r10\n\t"                                         \
+  "ssat r11, #8, r11\n\t"
+#define GX_FIN1_HEAD                                              \
+  "ldmia lr!, {r0-r6}\n\t"                                        \
+  GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")    \
+  "ssat r8, #8, r8\n\t"                                           \
+  "ssat r10, #8, r10\n\t"
+/* r8's int8 lanes clamped to [lo4, hi4] (frame words 3, 4), as reds_pack4_s8. */
+#define GX_CLAMP4                                                 \
+  "ldrd r2, r3, [sp, #12]\n\t"                                    \
+  "ssub8 r7, r8, r2\n\t"                                          \
+  "sel r8, r8, r2\n\t"                                            \
+  "ssub8 r7, r3, r8\n\t"                                          \
+  "sel r8, r8, r3\n\t"
+
 /* void reds_gx22(const uint32_t *stream, const uint32_t *xbuf, int8_t *oa, int8_t *ob)
  * stream: lo4, hi4, records..., end; outputs oa[j], oa[j + 1], ob[j], ob[j + 1] per record.
  * Frame at sp: oa, ob, xbuf, lo4, hi4. Registers: r0-r3 pixel words, r4-r7 weight words,
@@ -176,13 +199,7 @@ __asm__(
     /* two channels, no clamp (act range [-128, 127]) */
     ".global reds_gx22_fin2\n"
     "reds_gx22_fin2:\n\t"
-    "ldmia lr!, {r0-r6}\n\t"
-    GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")
-    GX_RQ("r9", "r1", "r3", "r5") GX_RQ("r11", "r1", "r3", "r5")
-    "ssat r8, #8, r8\n\t"
-    "ssat r9, #8, r9\n\t"
-    "ssat r10, #8, r10\n\t"
-    "ssat r11, #8, r11\n\t"
+    GX_FIN2_HEAD
     "ldm sp, {r0, r1, r12}\n\t"
     "bfi r8, r9, #8, #8\n\t"
     "bfi r10, r11, #8, #8\n\t"
@@ -192,21 +209,11 @@ __asm__(
     /* two channels, clamped to [lo, hi] in four lanes (SSUB8 + SEL, as reds_pack4_s8) */
     ".global reds_gx22_fin2c\n"
     "reds_gx22_fin2c:\n\t"
-    "ldmia lr!, {r0-r6}\n\t"
-    GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")
-    GX_RQ("r9", "r1", "r3", "r5") GX_RQ("r11", "r1", "r3", "r5")
-    "ssat r8, #8, r8\n\t"
-    "ssat r9, #8, r9\n\t"
-    "ssat r10, #8, r10\n\t"
-    "ssat r11, #8, r11\n\t"
+    GX_FIN2_HEAD
     "bfi r8, r9, #8, #8\n\t"
     "bfi r8, r10, #16, #8\n\t"
     "bfi r8, r11, #24, #8\n\t"
-    "ldrd r2, r3, [sp, #12]\n\t"
-    "ssub8 r7, r8, r2\n\t"
-    "sel r8, r8, r2\n\t"
-    "ssub8 r7, r3, r8\n\t"
-    "sel r8, r8, r3\n\t"
+    GX_CLAMP4
     "ldm sp, {r0, r1, r12}\n\t"
     "lsr r7, r8, #16\n\t"
     "strh r7, [r1, r6]\n\t"
@@ -215,10 +222,7 @@ __asm__(
     /* last channel of an odd count (a00, a10 only), no clamp */
     ".global reds_gx22_fin1\n"
     "reds_gx22_fin1:\n\t"
-    "ldmia lr!, {r0-r6}\n\t"
-    GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")
-    "ssat r8, #8, r8\n\t"
-    "ssat r10, #8, r10\n\t"
+    GX_FIN1_HEAD
     "ldm sp, {r0, r1, r12}\n\t"
     "strb r10, [r1, r6]\n\t"
     "strb r8, [r0, r6]\n\t"
@@ -226,16 +230,9 @@ __asm__(
     /* last channel of an odd count, clamped */
     ".global reds_gx22_fin1c\n"
     "reds_gx22_fin1c:\n\t"
-    "ldmia lr!, {r0-r6}\n\t"
-    GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")
-    "ssat r8, #8, r8\n\t"
-    "ssat r10, #8, r10\n\t"
+    GX_FIN1_HEAD
     "bfi r8, r10, #8, #8\n\t"
-    "ldrd r2, r3, [sp, #12]\n\t"
-    "ssub8 r7, r8, r2\n\t"
-    "sel r8, r8, r2\n\t"
-    "ssub8 r7, r3, r8\n\t"
-    "sel r8, r8, r3\n\t"
+    GX_CLAMP4
     "ldm sp, {r0, r1, r12}\n\t"
     "lsr r7, r8, #8\n\t"
     "strb r7, [r1, r6]\n\t"

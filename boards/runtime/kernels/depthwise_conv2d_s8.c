@@ -162,7 +162,7 @@ static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int
 /* Where the padded rows of a block go: padded row r (input row r + y_first) into ring slot
  * r % nslots, columns x_lo .. x_lo + L - 1 (8 bytes each). */
 typedef struct {
-  int32_t H, W, C, y_first, x_lo, L, nslots;
+  int32_t H, W, C, y_first, x_lo, L, nslots, nrows; /* nrows: padded rows the windows read */
   size_t slot_words;
   uint32_t zp2; /* the input zero point, sign-extended into both halves */
   uint32_t *ring;
@@ -171,7 +171,8 @@ typedef struct {
 /* Padded rows r_begin .. r_end - 1 of the block (channels c .. c + n - 1: img points at
  * channel c) into their slots. The caller fills the ring with zp once per call: in-image rows
  * write only their image columns (the padding columns of every slot stay zp), rows outside the
- * image are refilled with zp (their slot may hold an image row of an earlier block). */
+ * image are refilled with zp when the ring is smaller than the padded image (their slot may hold
+ * an image row of an earlier block). */
 #if defined(__GNUC__)
 __attribute__((noinline)) /* inlined, its loops share dw_ring's registers and spill */
 #endif
@@ -180,11 +181,14 @@ static void dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int
   const int32_t C = g->C, x_lo = g->x_lo;
   const int32_t i0 = x_lo < 0 ? -x_lo : 0;                       /* first in-image column */
   const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
-  for (int32_t r = r_begin; r < r_end; ++r) {
-    uint32_t *dst = g->ring + (size_t)(r % g->nslots) * g->slot_words;
+  int32_t slot = r_begin % g->nslots;
+  for (int32_t r = r_begin; r < r_end; ++r, slot = (slot + 1 == g->nslots) ? 0 : slot + 1) {
+    uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
     const int32_t y = r + g->y_first;
     if (y < 0 || y >= g->H) {
-      for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
+      /* whole-image mode: this slot only ever holds this padding row (filled at the start) */
+      if (g->nslots < g->nrows)
+        for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
       continue;
     }
     const int8_t *src = img + ((size_t)y * g->W + (x_lo + i0)) * C;
@@ -211,14 +215,21 @@ static void dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int
 static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds_channel_quant_t *q,
                           const int8_t *filter_data, int32_t c_full, int32_t ntaps,
                           const int32_t *bias, int32_t c, int32_t n) {
-  int32_t wsum[4] = {0, 0, 0, 0};
-  for (int32_t t = 0; t < ntaps; ++t) {
+  /* weight sums per lane in int16 halves (|sum| <= 25 * 128): SADD16 of the expanded taps */
+  uint32_t s02 = 0, s13 = 0;
+  const int8_t *w = filter_data + c;
+  for (int32_t t = 0; t < ntaps; ++t, w += c_full) {
     uint32_t v = 0;
-    memcpy(&v, filter_data + (size_t)t * c_full + c, (size_t)n);
-    k->wx[2 * t] = reds_sxtb16(v);
-    k->wx[2 * t + 1] = reds_sxtb16_ror8(v);
-    for (int32_t j = 0; j < n; ++j) wsum[j] += (int8_t)(v >> (8 * j));
+    if (n == 4) memcpy(&v, w, 4);
+    else memcpy(&v, w, (size_t)n); /* the unused lanes stay 0 */
+    const uint32_t x02 = reds_sxtb16(v), x13 = reds_sxtb16_ror8(v);
+    k->wx[2 * t] = x02;
+    k->wx[2 * t + 1] = x13;
+    s02 = reds_sadd16(s02, x02);
+    s13 = reds_sadd16(s13, x13);
   }
+  const int32_t wsum[4] = {(int16_t)(s02 & 0xffffu), (int16_t)(s13 & 0xffffu), (int16_t)(s02 >> 16),
+                           (int16_t)(s13 >> 16)};
   for (int32_t j = 0; j < 4; ++j) {
     const int32_t cj = j < n ? c + j : c; /* unused lanes: any valid constants */
     const int32_t b = (bias != NULL && j < n) ? bias[cj] : 0;
@@ -262,6 +273,7 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
   g.y_first = y_first;
   g.x_lo = x_lo;
   g.L = L;
+  g.nrows = nrows;
   g.nslots = DW_RING_BYTES / (8 * L);
   if (g.nslots > nrows) g.nslots = nrows;
   g.slot_words = (size_t)2 * L;

@@ -64,13 +64,7 @@ static int fail(void) {
   return 1;
 }
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return (uint32_t)(state >> 16);
-}
+#include "check_rng.h"
 
 static const int32_t edge_mults[] = {0, 1, 2, 12345, 1 << 30, (1 << 30) + 1, 1518500250,
                                      INT32_MAX - 1, INT32_MAX};

@@ -8,13 +8,7 @@
 #include "reds_quant.h"
 #include "reds_dot.h"
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return (uint32_t)(state >> 16);
-}
+#include "check_rng.h"
 
 int main(void) {
   static const int32_t edges[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 255, -255, 1 << 15, -(1 << 15),
