@@ -238,6 +238,239 @@ static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds
   }
 }
 
+/* ---- 3x3 stride-1 full blocks: pair layout, 2 windows x 2 channels per register tile ----
+ * Per ring row and even padded column 2e, four words E[e][j] = {c_j[2e], c_j[2e+1]} (int16
+ * halves, channel j = 0..3; the padded row width is made even). Windows A at even column x0 and
+ * B at x0 + 1 take, per row and channel, P0 = {x0, x1}, P2 = {x2, x3} and the weight words
+ * Wa = {w0, w1}, Wb = {w1, w2}:
+ *   A += SMLAD(P0, Wa) + SMLABT(P2, Wb)   (x0 w0 + x1 w1, x2 w2)
+ *   B += SMLATB(P0, Wa) + SMLAD(P2, Wb)   (x1 w0, x2 w1 + x3 w2)
+ * 4 MAC instructions for 6 MACs. Weights and start values are stored doubled, so the tile holds
+ * A = 2a (exact: the layer check keeps |a| < 2^29) and requantizes in 3 instructions,
+ * SMMLAR(A, m, 2*c1 + (A >> 31)) >> e (the identity above GX_RQ in conv2d_s8.c). */
+typedef struct {
+  int32_t base2[4];   /*  0: 2 * (bias + in_off * sum w) */
+  int32_t rq[4][3];   /* 16: per channel {m, 2*c1, e = sh + 1} */
+  uint32_t lo4, hi4;  /* 64 */
+  uint32_t o_step;    /* 72: 2 * C (output bytes per window pair) */
+  uint32_t d1, d2;    /* 76, 80: bytes from ring row 0 to row 1, row 1 to row 2 */
+  uint32_t boff[2];   /* 84, 88: window B's output relative to A's (C, C + 2; a scratch word
+                         for the last window of an odd row) */
+  uint32_t unused;    /* 92 */
+  uint32_t w[4][3][2]; /* 96: channel j, row ky: {2w0, 2w1}, {2w1, 2w2} */
+} dw_pair_t;
+typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_pair_t, lo4) == 64 &&
+                                   offsetof(dw_pair_t, boff) == 84 && offsetof(dw_pair_t, w) == 96)
+                                      ? 1
+                                      : -1];
+
+/* One row of one channel: pixels at [p + xo] (P0) and [p + xo + 16] (P2), weights at [k + wo]. */
+#define DWP_CH(p, xo, wo, A, B)                               \
+  "ldr    %[x0], [%[" p "], #(" xo ")]\n\t"                   \
+  "ldr    %[x1], [%[" p "], #(" xo "+16)]\n\t"                \
+  "ldrd   %[w0], %[w1], [%[k], #(" wo ")]\n\t"                \
+  "smlad  %[" A "], %[x0], %[w0], %[" A "]\n\t"               \
+  "smlabt %[" A "], %[x1], %[w1], %[" A "]\n\t"               \
+  "smlatb %[" B "], %[x0], %[w0], %[" B "]\n\t"               \
+  "smlad  %[" B "], %[x1], %[w1], %[" B "]\n\t"
+/* Both channels of half h (channels 2h, 2h + 1) for row ky. */
+#define DWP_ROW(p, h, ky)                                                 \
+  DWP_CH(p, "8*" h, "96+8*(6*" h "+" ky ")", "A0", "B0")                  \
+  DWP_CH(p, "8*" h "+4", "96+8*(6*" h "+3+" ky ")", "A1", "B1")
+/* Requantize A and B of channel j (constants at [k + 16 + 12 j]). */
+#define DWP_RQ(j, A, B)                                       \
+  "ldrd   %[w0], %[w1], [%[k], #(16+12*(" j "))]\n\t"          \
+  "ldr    %[x0], [%[k], #(24+12*(" j "))]\n\t"                \
+  "add    %[x1], %[w1], %[" A "], asr #31\n\t"                \
+  "smmlar %[" A "], %[" A "], %[w0], %[x1]\n\t"               \
+  "asr    %[" A "], %[" A "], %[x0]\n\t"                      \
+  "add    %[x1], %[w1], %[" B "], asr #31\n\t"                \
+  "smmlar %[" B "], %[" B "], %[w0], %[x1]\n\t"               \
+  "asr    %[" B "], %[" B "], %[x0]\n\t"
+#define DWP_CLAMP                                             \
+  "ldrd   %[x0], %[x1], [%[k], #64]\n\t"                      \
+  "ssub8  %[w0], %[A0], %[x0]\n\t"                            \
+  "sel    %[A0], %[A0], %[x0]\n\t"                            \
+  "ssub8  %[w0], %[x1], %[A0]\n\t"                            \
+  "sel    %[A0], %[A0], %[x1]\n\t"
+/* Half h of a window pair: 3 rows, requantize, saturate, pack {A_2h, A_2h+1, B_2h, B_2h+1},
+ * optional clamp, two STRH. */
+#define DWP_HALF(h, clamp)                                    \
+  "ldrd   %[A0], %[A1], [%[k], #(8*" h ")]\n\t"               \
+  "mov    %[B0], %[A0]\n\t"                                   \
+  "mov    %[B1], %[A1]\n\t"                                   \
+  DWP_ROW("r", h, "0")                                        \
+  "ldr    %[t], [%[k], #76]\n\t"                              \
+  "add    %[t], %[t], %[r]\n\t"                               \
+  DWP_ROW("t", h, "1")                                        \
+  "ldr    %[x0], [%[k], #80]\n\t"                             \
+  "add    %[t], %[t], %[x0]\n\t"                              \
+  DWP_ROW("t", h, "2")                                        \
+  DWP_RQ("2*" h, "A0", "B0")                                  \
+  DWP_RQ("2*" h "+1", "A1", "B1")                             \
+  "ssat   %[A0], #8, %[A0]\n\t"                               \
+  "ssat   %[A1], #8, %[A1]\n\t"                               \
+  "ssat   %[B0], #8, %[B0]\n\t"                               \
+  "ssat   %[B1], #8, %[B1]\n\t"                               \
+  "bfi    %[A0], %[A1], #8, #8\n\t"                           \
+  "bfi    %[A0], %[B0], #16, #8\n\t"                          \
+  "bfi    %[A0], %[B1], #24, #8\n\t"                          \
+  clamp                                                       \
+  "ldr    %[x0], [%[k], #(84+4*" h ")]\n\t"                   \
+  "strh   %[A0], [%[o], #(2*" h ")]\n\t"                      \
+  "lsr    %[A0], %[A0], #16\n\t"                              \
+  "strh   %[A0], [%[o], %[x0]]\n\t"
+/* n >= 1 window pairs of one output row: r = the first pair's row-0 words in the ring, outputs
+ * from o (window pairs 2C bytes apart). */
+#define DWP_ROW_FN(name, clamp)                                                                    \
+  static void name(const dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o) {                  \
+    uint32_t A0, A1, B0, B1, x0, x1, w0, w1;                                                       \
+    const uint32_t *t;                                                                             \
+    __asm__ volatile("1:\n\t" DWP_HALF("0", clamp) DWP_HALF("1", clamp)                            \
+                     "ldr    %[x0], [%[k], #72]\n\t"                                               \
+                     "add    %[o], %[o], %[x0]\n\t"                                                \
+                     "add    %[r], %[r], #16\n\t"                                                  \
+                     "subs   %[n], %[n], #1\n\t"                                                   \
+                     "bne    1b"                                                                   \
+                     : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1),             \
+                       [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1),             \
+                       [t] "=&r"(t), [r] "+r"(r), [n] "+r"(n), [o] "+r"(o)                         \
+                     : [k] "r"(k)                                                                  \
+                     : "cc", "memory");                                                            \
+  }
+DWP_ROW_FN(dw_pair_row_clamp, DWP_CLAMP)
+DWP_ROW_FN(dw_pair_row_noclamp, "")
+
+/* One output row (Wo windows). An odd last window is computed with a B past the row (over the
+ * extra padding column): B's bytes go to the next output row's first pixel, which that row
+ * rewrites later, or, in the last row (`last`), to a scratch word. */
+static void dw_pair_row(dw_pair_t *k, const uint32_t *r, int32_t Wo, int8_t *o, int clamp, int last) {
+  if (!last) {
+    if (clamp) dw_pair_row_clamp(k, r, (Wo + 1) >> 1, o);
+    else dw_pair_row_noclamp(k, r, (Wo + 1) >> 1, o);
+    return;
+  }
+  const int32_t np = Wo >> 1;
+  if (np > 0) {
+    if (clamp) dw_pair_row_clamp(k, r, np, o);
+    else dw_pair_row_noclamp(k, r, np, o);
+  }
+  if (Wo & 1) {
+    uint32_t scratch;
+    int8_t *ol = o + (size_t)np * k->o_step;
+    const uint32_t b0 = k->boff[0], b1 = k->boff[1];
+    k->boff[0] = (uint32_t)((uintptr_t)&scratch - (uintptr_t)ol);
+    k->boff[1] = k->boff[0] + 2u;
+    if (clamp) dw_pair_row_clamp(k, r + 4 * np, 1, ol);
+    else dw_pair_row_noclamp(k, r + 4 * np, 1, ol);
+    k->boff[0] = b0;
+    k->boff[1] = b1;
+  }
+}
+
+/* Column pair of a pair-layout row from the 4-byte input words of its two columns:
+ * E0 = PKHBT(a02, b02), E1 = PKHBT(a13, b13), E2 = PKHTB(b02, a02), E3 = PKHTB(b13, a13). */
+static inline void dw_pair_put(uint32_t *d, uint32_t va, uint32_t vb) {
+  uint32_t a02, a13, b02, b13, e0, e1, e2, e3;
+  __asm__("sxtb16 %[a02], %[va]\n\t"
+          "sxtb16 %[a13], %[va], ror #8\n\t"
+          "sxtb16 %[b02], %[vb]\n\t"
+          "sxtb16 %[b13], %[vb], ror #8\n\t"
+          "pkhbt  %[e0], %[a02], %[b02], lsl #16\n\t"
+          "pkhtb  %[e2], %[b02], %[a02], asr #16\n\t"
+          "pkhbt  %[e1], %[a13], %[b13], lsl #16\n\t"
+          "pkhtb  %[e3], %[b13], %[a13], asr #16"
+          : [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02), [b13] "=&r"(b13), [e0] "=&r"(e0),
+            [e1] "=&r"(e1), [e2] "=&r"(e2), [e3] "=&r"(e3)
+          : [va] "r"(va), [vb] "r"(vb));
+  d[0] = e0;
+  d[1] = e1;
+  d[2] = e2;
+  d[3] = e3;
+}
+
+/* dw_expand_rows for a full block in the pair layout (g->L even). Pairs wholly outside the
+ * image keep the zp words of the ring fill; a pair with one padding column (at most one per
+ * side) gets zp in that half. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_begin, int32_t r_end,
+                            uint32_t zp4) {
+  const int32_t C = g->C, x_lo = g->x_lo;
+  const int32_t i0 = x_lo < 0 ? -x_lo : 0;                        /* first image column */
+  const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
+  const int32_t f0 = (i0 + 1) >> 1, f1 = i1 >> 1; /* pairs with two image columns */
+  const size_t rowstep = (size_t)g->W * C;
+  int32_t slot = r_begin % g->nslots;
+  for (int32_t r = r_begin; r < r_end; ++r, slot = (slot + 1 == g->nslots) ? 0 : slot + 1) {
+    uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
+    const int32_t y = r + g->y_first;
+    if (y < 0 || y >= g->H) {
+      if (g->nslots < g->nrows)
+        for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
+      continue;
+    }
+    const int8_t *s = img + (size_t)y * rowstep; /* image column 0 = padded column i0 */
+    uint32_t va, vb;
+    if (i0 & 1) { /* padding column i0 - 1, image column i0 */
+      memcpy(&vb, s, 4);
+      dw_pair_put(dst + 2 * (i0 - 1), zp4, vb);
+      s += C;
+    }
+    uint32_t *d = dst + 4 * f0;
+    for (int32_t e = f0; e < f1; ++e, s += 2 * C, d += 4) {
+      memcpy(&va, s, 4);
+      memcpy(&vb, s + C, 4);
+      dw_pair_put(d, va, vb);
+    }
+    if ((i1 & 1) && i1 - 1 >= i0) { /* image column i1 - 1, padding column i1 */
+      memcpy(&va, s, 4);
+      dw_pair_put(dst + 2 * (i1 - 1), va, zp4);
+    }
+  }
+}
+
+/* The pair kernel's constants for the full block at channel c. */
+static void dw_pair_init(dw_pair_t *k, const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                         const int8_t *filter_data, int32_t c_full, const int32_t *bias, int32_t c) {
+  for (int32_t j = 0; j < 4; ++j) {
+    int32_t wt[9], wsum = 0;
+    for (int32_t t = 0; t < 9; ++t) {
+      wt[t] = filter_data[(size_t)t * c_full + c + j];
+      wsum += wt[t];
+    }
+    for (int32_t ky = 0; ky < 3; ++ky) {
+      const uint32_t w0 = (uint32_t)(2 * wt[3 * ky]) & 0xffffu, w1 = (uint32_t)(2 * wt[3 * ky + 1]) & 0xffffu,
+                     w2 = (uint32_t)(2 * wt[3 * ky + 2]) & 0xffffu;
+      k->w[j][ky][0] = w0 | (w1 << 16);
+      k->w[j][ky][1] = w1 | (w2 << 16);
+    }
+    const int32_t b = bias != NULL ? bias[c + j] : 0;
+    const uint32_t base = (uint32_t)reds_add_wrap(b, (int32_t)((uint32_t)p->input_offset * (uint32_t)wsum));
+    k->base2[j] = (int32_t)(2u * base);
+    reds_rqf_t f = {0, 0, 0};
+    (void)reds_rqf_init(&f, q->multiplier[c + j], q->shift[c + j], p->output_offset); /* checked */
+    k->rq[j][0] = f.m;
+    k->rq[j][1] = (int32_t)((uint32_t)f.c1 * 2u);
+    k->rq[j][2] = f.sh + 1;
+  }
+}
+
+/* The pair kernel applies: 3x3, stride 1, and |bias| + 255 * 128 * 9 < 2^29 for every channel
+ * (so |a| < 2^29 and the doubled accumulator is exact). */
+static int dw_pair_usable(const reds_conv_params_t *p, const reds_dims_t *filt, const int32_t *bias,
+                          int32_t C) {
+  if (filt->h != 3 || filt->w != 3 || p->stride_w != 1 || p->stride_h != 1 || C < 4) return 0;
+  const int64_t lim = ((int64_t)1 << 29) - 1 - (int64_t)255 * 128 * 9;
+  if (bias != NULL)
+    for (int32_t c = 0; c < C; ++c) {
+      const int64_t b = bias[c];
+      if (b > lim || -b > lim) return 0;
+    }
+  return 1;
+}
+
 /* All Ho x Wo windows over a fully expanded padded image: padded rows `slot` words apart,
  * `sh` rows per output row; the outputs of one block are C bytes apart. */
 static void dw_image3x3(const dw_block_t *k, const uint32_t *ring, size_t slot, int32_t sh,
@@ -257,8 +490,11 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
   const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w, sw = p->stride_w, sh = p->stride_h;
   const int32_t ntaps = kh * kw, x_lo = -p->pad_w, y_first = -p->pad_h;
-  const int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
+  int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
   if (ntaps > DW_KMAX || (int64_t)kh * L * 8 > DW_RING_BYTES) return 0;
+  /* full blocks of 3x3 stride-1 layers: the pair layout, rows of even width */
+  const int pair = dw_pair_usable(p, filt, bias, C) && (int64_t)kh * (L + (L & 1)) * 8 <= DW_RING_BYTES;
+  if (pair) L += L & 1;
   {
     reds_rqf_t f;
     for (int32_t c = 0; c < C; ++c)
@@ -289,7 +525,46 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
   k.row_bytes = (uint32_t)(4 * slot_words);
   k.win_step = (uint32_t)(8 * sw);
   k.unused = 0;
-  for (int32_t c = 0; c < C; c += 4) {
+  if (pair) {
+    dw_pair_t kp;
+    const uint32_t zp4 = REDS_BYTES4(-p->input_offset);
+    const int clamp = !(p->act.act_min <= -128 && p->act.act_max >= 127);
+    kp.lo4 = k.lo4;
+    kp.hi4 = k.hi4;
+    kp.o_step = (uint32_t)(2 * C);
+    kp.boff[0] = (uint32_t)C;
+    kp.boff[1] = (uint32_t)C + 2u;
+    kp.unused = 0;
+    for (int32_t c = 0; c + 4 <= C; c += 4) {
+      dw_pair_init(&kp, p, q, filter_data, c_full, bias, c);
+      for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = in_data + (size_t)b * H * W * C + c;
+        int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
+        if (nslots == nrows) { /* the whole padded image fits: expand it once */
+          dw_expand_pairs(&g, img, 0, nrows, zp4);
+          kp.d1 = kp.d2 = k.row_bytes;
+          const uint32_t *r0 = ring;
+          for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C, r0 += slot_words)
+            dw_pair_row(&kp, r0, Wo, o, clamp, oy == Ho - 1);
+          continue;
+        }
+        for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C) {
+          if (oy == 0) dw_expand_pairs(&g, img, 0, 3, zp4);
+          else dw_expand_pairs(&g, img, oy + 2, oy + 3, zp4);
+          const uint32_t *r0 = ring + (size_t)(oy % nslots) * slot_words;
+          const uint32_t *r1 = ring + (size_t)((oy + 1) % nslots) * slot_words;
+          const uint32_t *r2 = ring + (size_t)((oy + 2) % nslots) * slot_words;
+          kp.d1 = (uint32_t)((uintptr_t)r1 - (uintptr_t)r0);
+          kp.d2 = (uint32_t)((uintptr_t)r2 - (uintptr_t)r1);
+          dw_pair_row(&kp, r0, Wo, o, clamp, oy == Ho - 1);
+        }
+      }
+    }
+    if ((C & 3) == 0) return 1;
+    /* the tail block uses the other layout: padding words back to zp */
+    for (size_t i = 0; i < (size_t)nslots * slot_words; ++i) ring[i] = g.zp2;
+  }
+  for (int32_t c = pair ? (C & ~3) : 0; c < C; c += 4) {
     const int32_t n = (C - c) < 4 ? C - c : 4;
     dw_block_init(&k, p, q, filter_data, c_full, ntaps, bias, c, n);
     for (int32_t b = 0; b < in->n; ++b) {
