@@ -256,7 +256,7 @@ typedef struct {
   uint32_t d1, d2;    /* 76, 80: bytes from ring row 0 to row 1, row 1 to row 2 */
   uint32_t boff[2];   /* 84, 88: window B's output relative to A's (C, C + 2; a scratch word
                          for the last window of an odd row) */
-  uint32_t unused;    /* 92 */
+  uint32_t o_end;     /* 92: o after the last window pair of the call */
   uint32_t w[4][3][2]; /* 96: channel j, row ky: {2w0, 2w1}, {2w1, 2w2} */
 } dw_pair_t;
 typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_pair_t, lo4) == 64 &&
@@ -264,48 +264,42 @@ typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_
                                       ? 1
                                       : -1];
 
-/* One row of one channel: pixels at [p + xo] (P0) and [p + xo + 16] (P2), weights at [k + wo]. */
-#define DWP_CH(p, xo, wo, A, B)                               \
-  "ldr    %[x0], [%[" p "], #(" xo ")]\n\t"                   \
-  "ldr    %[x1], [%[" p "], #(" xo "+16)]\n\t"                \
+/* One row of channel j: its P0 / P2 words in P0 / P2, its weights {Wa, Wb} at [k + wo]. */
+#define DWP_CH(P0, P2, wo, A, B)                              \
   "ldrd   %[w0], %[w1], [%[k], #(" wo ")]\n\t"                \
-  "smlad  %[" A "], %[x0], %[w0], %[" A "]\n\t"               \
-  "smlabt %[" A "], %[x1], %[w1], %[" A "]\n\t"               \
-  "smlatb %[" B "], %[x0], %[w0], %[" B "]\n\t"               \
-  "smlad  %[" B "], %[x1], %[w1], %[" B "]\n\t"
-/* Both channels of half h (channels 2h, 2h + 1) for row ky. */
-#define DWP_ROW(p, h, ky)                                                 \
-  DWP_CH(p, "8*" h, "96+8*(6*" h "+" ky ")", "A0", "B0")                  \
-  DWP_CH(p, "8*" h "+4", "96+8*(6*" h "+3+" ky ")", "A1", "B1")
+  "smlad  %[" A "], %[" P0 "], %[w0], %[" A "]\n\t"           \
+  "smlabt %[" A "], %[" P2 "], %[w1], %[" A "]\n\t"           \
+  "smlatb %[" B "], %[" P0 "], %[w0], %[" B "]\n\t"           \
+  "smlad  %[" B "], %[" P2 "], %[w1], %[" B "]\n\t"
+/* Row ky of half h (channels 2h, 2h + 1 at ring row r): LDRD the two channels' P0, P2. */
+#define DWP_ROW(h, ky)                                                    \
+  "ldrd   %[p0], %[p1], [%[r], #(8*" h ")]\n\t"                           \
+  "ldrd   %[q0], %[q1], [%[r], #(8*" h "+16)]\n\t"                        \
+  DWP_CH("p0", "q0", "96+8*(6*" h "+" ky ")", "A0", "B0")                 \
+  DWP_CH("p1", "q1", "96+8*(6*" h "+3+" ky ")", "A1", "B1")
 /* Requantize A and B of channel j (constants at [k + 16 + 12 j]). */
 #define DWP_RQ(j, A, B)                                       \
   "ldrd   %[w0], %[w1], [%[k], #(16+12*(" j "))]\n\t"          \
-  "ldr    %[x0], [%[k], #(24+12*(" j "))]\n\t"                \
-  "add    %[x1], %[w1], %[" A "], asr #31\n\t"                \
-  "smmlar %[" A "], %[" A "], %[w0], %[x1]\n\t"               \
-  "asr    %[" A "], %[" A "], %[x0]\n\t"                      \
-  "add    %[x1], %[w1], %[" B "], asr #31\n\t"                \
-  "smmlar %[" B "], %[" B "], %[w0], %[x1]\n\t"               \
-  "asr    %[" B "], %[" B "], %[x0]\n\t"
+  "ldr    %[p0], [%[k], #(24+12*(" j "))]\n\t"                \
+  "add    %[p1], %[w1], %[" A "], asr #31\n\t"                \
+  "smmlar %[" A "], %[" A "], %[w0], %[p1]\n\t"               \
+  "asr    %[" A "], %[" A "], %[p0]\n\t"                      \
+  "add    %[p1], %[w1], %[" B "], asr #31\n\t"                \
+  "smmlar %[" B "], %[" B "], %[w0], %[p1]\n\t"               \
+  "asr    %[" B "], %[" B "], %[p0]\n\t"
 #define DWP_CLAMP                                             \
-  "ldrd   %[x0], %[x1], [%[k], #64]\n\t"                      \
-  "ssub8  %[w0], %[A0], %[x0]\n\t"                            \
-  "sel    %[A0], %[A0], %[x0]\n\t"                            \
-  "ssub8  %[w0], %[x1], %[A0]\n\t"                            \
-  "sel    %[A0], %[A0], %[x1]\n\t"
-/* Half h of a window pair: 3 rows, requantize, saturate, pack {A_2h, A_2h+1, B_2h, B_2h+1},
- * optional clamp, two STRH. */
-#define DWP_HALF(h, clamp)                                    \
+  "ldrd   %[p0], %[p1], [%[k], #64]\n\t"                      \
+  "ssub8  %[w0], %[A0], %[p0]\n\t"                            \
+  "sel    %[A0], %[A0], %[p0]\n\t"                            \
+  "ssub8  %[w0], %[p1], %[A0]\n\t"                            \
+  "sel    %[A0], %[A0], %[p1]\n\t"
+/* Half h: start values, 3 rows (`rows`: half 0 walks r down rows 0, 1, 2, half 1 back up),
+ * requantize, saturate, pack {A_2h, A_2h+1, B_2h, B_2h+1}, optional clamp, two STRH. */
+#define DWP_HALF(h, rows, clamp)                              \
   "ldrd   %[A0], %[A1], [%[k], #(8*" h ")]\n\t"               \
   "mov    %[B0], %[A0]\n\t"                                   \
   "mov    %[B1], %[A1]\n\t"                                   \
-  DWP_ROW("r", h, "0")                                        \
-  "ldr    %[t], [%[k], #76]\n\t"                              \
-  "add    %[t], %[t], %[r]\n\t"                               \
-  DWP_ROW("t", h, "1")                                        \
-  "ldr    %[x0], [%[k], #80]\n\t"                             \
-  "add    %[t], %[t], %[x0]\n\t"                              \
-  DWP_ROW("t", h, "2")                                        \
+  rows                                                        \
   DWP_RQ("2*" h, "A0", "B0")                                  \
   DWP_RQ("2*" h "+1", "A1", "B1")                             \
   "ssat   %[A0], #8, %[A0]\n\t"                               \
@@ -316,56 +310,73 @@ typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_
   "bfi    %[A0], %[B0], #16, #8\n\t"                          \
   "bfi    %[A0], %[B1], #24, #8\n\t"                          \
   clamp                                                       \
-  "ldr    %[x0], [%[k], #(84+4*" h ")]\n\t"                   \
+  "ldr    %[p0], [%[k], #(84+4*" h ")]\n\t"                   \
   "strh   %[A0], [%[o], #(2*" h ")]\n\t"                      \
   "lsr    %[A0], %[A0], #16\n\t"                              \
-  "strh   %[A0], [%[o], %[x0]]\n\t"
-/* n >= 1 window pairs of one output row: r = the first pair's row-0 words in the ring, outputs
- * from o (window pairs 2C bytes apart). */
+  "strh   %[A0], [%[o], %[p0]]\n\t"
+#define DWP_ROWS_DOWN                                         \
+  DWP_ROW("0", "0")                                           \
+  "ldr    %[w0], [%[k], #76]\n\t"                             \
+  "add    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("0", "1")                                           \
+  "ldr    %[w0], [%[k], #80]\n\t"                             \
+  "add    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("0", "2")
+#define DWP_ROWS_UP                                           \
+  DWP_ROW("1", "2")                                           \
+  "ldr    %[w0], [%[k], #80]\n\t"                             \
+  "sub    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("1", "1")                                           \
+  "ldr    %[w0], [%[k], #76]\n\t"                             \
+  "sub    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("1", "0")
+/* Window pairs of one output row until o reaches k->o_end: r = the first pair's row-0 words in
+ * the ring, outputs from o (window pairs 2C bytes apart). 13 registers: 4 accumulators, 4 pixel
+ * words, 2 weight words, k, r, o. */
 #define DWP_ROW_FN(name, clamp)                                                                    \
-  static void name(const dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o) {                  \
-    uint32_t A0, A1, B0, B1, x0, x1, w0, w1;                                                       \
-    const uint32_t *t;                                                                             \
-    __asm__ volatile("1:\n\t" DWP_HALF("0", clamp) DWP_HALF("1", clamp)                            \
-                     "ldr    %[x0], [%[k], #72]\n\t"                                               \
-                     "add    %[o], %[o], %[x0]\n\t"                                                \
+  static void name(const dw_pair_t *k, const uint32_t *r, int8_t *o) {                             \
+    uint32_t A0, A1, B0, B1, p0, p1, q0, q1, w0, w1;                                               \
+    __asm__ volatile("1:\n\t" DWP_HALF("0", DWP_ROWS_DOWN, clamp) DWP_HALF("1", DWP_ROWS_UP, clamp) \
+                     "ldr    %[w0], [%[k], #72]\n\t"                                               \
+                     "add    %[o], %[o], %[w0]\n\t"                                                \
                      "add    %[r], %[r], #16\n\t"                                                  \
-                     "subs   %[n], %[n], #1\n\t"                                                   \
+                     "ldr    %[w0], [%[k], #92]\n\t"                                               \
+                     "cmp    %[o], %[w0]\n\t"                                                      \
                      "bne    1b"                                                                   \
                      : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1),             \
-                       [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1),             \
-                       [t] "=&r"(t), [r] "+r"(r), [n] "+r"(n), [o] "+r"(o)                         \
+                       [p0] "=&r"(p0), [p1] "=&r"(p1), [q0] "=&r"(q0), [q1] "=&r"(q1),             \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [r] "+r"(r), [o] "+r"(o)                    \
                      : [k] "r"(k)                                                                  \
                      : "cc", "memory");                                                            \
   }
-DWP_ROW_FN(dw_pair_row_clamp, DWP_CLAMP)
-DWP_ROW_FN(dw_pair_row_noclamp, "")
+DWP_ROW_FN(dw_pair_run_clamp, DWP_CLAMP)
+DWP_ROW_FN(dw_pair_run_noclamp, "")
+
+/* n >= 1 window pairs from (r, o). */
+static inline void dw_pair_n(dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o, int clamp) {
+  k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
+  if (clamp) dw_pair_run_clamp(k, r, o);
+  else dw_pair_run_noclamp(k, r, o);
+}
 
 /* One output row (Wo windows). An odd last window is computed with a B past the row (over the
  * extra padding column): B's bytes go to the next output row's first pixel, which that row
  * rewrites later, or, in the last row (`last`), to a scratch word. */
 static void dw_pair_row(dw_pair_t *k, const uint32_t *r, int32_t Wo, int8_t *o, int clamp, int last) {
-  if (!last) {
-    if (clamp) dw_pair_row_clamp(k, r, (Wo + 1) >> 1, o);
-    else dw_pair_row_noclamp(k, r, (Wo + 1) >> 1, o);
+  if (!last || !(Wo & 1)) {
+    dw_pair_n(k, r, (Wo + 1) >> 1, o, clamp);
     return;
   }
   const int32_t np = Wo >> 1;
-  if (np > 0) {
-    if (clamp) dw_pair_row_clamp(k, r, np, o);
-    else dw_pair_row_noclamp(k, r, np, o);
-  }
-  if (Wo & 1) {
-    uint32_t scratch;
-    int8_t *ol = o + (size_t)np * k->o_step;
-    const uint32_t b0 = k->boff[0], b1 = k->boff[1];
-    k->boff[0] = (uint32_t)((uintptr_t)&scratch - (uintptr_t)ol);
-    k->boff[1] = k->boff[0] + 2u;
-    if (clamp) dw_pair_row_clamp(k, r + 4 * np, 1, ol);
-    else dw_pair_row_noclamp(k, r + 4 * np, 1, ol);
-    k->boff[0] = b0;
-    k->boff[1] = b1;
-  }
+  if (np > 0) dw_pair_n(k, r, np, o, clamp);
+  uint32_t scratch;
+  int8_t *ol = o + (size_t)np * k->o_step;
+  const uint32_t b0 = k->boff[0], b1 = k->boff[1];
+  k->boff[0] = (uint32_t)((uintptr_t)&scratch - (uintptr_t)ol);
+  k->boff[1] = k->boff[0] + 2u;
+  dw_pair_n(k, r + 4 * np, 1, ol, clamp);
+  k->boff[0] = b0;
+  k->boff[1] = b1;
 }
 
 /* Column pair of a pair-layout row from the 4-byte input words of its two columns:
@@ -534,7 +545,7 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
     kp.o_step = (uint32_t)(2 * C);
     kp.boff[0] = (uint32_t)C;
     kp.boff[1] = (uint32_t)C + 2u;
-    kp.unused = 0;
+    kp.o_end = 0;
     for (int32_t c = 0; c + 4 <= C; c += 4) {
       dw_pair_init(&kp, p, q, filter_data, c_full, bias, c);
       for (int32_t b = 0; b < in->n; ++b) {
