@@ -258,9 +258,14 @@ typedef struct {
                          for the last window of an odd row) */
   uint32_t o_end;     /* 92: o after the last window pair of the call */
   uint32_t w[4][3][2]; /* 96: channel j, row ky: {2w0, 2w1}, {2w1, 2w2} */
+  uint32_t rows_left;  /* 192: output rows the call still runs (the current one included) */
+  uint32_t o_row;      /* 196: output bytes per row (Wo * C) */
+  uint32_t o_fix;      /* 200: o at a row's end -> next row's start (Wo * C - pairs * 2C) */
+  uint32_t r_skip;     /* 204: r at a row's end -> next ring row's start */
 } dw_pair_t;
 typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_pair_t, lo4) == 64 &&
-                                   offsetof(dw_pair_t, boff) == 84 && offsetof(dw_pair_t, w) == 96)
+                                   offsetof(dw_pair_t, boff) == 84 && offsetof(dw_pair_t, w) == 96 &&
+                                   offsetof(dw_pair_t, rows_left) == 192)
                                       ? 1
                                       : -1];
 
@@ -330,11 +335,12 @@ typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_
   "ldr    %[w0], [%[k], #76]\n\t"                             \
   "sub    %[r], %[r], %[w0]\n\t"                              \
   DWP_ROW("1", "0")
-/* Window pairs of one output row until o reaches k->o_end: r = the first pair's row-0 words in
- * the ring, outputs from o (window pairs 2C bytes apart). 13 registers: 4 accumulators, 4 pixel
- * words, 2 weight words, k, r, o. */
+/* Window pairs of k->rows_left output rows, each until o reaches k->o_end: r = the first pair's
+ * row-0 words in the ring, outputs from o (window pairs 2C bytes apart); between rows r, o and
+ * o_end step by r_skip, o_fix and o_row. 13 registers: 4 accumulators, 4 pixel words, 2 weight
+ * words, k, r, o. */
 #define DWP_ROW_FN(name, clamp)                                                                    \
-  static void name(const dw_pair_t *k, const uint32_t *r, int8_t *o) {                             \
+  static void name(dw_pair_t *k, const uint32_t *r, int8_t *o) {                                   \
     uint32_t A0, A1, B0, B1, p0, p1, q0, q1, w0, w1;                                               \
     __asm__ volatile("1:\n\t" DWP_HALF("0", DWP_ROWS_DOWN, clamp) DWP_HALF("1", DWP_ROWS_UP, clamp) \
                      "ldr    %[w0], [%[k], #72]\n\t"                                               \
@@ -342,7 +348,21 @@ typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_
                      "add    %[r], %[r], #16\n\t"                                                  \
                      "ldr    %[w0], [%[k], #92]\n\t"                                               \
                      "cmp    %[o], %[w0]\n\t"                                                      \
-                     "bne    1b"                                                                   \
+                     "bne    1b\n\t"                                                               \
+                     "ldr    %[w0], [%[k], #192]\n\t"                                              \
+                     "subs   %[w0], %[w0], #1\n\t"                                                 \
+                     "beq    2f\n\t"                                                               \
+                     "str    %[w0], [%[k], #192]\n\t"                                              \
+                     "ldr    %[w0], [%[k], #204]\n\t"                                              \
+                     "add    %[r], %[r], %[w0]\n\t"                                                \
+                     "ldr    %[w0], [%[k], #200]\n\t"                                              \
+                     "add    %[o], %[o], %[w0]\n\t"                                                \
+                     "ldr    %[w0], [%[k], #92]\n\t"                                               \
+                     "ldr    %[w1], [%[k], #196]\n\t"                                              \
+                     "add    %[w0], %[w0], %[w1]\n\t"                                              \
+                     "str    %[w0], [%[k], #92]\n\t"                                               \
+                     "b      1b\n\t"                                                               \
+                     "2:"                                                                          \
                      : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1),             \
                        [p0] "=&r"(p0), [p1] "=&r"(p1), [q0] "=&r"(q0), [q1] "=&r"(q1),             \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [r] "+r"(r), [o] "+r"(o)                    \
@@ -355,6 +375,19 @@ DWP_ROW_FN(dw_pair_run_noclamp, "")
 /* n >= 1 window pairs from (r, o). */
 static inline void dw_pair_n(dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o, int clamp) {
   k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
+  k->rows_left = 1;
+  if (clamp) dw_pair_run_clamp(k, r, o);
+  else dw_pair_run_noclamp(k, r, o);
+}
+
+/* nrows >= 1 output rows of n window pairs each, from ring row r (rows slot_bytes apart). */
+static void dw_pair_rows(dw_pair_t *k, const uint32_t *r, int32_t nrows, int32_t n, int32_t Wo,
+                         uint32_t slot_bytes, int8_t *o, int clamp) {
+  k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
+  k->rows_left = (uint32_t)nrows;
+  k->o_row = (uint32_t)Wo * (k->o_step >> 1);
+  k->o_fix = k->o_row - (uint32_t)n * k->o_step;
+  k->r_skip = slot_bytes - 16u * (uint32_t)n;
   if (clamp) dw_pair_run_clamp(k, r, o);
   else dw_pair_run_noclamp(k, r, o);
 }
@@ -554,9 +587,11 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
         if (nslots == nrows) { /* the whole padded image fits: expand it once */
           dw_expand_pairs(&g, img, 0, nrows, zp4);
           kp.d1 = kp.d2 = k.row_bytes;
-          const uint32_t *r0 = ring;
-          for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C, r0 += slot_words)
-            dw_pair_row(&kp, r0, Wo, o, clamp, oy == Ho - 1);
+          /* all rows in one call; with odd Wo the last row apart (its B goes to scratch) */
+          const int32_t nr = (Wo & 1) ? Ho - 1 : Ho;
+          if (nr > 0) dw_pair_rows(&kp, ring, nr, (Wo + 1) >> 1, Wo, k.row_bytes, o, clamp);
+          if (nr < Ho)
+            dw_pair_row(&kp, ring + (size_t)nr * slot_words, Wo, o + (size_t)nr * Wo * C, clamp, 1);
           continue;
         }
         for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C) {
