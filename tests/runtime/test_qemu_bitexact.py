@@ -196,6 +196,33 @@ def depthwise_wide(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def depthwise_pairs(seed: int = 0):
+    """3x3 stride-1 depthwise of the pair kernel (two output pixels per tile): 8 channels (no
+    tail block), odd output width 11 and no activation (the unclamped variant; B past the row
+    in the last window pair); then a VALID 3x3 depthwise whose channel 0 has a bias beyond the
+    pair kernel's bound |bias| + 255 * 128 * 9 < 2^29, so the layer takes the other path."""
+    import keras
+
+    import modelgen
+
+    L = keras.layers
+    modelgen._seed(seed)
+    x = inp = keras.Input((6, 11, 8), batch_size=1)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Conv2D(8, 1)(x)
+    big = L.DepthwiseConv2D(3, padding="valid")
+    x = big(x)  # 4x9x8
+    x = L.Conv2D(5, 1)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(3)(x)
+    model = keras.Model(inp, x)
+    w, b = big.get_weights()
+    w[:, :, 0, 0] *= 2e-4  # tiny channel-0 weights: tiny weight scale, so the int32 bias is large
+    b[0] = 3.0
+    big.set_weights([w, b])
+    return model
+
+
 @pytest.fixture(scope="module")
 def models(tflite_model):
     import modelgen
@@ -211,6 +238,7 @@ def models(tflite_model):
         "large_input": modelgen.convert(large_input(), seed=15),
         "depthwise_ring": modelgen.convert(depthwise_ring(), seed=17),
         "depthwise_wide": modelgen.convert(depthwise_wide(), seed=19),
+        "depthwise_pairs": modelgen.convert(depthwise_pairs(), seed=21),
     }
 
 
@@ -229,7 +257,7 @@ def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
 
 @pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",
                                   "first_conv_1ch", "sliced_conv", "clamped_conv", "large_input",
-                                  "depthwise_ring", "depthwise_wide"])
+                                  "depthwise_ring", "depthwise_wide", "depthwise_pairs"])
 def test_dsp_kernels_every_subnet_qemu_m4(models, name):
     check_every_subnet(models[name], "qemu_m4")
 

@@ -238,6 +238,283 @@ static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds
   }
 }
 
+/* ---- 3x3 stride-1 full blocks: pair layout, 2 windows x 2 channels per register tile ----
+ * Per ring row and even padded column 2e, four words E[e][j] = {c_j[2e], c_j[2e+1]} (int16
+ * halves, channel j = 0..3; the padded row width is made even). Windows A at even column x0 and
+ * B at x0 + 1 take, per row and channel, P0 = {x0, x1}, P2 = {x2, x3} and the weight words
+ * Wa = {w0, w1}, Wb = {w1, w2}:
+ *   A += SMLAD(P0, Wa) + SMLABT(P2, Wb)   (x0 w0 + x1 w1, x2 w2)
+ *   B += SMLATB(P0, Wa) + SMLAD(P2, Wb)   (x1 w0, x2 w1 + x3 w2)
+ * 4 MAC instructions for 6 MACs. Weights and start values are stored doubled, so the tile holds
+ * A = 2a (exact: the layer check keeps |a| < 2^29) and requantizes in 3 instructions,
+ * SMMLAR(A, m, 2*c1 + (A >> 31)) >> e (the identity above GX_RQ in conv2d_s8.c). */
+typedef struct {
+  int32_t base2[4];   /*  0: 2 * (bias + in_off * sum w) */
+  int32_t rq[4][3];   /* 16: per channel {m, 2*c1, e = sh + 1} */
+  uint32_t lo4, hi4;  /* 64 */
+  uint32_t o_step;    /* 72: 2 * C (output bytes per window pair) */
+  uint32_t d1, d2;    /* 76, 80: bytes from ring row 0 to row 1, row 1 to row 2 */
+  uint32_t boff[2];   /* 84, 88: window B's output relative to A's (C, C + 2; a scratch word
+                         for the last window of an odd row) */
+  uint32_t o_end;     /* 92: o after the last window pair of the call */
+  uint32_t w[4][3][2]; /* 96: channel j, row ky: {2w0, 2w1}, {2w1, 2w2} */
+  uint32_t rows_left;  /* 192: output rows the call still runs (the current one included) */
+  uint32_t o_row;      /* 196: output bytes per row (Wo * C) */
+  uint32_t o_fix;      /* 200: o at a row's end -> next row's start (Wo * C - pairs * 2C) */
+  uint32_t r_skip;     /* 204: r at a row's end -> next ring row's start */
+} dw_pair_t;
+typedef char dw_pair_layout_check[(offsetof(dw_pair_t, rq) == 16 && offsetof(dw_pair_t, lo4) == 64 &&
+                                   offsetof(dw_pair_t, boff) == 84 && offsetof(dw_pair_t, w) == 96 &&
+                                   offsetof(dw_pair_t, rows_left) == 192)
+                                      ? 1
+                                      : -1];
+
+/* One row of channel j: its P0 / P2 words in P0 / P2, its weights {Wa, Wb} at [k + wo]. */
+#define DWP_CH(P0, P2, wo, A, B)                              \
+  "ldrd   %[w0], %[w1], [%[k], #(" wo ")]\n\t"                \
+  "smlad  %[" A "], %[" P0 "], %[w0], %[" A "]\n\t"           \
+  "smlabt %[" A "], %[" P2 "], %[w1], %[" A "]\n\t"           \
+  "smlatb %[" B "], %[" P0 "], %[w0], %[" B "]\n\t"           \
+  "smlad  %[" B "], %[" P2 "], %[w1], %[" B "]\n\t"
+/* Row ky of half h (channels 2h, 2h + 1 at ring row r): LDRD the two channels' P0, P2. */
+#define DWP_ROW(h, ky)                                                    \
+  "ldrd   %[p0], %[p1], [%[r], #(8*" h ")]\n\t"                           \
+  "ldrd   %[q0], %[q1], [%[r], #(8*" h "+16)]\n\t"                        \
+  DWP_CH("p0", "q0", "96+8*(6*" h "+" ky ")", "A0", "B0")                 \
+  DWP_CH("p1", "q1", "96+8*(6*" h "+3+" ky ")", "A1", "B1")
+/* Requantize A and B of channel j (constants at [k + 16 + 12 j]). */
+#define DWP_RQ(j, A, B)                                       \
+  "ldrd   %[w0], %[w1], [%[k], #(16+12*(" j "))]\n\t"          \
+  "ldr    %[p0], [%[k], #(24+12*(" j "))]\n\t"                \
+  "add    %[p1], %[w1], %[" A "], asr #31\n\t"                \
+  "smmlar %[" A "], %[" A "], %[w0], %[p1]\n\t"               \
+  "asr    %[" A "], %[" A "], %[p0]\n\t"                      \
+  "add    %[p1], %[w1], %[" B "], asr #31\n\t"                \
+  "smmlar %[" B "], %[" B "], %[w0], %[p1]\n\t"               \
+  "asr    %[" B "], %[" B "], %[p0]\n\t"
+#define DWP_CLAMP                                             \
+  "ldrd   %[p0], %[p1], [%[k], #64]\n\t"                      \
+  "ssub8  %[w0], %[A0], %[p0]\n\t"                            \
+  "sel    %[A0], %[A0], %[p0]\n\t"                            \
+  "ssub8  %[w0], %[p1], %[A0]\n\t"                            \
+  "sel    %[A0], %[A0], %[p1]\n\t"
+/* Half h: start values, 3 rows (`rows`: half 0 walks r down rows 0, 1, 2, half 1 back up),
+ * requantize, saturate, pack {A_2h, A_2h+1, B_2h, B_2h+1}, optional clamp, two STRH. */
+#define DWP_HALF(h, rows, clamp)                              \
+  "ldrd   %[A0], %[A1], [%[k], #(8*" h ")]\n\t"               \
+  "mov    %[B0], %[A0]\n\t"                                   \
+  "mov    %[B1], %[A1]\n\t"                                   \
+  rows                                                        \
+  DWP_RQ("2*" h, "A0", "B0")                                  \
+  DWP_RQ("2*" h "+1", "A1", "B1")                             \
+  "ssat   %[A0], #8, %[A0]\n\t"                               \
+  "ssat   %[A1], #8, %[A1]\n\t"                               \
+  "ssat   %[B0], #8, %[B0]\n\t"                               \
+  "ssat   %[B1], #8, %[B1]\n\t"                               \
+  "bfi    %[A0], %[A1], #8, #8\n\t"                           \
+  "bfi    %[A0], %[B0], #16, #8\n\t"                          \
+  "bfi    %[A0], %[B1], #24, #8\n\t"                          \
+  clamp                                                       \
+  "ldr    %[p0], [%[k], #(84+4*" h ")]\n\t"                   \
+  "strh   %[A0], [%[o], #(2*" h ")]\n\t"                      \
+  "lsr    %[A0], %[A0], #16\n\t"                              \
+  "strh   %[A0], [%[o], %[p0]]\n\t"
+#define DWP_ROWS_DOWN                                         \
+  DWP_ROW("0", "0")                                           \
+  "ldr    %[w0], [%[k], #76]\n\t"                             \
+  "add    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("0", "1")                                           \
+  "ldr    %[w0], [%[k], #80]\n\t"                             \
+  "add    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("0", "2")
+#define DWP_ROWS_UP                                           \
+  DWP_ROW("1", "2")                                           \
+  "ldr    %[w0], [%[k], #80]\n\t"                             \
+  "sub    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("1", "1")                                           \
+  "ldr    %[w0], [%[k], #76]\n\t"                             \
+  "sub    %[r], %[r], %[w0]\n\t"                              \
+  DWP_ROW("1", "0")
+/* Window pairs of k->rows_left output rows, each until o reaches k->o_end: r = the first pair's
+ * row-0 words in the ring, outputs from o (window pairs 2C bytes apart); between rows r, o and
+ * o_end step by r_skip, o_fix and o_row. 13 registers: 4 accumulators, 4 pixel words, 2 weight
+ * words, k, r, o. */
+#define DWP_ROW_FN(name, clamp)                                                                    \
+  static void name(dw_pair_t *k, const uint32_t *r, int8_t *o) {                                   \
+    uint32_t A0, A1, B0, B1, p0, p1, q0, q1, w0, w1;                                               \
+    __asm__ volatile("1:\n\t" DWP_HALF("0", DWP_ROWS_DOWN, clamp) DWP_HALF("1", DWP_ROWS_UP, clamp) \
+                     "ldr    %[w0], [%[k], #72]\n\t"                                               \
+                     "add    %[o], %[o], %[w0]\n\t"                                                \
+                     "add    %[r], %[r], #16\n\t"                                                  \
+                     "ldr    %[w0], [%[k], #92]\n\t"                                               \
+                     "cmp    %[o], %[w0]\n\t"                                                      \
+                     "bne    1b\n\t"                                                               \
+                     "ldr    %[w0], [%[k], #192]\n\t"                                              \
+                     "subs   %[w0], %[w0], #1\n\t"                                                 \
+                     "beq    2f\n\t"                                                               \
+                     "str    %[w0], [%[k], #192]\n\t"                                              \
+                     "ldr    %[w0], [%[k], #204]\n\t"                                              \
+                     "add    %[r], %[r], %[w0]\n\t"                                                \
+                     "ldr    %[w0], [%[k], #200]\n\t"                                              \
+                     "add    %[o], %[o], %[w0]\n\t"                                                \
+                     "ldr    %[w0], [%[k], #92]\n\t"                                               \
+                     "ldr    %[w1], [%[k], #196]\n\t"                                              \
+                     "add    %[w0], %[w0], %[w1]\n\t"                                              \
+                     "str    %[w0], [%[k], #92]\n\t"                                               \
+                     "b      1b\n\t"                                                               \
+                     "2:"                                                                          \
+                     : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1),             \
+                       [p0] "=&r"(p0), [p1] "=&r"(p1), [q0] "=&r"(q0), [q1] "=&r"(q1),             \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [r] "+r"(r), [o] "+r"(o)                    \
+                     : [k] "r"(k)                                                                  \
+                     : "cc", "memory");                                                            \
+  }
+DWP_ROW_FN(dw_pair_run_clamp, DWP_CLAMP)
+DWP_ROW_FN(dw_pair_run_noclamp, "")
+
+/* n >= 1 window pairs from (r, o). */
+static inline void dw_pair_n(dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o, int clamp) {
+  k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
+  k->rows_left = 1;
+  if (clamp) dw_pair_run_clamp(k, r, o);
+  else dw_pair_run_noclamp(k, r, o);
+}
+
+/* nrows >= 1 output rows of n window pairs each, from ring row r (rows slot_bytes apart). */
+static void dw_pair_rows(dw_pair_t *k, const uint32_t *r, int32_t nrows, int32_t n, int32_t Wo,
+                         uint32_t slot_bytes, int8_t *o, int clamp) {
+  k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
+  k->rows_left = (uint32_t)nrows;
+  k->o_row = (uint32_t)Wo * (k->o_step >> 1);
+  k->o_fix = k->o_row - (uint32_t)n * k->o_step;
+  k->r_skip = slot_bytes - 16u * (uint32_t)n;
+  if (clamp) dw_pair_run_clamp(k, r, o);
+  else dw_pair_run_noclamp(k, r, o);
+}
+
+/* One output row (Wo windows). An odd last window is computed with a B past the row (over the
+ * extra padding column): B's bytes go to the next output row's first pixel, which that row
+ * rewrites later, or, in the last row (`last`), to a scratch word. */
+static void dw_pair_row(dw_pair_t *k, const uint32_t *r, int32_t Wo, int8_t *o, int clamp, int last) {
+  if (!last || !(Wo & 1)) {
+    dw_pair_n(k, r, (Wo + 1) >> 1, o, clamp);
+    return;
+  }
+  const int32_t np = Wo >> 1;
+  if (np > 0) dw_pair_n(k, r, np, o, clamp);
+  uint32_t scratch;
+  int8_t *ol = o + (size_t)np * k->o_step;
+  const uint32_t b0 = k->boff[0], b1 = k->boff[1];
+  k->boff[0] = (uint32_t)((uintptr_t)&scratch - (uintptr_t)ol);
+  k->boff[1] = k->boff[0] + 2u;
+  dw_pair_n(k, r + 4 * np, 1, ol, clamp);
+  k->boff[0] = b0;
+  k->boff[1] = b1;
+}
+
+/* Column pair of a pair-layout row from the 4-byte input words of its two columns:
+ * E0 = PKHBT(a02, b02), E1 = PKHBT(a13, b13), E2 = PKHTB(b02, a02), E3 = PKHTB(b13, a13). */
+static inline void dw_pair_put(uint32_t *d, uint32_t va, uint32_t vb) {
+  uint32_t a02, a13, b02, b13, e0, e1, e2, e3;
+  __asm__("sxtb16 %[a02], %[va]\n\t"
+          "sxtb16 %[a13], %[va], ror #8\n\t"
+          "sxtb16 %[b02], %[vb]\n\t"
+          "sxtb16 %[b13], %[vb], ror #8\n\t"
+          "pkhbt  %[e0], %[a02], %[b02], lsl #16\n\t"
+          "pkhtb  %[e2], %[b02], %[a02], asr #16\n\t"
+          "pkhbt  %[e1], %[a13], %[b13], lsl #16\n\t"
+          "pkhtb  %[e3], %[b13], %[a13], asr #16"
+          : [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02), [b13] "=&r"(b13), [e0] "=&r"(e0),
+            [e1] "=&r"(e1), [e2] "=&r"(e2), [e3] "=&r"(e3)
+          : [va] "r"(va), [vb] "r"(vb));
+  d[0] = e0;
+  d[1] = e1;
+  d[2] = e2;
+  d[3] = e3;
+}
+
+/* dw_expand_rows for a full block in the pair layout (g->L even). Pairs wholly outside the
+ * image keep the zp words of the ring fill; a pair with one padding column (at most one per
+ * side) gets zp in that half. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_begin, int32_t r_end,
+                            uint32_t zp4) {
+  const int32_t C = g->C, x_lo = g->x_lo;
+  const int32_t i0 = x_lo < 0 ? -x_lo : 0;                        /* first image column */
+  const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
+  const int32_t f0 = (i0 + 1) >> 1, f1 = i1 >> 1; /* pairs with two image columns */
+  const size_t rowstep = (size_t)g->W * C;
+  int32_t slot = r_begin % g->nslots;
+  for (int32_t r = r_begin; r < r_end; ++r, slot = (slot + 1 == g->nslots) ? 0 : slot + 1) {
+    uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
+    const int32_t y = r + g->y_first;
+    if (y < 0 || y >= g->H) {
+      if (g->nslots < g->nrows)
+        for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
+      continue;
+    }
+    const int8_t *s = img + (size_t)y * rowstep; /* image column 0 = padded column i0 */
+    uint32_t va, vb;
+    if (i0 & 1) { /* padding column i0 - 1, image column i0 */
+      memcpy(&vb, s, 4);
+      dw_pair_put(dst + 2 * (i0 - 1), zp4, vb);
+      s += C;
+    }
+    uint32_t *d = dst + 4 * f0;
+    for (int32_t e = f0; e < f1; ++e, s += 2 * C, d += 4) {
+      memcpy(&va, s, 4);
+      memcpy(&vb, s + C, 4);
+      dw_pair_put(d, va, vb);
+    }
+    if ((i1 & 1) && i1 - 1 >= i0) { /* image column i1 - 1, padding column i1 */
+      memcpy(&va, s, 4);
+      dw_pair_put(dst + 2 * (i1 - 1), va, zp4);
+    }
+  }
+}
+
+/* The pair kernel's constants for the full block at channel c. */
+static void dw_pair_init(dw_pair_t *k, const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                         const int8_t *filter_data, int32_t c_full, const int32_t *bias, int32_t c) {
+  for (int32_t j = 0; j < 4; ++j) {
+    int32_t wt[9], wsum = 0;
+    for (int32_t t = 0; t < 9; ++t) {
+      wt[t] = filter_data[(size_t)t * c_full + c + j];
+      wsum += wt[t];
+    }
+    for (int32_t ky = 0; ky < 3; ++ky) {
+      const uint32_t w0 = (uint32_t)(2 * wt[3 * ky]) & 0xffffu, w1 = (uint32_t)(2 * wt[3 * ky + 1]) & 0xffffu,
+                     w2 = (uint32_t)(2 * wt[3 * ky + 2]) & 0xffffu;
+      k->w[j][ky][0] = w0 | (w1 << 16);
+      k->w[j][ky][1] = w1 | (w2 << 16);
+    }
+    const int32_t b = bias != NULL ? bias[c + j] : 0;
+    const uint32_t base = (uint32_t)reds_add_wrap(b, (int32_t)((uint32_t)p->input_offset * (uint32_t)wsum));
+    k->base2[j] = (int32_t)(2u * base);
+    reds_rqf_t f = {0, 0, 0};
+    (void)reds_rqf_init(&f, q->multiplier[c + j], q->shift[c + j], p->output_offset); /* checked */
+    k->rq[j][0] = f.m;
+    k->rq[j][1] = (int32_t)((uint32_t)f.c1 * 2u);
+    k->rq[j][2] = f.sh + 1;
+  }
+}
+
+/* The pair kernel applies: 3x3, stride 1, and |bias| + 255 * 128 * 9 < 2^29 for every channel
+ * (so |a| < 2^29 and the doubled accumulator is exact). */
+static int dw_pair_usable(const reds_conv_params_t *p, const reds_dims_t *filt, const int32_t *bias,
+                          int32_t C) {
+  if (filt->h != 3 || filt->w != 3 || p->stride_w != 1 || p->stride_h != 1 || C < 4) return 0;
+  const int64_t lim = ((int64_t)1 << 29) - 1 - (int64_t)255 * 128 * 9;
+  if (bias != NULL)
+    for (int32_t c = 0; c < C; ++c) {
+      const int64_t b = bias[c];
+      if (b > lim || -b > lim) return 0;
+    }
+  return 1;
+}
+
 /* All Ho x Wo windows over a fully expanded padded image: padded rows `slot` words apart,
  * `sh` rows per output row; the outputs of one block are C bytes apart. */
 static void dw_image3x3(const dw_block_t *k, const uint32_t *ring, size_t slot, int32_t sh,
@@ -257,8 +534,11 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
   const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w, sw = p->stride_w, sh = p->stride_h;
   const int32_t ntaps = kh * kw, x_lo = -p->pad_w, y_first = -p->pad_h;
-  const int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
+  int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
   if (ntaps > DW_KMAX || (int64_t)kh * L * 8 > DW_RING_BYTES) return 0;
+  /* full blocks of 3x3 stride-1 layers: the pair layout, rows of even width */
+  const int pair = dw_pair_usable(p, filt, bias, C) && (int64_t)kh * (L + (L & 1)) * 8 <= DW_RING_BYTES;
+  if (pair) L += L & 1;
   {
     reds_rqf_t f;
     for (int32_t c = 0; c < C; ++c)
@@ -289,7 +569,48 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
   k.row_bytes = (uint32_t)(4 * slot_words);
   k.win_step = (uint32_t)(8 * sw);
   k.unused = 0;
-  for (int32_t c = 0; c < C; c += 4) {
+  if (pair) {
+    dw_pair_t kp;
+    const uint32_t zp4 = REDS_BYTES4(-p->input_offset);
+    const int clamp = !(p->act.act_min <= -128 && p->act.act_max >= 127);
+    kp.lo4 = k.lo4;
+    kp.hi4 = k.hi4;
+    kp.o_step = (uint32_t)(2 * C);
+    kp.boff[0] = (uint32_t)C;
+    kp.boff[1] = (uint32_t)C + 2u;
+    kp.o_end = 0;
+    for (int32_t c = 0; c + 4 <= C; c += 4) {
+      dw_pair_init(&kp, p, q, filter_data, c_full, bias, c);
+      for (int32_t b = 0; b < in->n; ++b) {
+        const int8_t *img = in_data + (size_t)b * H * W * C + c;
+        int8_t *o = out_data + (size_t)b * Ho * Wo * C + c;
+        if (nslots == nrows) { /* the whole padded image fits: expand it once */
+          dw_expand_pairs(&g, img, 0, nrows, zp4);
+          kp.d1 = kp.d2 = k.row_bytes;
+          /* all rows in one call; with odd Wo the last row apart (its B goes to scratch) */
+          const int32_t nr = (Wo & 1) ? Ho - 1 : Ho;
+          if (nr > 0) dw_pair_rows(&kp, ring, nr, (Wo + 1) >> 1, Wo, k.row_bytes, o, clamp);
+          if (nr < Ho)
+            dw_pair_row(&kp, ring + (size_t)nr * slot_words, Wo, o + (size_t)nr * Wo * C, clamp, 1);
+          continue;
+        }
+        for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C) {
+          if (oy == 0) dw_expand_pairs(&g, img, 0, 3, zp4);
+          else dw_expand_pairs(&g, img, oy + 2, oy + 3, zp4);
+          const uint32_t *r0 = ring + (size_t)(oy % nslots) * slot_words;
+          const uint32_t *r1 = ring + (size_t)((oy + 1) % nslots) * slot_words;
+          const uint32_t *r2 = ring + (size_t)((oy + 2) % nslots) * slot_words;
+          kp.d1 = (uint32_t)((uintptr_t)r1 - (uintptr_t)r0);
+          kp.d2 = (uint32_t)((uintptr_t)r2 - (uintptr_t)r1);
+          dw_pair_row(&kp, r0, Wo, o, clamp, oy == Ho - 1);
+        }
+      }
+    }
+    if ((C & 3) == 0) return 1;
+    /* the tail block uses the other layout: padding words back to zp */
+    for (size_t i = 0; i < (size_t)nslots * slot_words; ++i) ring[i] = g.zp2;
+  }
+  for (int32_t c = pair ? (C & ~3) : 0; c < C; c += 4) {
     const int32_t n = (C - c) < 4 ? C - c : 4;
     dw_block_init(&k, p, q, filter_data, c_full, ntaps, bias, c, n);
     for (int32_t b = 0; b < in->n; ++b) {
