@@ -579,7 +579,10 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
     kp.boff[0] = (uint32_t)C;
     kp.boff[1] = (uint32_t)C + 2u;
     kp.o_end = 0;
-    for (int32_t c = 0; c + 4 <= C; c += 4) {
+    for (int32_t c0 = 0; c0 < C && C >= 4; c0 += 4) {
+      /* a last partial block runs as the full block of the last 4 channels: its first channels
+       * are computed again, to the same values (cheaper than a 1-3 channel path) */
+      const int32_t c = (c0 + 4 > C) ? C - 4 : c0;
       dw_pair_init(&kp, p, q, filter_data, c_full, bias, c);
       for (int32_t b = 0; b < in->n; ++b) {
         const int8_t *img = in_data + (size_t)b * H * W * C + c;
@@ -606,11 +609,12 @@ static int dw_ring(const reds_conv_params_t *p, const reds_channel_quant_t *q, c
         }
       }
     }
-    if ((C & 3) == 0) return 1;
-    /* the tail block uses the other layout: padding words back to zp */
+    if (C >= 4) return 1;
+    /* fewer than 4 channels: the other layout; padding words back to zp */
     for (size_t i = 0; i < (size_t)nslots * slot_words; ++i) ring[i] = g.zp2;
   }
-  for (int32_t c = pair ? (C & ~3) : 0; c < C; c += 4) {
+  for (int32_t c0 = 0; c0 < C; c0 += 4) {
+    const int32_t c = (c0 + 4 > C && C >= 4) ? C - 4 : c0; /* last partial block: see above */
     const int32_t n = (C - c) < 4 ? C - c : 4;
     dw_block_init(&k, p, q, filter_data, c_full, ntaps, bias, c, n);
     for (int32_t b = 0; b < in->n; ++b) {
