@@ -168,30 +168,41 @@ typedef struct {
   uint32_t *ring;
 } dw_rows_t;
 
+/* The padded columns holding image columns: i0 .. i1 - 1 of a ring row. */
+static inline void dw_image_cols(const dw_rows_t *g, int32_t *i0, int32_t *i1) {
+  *i0 = g->x_lo < 0 ? -g->x_lo : 0;
+  *i1 = (g->W - g->x_lo) < g->L ? (g->W - g->x_lo) : g->L;
+}
+
+/* Padded row r's slot, or NULL if r is outside the image: its slot then holds zp (refilled when
+ * the ring is smaller than the padded image, since the slot may hold an image row of an earlier
+ * block; in whole-image mode it only ever holds this padding row, filled at the start). */
+static inline uint32_t *dw_image_slot(const dw_rows_t *g, int32_t r, int32_t slot) {
+  uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
+  const int32_t y = r + g->y_first;
+  if (y >= 0 && y < g->H) return dst;
+  if (g->nslots < g->nrows)
+    for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
+  return NULL;
+}
+
 /* Padded rows r_begin .. r_end - 1 of the block (channels c .. c + n - 1: img points at
  * channel c) into their slots. The caller fills the ring with zp once per call: in-image rows
- * write only their image columns (the padding columns of every slot stay zp), rows outside the
- * image are refilled with zp when the ring is smaller than the padded image (their slot may hold
- * an image row of an earlier block). */
+ * write only their image columns (the padding columns of every slot stay zp); rows outside the
+ * image: dw_image_slot. */
 #if defined(__GNUC__)
 __attribute__((noinline)) /* inlined, its loops share dw_ring's registers and spill */
 #endif
 static void dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int32_t r_begin,
                            int32_t r_end) {
-  const int32_t C = g->C, x_lo = g->x_lo;
-  const int32_t i0 = x_lo < 0 ? -x_lo : 0;                       /* first in-image column */
-  const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
+  const int32_t C = g->C;
+  int32_t i0, i1;
+  dw_image_cols(g, &i0, &i1);
   int32_t slot = r_begin % g->nslots;
   for (int32_t r = r_begin; r < r_end; ++r, slot = (slot + 1 == g->nslots) ? 0 : slot + 1) {
-    uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
-    const int32_t y = r + g->y_first;
-    if (y < 0 || y >= g->H) {
-      /* whole-image mode: this slot only ever holds this padding row (filled at the start) */
-      if (g->nslots < g->nrows)
-        for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
-      continue;
-    }
-    const int8_t *src = img + ((size_t)y * g->W + (x_lo + i0)) * C;
+    uint32_t *dst = dw_image_slot(g, r, slot);
+    if (dst == NULL) continue;
+    const int8_t *src = img + ((size_t)(r + g->y_first) * g->W + (g->x_lo + i0)) * C;
     uint32_t *d = dst + 2 * i0, *end = dst + 2 * i1;
     if (n == 4) {
       for (; d < end; src += C, d += 2) {
@@ -441,21 +452,16 @@ __attribute__((noinline))
 #endif
 static void dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_begin, int32_t r_end,
                             uint32_t zp4) {
-  const int32_t C = g->C, x_lo = g->x_lo;
-  const int32_t i0 = x_lo < 0 ? -x_lo : 0;                        /* first image column */
-  const int32_t i1 = (g->W - x_lo) < g->L ? (g->W - x_lo) : g->L; /* one past the last */
+  const int32_t C = g->C;
+  int32_t i0, i1;
+  dw_image_cols(g, &i0, &i1);
   const int32_t f0 = (i0 + 1) >> 1, f1 = i1 >> 1; /* pairs with two image columns */
   const size_t rowstep = (size_t)g->W * C;
   int32_t slot = r_begin % g->nslots;
   for (int32_t r = r_begin; r < r_end; ++r, slot = (slot + 1 == g->nslots) ? 0 : slot + 1) {
-    uint32_t *dst = g->ring + (size_t)slot * g->slot_words;
-    const int32_t y = r + g->y_first;
-    if (y < 0 || y >= g->H) {
-      if (g->nslots < g->nrows)
-        for (size_t i = 0; i < g->slot_words; ++i) dst[i] = g->zp2;
-      continue;
-    }
-    const int8_t *s = img + (size_t)y * rowstep; /* image column 0 = padded column i0 */
+    uint32_t *dst = dw_image_slot(g, r, slot);
+    if (dst == NULL) continue;
+    const int8_t *s = img + (size_t)(r + g->y_first) * rowstep; /* image column 0 = padded i0 */
     uint32_t va, vb;
     if (i0 & 1) { /* padding column i0 - 1, image column i0 */
       memcpy(&vb, s, 4);
