@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from reds import firmware
+from reds_bench import firmware
 
 
 @pytest.fixture(scope="session")

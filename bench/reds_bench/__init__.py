@@ -8,7 +8,6 @@ from .errors import (BenchError, BoardResetError, DeviceError, ExpectTimeout, Li
                      ModelMismatchError)
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 1
 
 __all__ = ["BenchError", "BoardResetError", "DeviceError", "ExpectTimeout", "LinkClosedError",
            "ModelMismatchError", "create_dut", "run_bench", "__version__"]

@@ -1,141 +1,149 @@
-"""``reds bench``: thin command line over the library.
+"""``reds bench``: the bench's commands, a thin click group over the package (the ``reds``
+command mounts it; see ``reds_app.cli``).
 
     reds bench run --target native --model m.tflite --out out/bench [--resume]
     reds bench run --hardware-map boards.yaml --board nano-1 --model m.tflite --out out/nano
     reds bench discover [--json] [--write-map boards.yaml]
     reds bench info --target qemu_m4            (or --port /dev/ttyACM0 / --url socket://...)
     reds bench send --port /dev/ttyACM0 "reds-select 2"
+
+Errors the user can fix (``BenchError``) print one line and exit 2; a run whose outputs differ
+from TFLM exits 1.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+import click
+
+from . import targets
 from .errors import BenchError
 
 
-def _board_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("board")
-    g.add_argument("--target", help="emulated env: native, qemu_m4, qemu_m7, qemu_m33")
-    g.add_argument("--hardware-map", help="hardware map YAML (docs/boards.md)")
-    g.add_argument("--board", help="id of the hardware-map entry (default: first)")
-    g.add_argument("--port", help="serial port or pyserial URL of an already flashed board")
-    g.add_argument("--env", default="nano33ble", help="env of --port's board (Default: nano33ble)")
-    g.add_argument("--firmware", help="prebuilt program/ELF for an emulated target (skips the build)")
-    g.add_argument("--no-build", action="store_true", help="use the last build of the target")
+def _board_options(fn):
+    """Options that say which board to talk to."""
+    opts = [
+        click.option("--target", type=click.Choice(targets.names()),
+                     help="Emulated env started by the bench."),
+        click.option("--hardware-map", type=click.Path(dir_okay=False),
+                     help="Hardware map YAML (docs/boards.md)."),
+        click.option("--board", "board_id", help="Id of the hardware-map entry (default: first)."),
+        click.option("--port", help="Serial port or pyserial URL of an already flashed board."),
+        click.option("--env", default="nano33ble", show_default=True, help="Env of --port's board."),
+        click.option("--firmware", type=click.Path(dir_okay=False),
+                     help="Prebuilt program/ELF for an emulated target (skips the build)."),
+        click.option("--no-build", is_flag=True, help="Use the last build of the target."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="reds bench", description="REDS hardware-in-the-loop bench")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    r = sub.add_parser("run", help="measure a model: adaptation, latency, correctness, memory")
-    _board_args(r)
-    r.add_argument("--model", required=True, help=".tflite with REDS metadata")
-    r.add_argument("--out", required=True, help="output folder (results.json, report.md, ...)")
-    r.add_argument("--runs", type=int, default=50, help="timed inferences per subnet (Default: 50)")
-    r.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs (Default: 1)")
-    r.add_argument("--switch-runs", type=int, default=200,
-                   help="switches per pair for the adaptation matrix (Default: 200)")
-    r.add_argument("--inputs", type=int, default=4,
-                   help="random inputs compared bit for bit with TFLM (Default: 4)")
-    r.add_argument("--dataset", help=".npz with x (quantized inputs) and y (labels) for accuracy")
-    r.add_argument("--max-samples", type=int, help="use only the first N dataset samples")
-    r.add_argument("--no-upload", action="store_true",
-                   help="fail instead of uploading when the board runs another model")
-    r.add_argument("--resume", action="store_true", help="continue the journal in --out")
-    r.add_argument("--no-plots", action="store_true")
-    r.add_argument("--json", action="store_true", help="print results.json to stdout")
-
-    d = sub.add_parser("discover", help="list serial ports and recognised boards")
-    d.add_argument("--json", action="store_true")
-    d.add_argument("--all", action="store_true", help="include ports of unknown devices")
-    d.add_argument("--write-map", help="write a hardware map of the recognised boards")
-
-    i = sub.add_parser("info", help="connect and print reds-info")
-    _board_args(i)
-    i.add_argument("--json", action="store_true")
-
-    s = sub.add_parser("send", help="send one protocol command and print the reply")
-    _board_args(s)
-    s.add_argument("line", help='command without the trailing %, e.g. "reds-bench 0 10"')
-    return ap
-
-
-def _open(args):
+def _open(target, hardware_map, board_id, port, env, firmware, no_build):
     from .factory import BoardSpec, create_dut
     from .hwmap import load_hwmap, select
 
-    if args.port:
-        return create_dut(hw=BoardSpec(env=args.env, id=args.env, port=args.port))
-    spec = select(load_hwmap(args.hardware_map), args.board) if args.hardware_map else None
-    if spec is None and not args.target:
+    if port:
+        return create_dut(hw=BoardSpec(env=env, id=env, port=port))
+    spec = select(load_hwmap(hardware_map), board_id) if hardware_map else None
+    if spec is None and not target:
         raise BenchError("give --target, --hardware-map or --port")
-    return create_dut(args.target, hw=spec, firmware=args.firmware, build=not args.no_build)
+    return create_dut(target, hw=spec, firmware=firmware, build=not no_build)
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "run":
-            from .runner import run_bench
-
-            if not (args.target or args.hardware_map):
-                raise BenchError("give --target or --hardware-map (see docs/bench.md)")
-            res = run_bench(args.target, model=args.model, out=args.out,
-                            hwmap=args.hardware_map, board_id=args.board, firmware=args.firmware,
-                            build=not args.no_build, runs=args.runs, warmup=args.warmup,
-                            switch_runs=args.switch_runs, inputs=args.inputs,
-                            dataset=args.dataset, max_samples=args.max_samples,
-                            upload=not args.no_upload, resume=args.resume,
-                            plots=not args.no_plots, progress=sys.stderr.isatty())
-            if args.json:
-                print(json.dumps(res, indent=2))
-            else:
-                ad = res["adaptation"]
-                print(f"wrote {args.out}/results.json, report.md; mean switch "
-                      f"{ad.get('mean_ns')} ns over {len(res['latency'])} subnets")
-            failed = [c for c in res["correctness"] if c.get("bit_exact") is False]
-            return 1 if failed or res.get("errors") else 0
-        if args.command == "discover":
-            from .discover import discover
-            from .hwmap import dump_hwmap, entries_from_discovery
-
-            found = discover(include_unknown=args.all or args.json)
-            if args.write_map:
-                with open(args.write_map, "w") as f:
-                    f.write(dump_hwmap(entries_from_discovery(found)))
-            if args.json:
-                print(json.dumps(found, indent=2))
-            elif not found:
-                print("no serial ports found")
-            else:
-                for d in found:
-                    print(f"{d['port']:<16} {d['vid_pid'] or '-':<10} {d['board'] or '?':<32} "
-                          f"env={d['env'] or '-'}  {d['description'] or ''}")
-            return 0
-        with _open(args) as board:
-            if args.command == "info":
-                from .measure import board_info
-
-                info = board_info(board)
-                if args.json:
-                    print(json.dumps(info, indent=2))
-                else:
-                    for line in board.cmd("reds-info"):
-                        print(line)
-                return 0
-            for line in board.cmd(args.line):
-                print(line)
-            return 0
-    except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; finished steps are in the journal (rerun with --resume)", file=sys.stderr)
-        return 130
+@click.group("bench", context_settings={"help_option_names": ["-h", "--help"]})
+def bench() -> None:
+    """Hardware-in-the-loop bench: measure a model on an emulated or attached board."""
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@bench.command()
+@_board_options
+@click.option("--model", required=True, type=click.Path(dir_okay=False),
+              help=".tflite with REDS metadata.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder (results.json, report.md, ...).")
+@click.option("--runs", type=int, default=50, show_default=True, help="Timed inferences per subnet.")
+@click.option("--warmup", type=int, default=1, show_default=True, help="Untimed warm-up runs.")
+@click.option("--switch-runs", type=int, default=200, show_default=True,
+              help="Switches per pair for the adaptation matrix.")
+@click.option("--inputs", type=int, default=4, show_default=True,
+              help="Random inputs compared bit for bit with TFLM.")
+@click.option("--dataset", type=click.Path(dir_okay=False),
+              help=".npz with x (quantized inputs) and y (labels) for accuracy.")
+@click.option("--max-samples", type=int, help="Use only the first N dataset samples.")
+@click.option("--no-upload", is_flag=True,
+              help="Fail instead of uploading when the board runs another model.")
+@click.option("--resume", is_flag=True, help="Continue the journal in --out.")
+@click.option("--no-plots", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
+def run(target, hardware_map, board_id, port, env, firmware, no_build, model, out, runs, warmup,
+        switch_runs, inputs, dataset, max_samples, no_upload, resume, no_plots, as_json) -> None:
+    """Measure a model: adaptation, latency, correctness, memory."""
+    from .runner import run_bench
+
+    if not (target or hardware_map):
+        raise BenchError("give --target or --hardware-map (see docs/bench.md)")
+    res = run_bench(target, model=model, out=out, hwmap=hardware_map, board_id=board_id,
+                    firmware=firmware, build=not no_build, runs=runs, warmup=warmup,
+                    switch_runs=switch_runs, inputs=inputs, dataset=dataset,
+                    max_samples=max_samples, upload=not no_upload, resume=resume,
+                    plots=not no_plots, progress=sys.stderr.isatty())
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+    else:
+        ad = res["adaptation"]
+        click.echo(f"wrote {out}/results.json, report.md; mean switch "
+                   f"{ad.get('mean_ns')} ns over {len(res['latency'])} subnets")
+    failed = [c for c in res["correctness"] if c.get("bit_exact") is False]
+    if failed or res.get("errors"):
+        sys.exit(1)
+
+
+@bench.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "include_all", is_flag=True, help="Include ports of unknown devices.")
+@click.option("--write-map", type=click.Path(dir_okay=False),
+              help="Write a hardware map of the recognised boards.")
+def discover(as_json, include_all, write_map) -> None:
+    """List serial ports and recognised boards."""
+    from .discover import discover as find_boards
+    from .hwmap import dump_hwmap, entries_from_discovery
+
+    found = find_boards(include_unknown=include_all or as_json)
+    if write_map:
+        with open(write_map, "w") as f:
+            f.write(dump_hwmap(entries_from_discovery(found)))
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+    elif not found:
+        click.echo("no serial ports found")
+    else:
+        for d in found:
+            click.echo(f"{d['port']:<16} {d['vid_pid'] or '-':<10} {d['board'] or '?':<32} "
+                       f"env={d['env'] or '-'}  {d['description'] or ''}")
+
+
+@bench.command()
+@_board_options
+@click.option("--json", "as_json", is_flag=True)
+def info(as_json, **board) -> None:
+    """Connect and print reds-info."""
+    from .measure import board_info
+
+    with _open(**board) as dut:
+        if as_json:
+            click.echo(json.dumps(board_info(dut), indent=2))
+        else:
+            for line in dut.cmd("reds-info"):
+                click.echo(line)
+
+
+@bench.command()
+@_board_options
+@click.argument("line")
+def send(line, **board) -> None:
+    """Send one protocol command (without the trailing %) and print the reply."""
+    with _open(**board) as dut:
+        for got in dut.cmd(line):
+            click.echo(got)

@@ -1,9 +1,11 @@
 """Errors of the bench. Each names the problem and, where one exists, the fix."""
 from __future__ import annotations
 
+from reds.errors import UserError
 
-class BenchError(Exception):
-    """Base class; the CLI prints these as one line (no traceback)."""
+
+class BenchError(UserError):
+    """Base class: a problem the user can fix (the CLI prints it as one line, exit code 2)."""
 
 
 class ExpectTimeout(BenchError, TimeoutError):

@@ -10,22 +10,17 @@ synchronise, recover after a reset, close. Measurements only use ``board.cmd()``
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reds import firmware as _fw
-from reds.errors import UserError
-
+from . import firmware as _firmware
+from . import targets
 from .dut import Dut
 from .errors import BenchError, BoardResetError, ConfigError, LinkClosedError
 from .link import DEFAULT_BAUD, Link
-
-REPO_ROOT = _fw.REPO_ROOT
-EMULATED = set(_fw.TARGETS)
 
 
 @dataclass
@@ -45,30 +40,7 @@ class BoardSpec:
 
     @property
     def emulated(self) -> bool:
-        return self.port is None and self.env in EMULATED
-
-
-# ---------------------------------------------------------------------------- building
-
-
-def build_firmware(env: str, quiet: bool = True) -> Path:
-    """Build ``env`` with PlatformIO (``reds.firmware.build``); returns the ELF or host program."""
-    try:
-        return Path(_fw.build(env, quiet=quiet))
-    except UserError as err:
-        raise ConfigError(str(err)) from None
-
-
-def upload_firmware(spec: BoardSpec) -> None:
-    """Flash a real board with ``pio run -e ENV -t upload --upload-port PORT``."""
-    environ = dict(os.environ, PLATFORMIO_CORE_DIR=str(_fw.CORE_DIR))
-    cmd = [_fw.pio_executable(), "run", "-e", spec.env, "-t", "upload", "-d", str(REPO_ROOT)]
-    if spec.port and "://" not in spec.port:
-        cmd += ["--upload-port", spec.port]
-    proc = subprocess.run(cmd, env=environ, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ConfigError(f"upload to {spec.id} failed ({' '.join(cmd)}):\n"
-                          f"{(proc.stdout or '')[-2000:]}{(proc.stderr or '')[-2000:]}")
+        return self.port is None and targets.is_ci_target(self.env)
 
 
 # ---------------------------------------------------------------------------- board
@@ -120,9 +92,9 @@ class Board:
         if not self.firmware.exists():
             raise ConfigError(f"firmware {self.firmware} does not exist")
         try:
-            emu = _fw.Emulated(env, self.firmware, boot_timeout=10.0,
-                               log_path=self.log_dir / f"{self.spec.id}.stderr.log")
-        except UserError as err:
+            emu = _firmware.Emulated(env, self.firmware, boot_timeout=10.0,
+                                     log_path=self.log_dir / f"{self.spec.id}.stderr.log")
+        except BenchError as err:
             raise BenchError(f"{err}; see {self.log_dir / (self.spec.id + '.stderr.log')}") from None
         self.proc, self.url = emu.proc, emu.url
 
@@ -135,7 +107,7 @@ class Board:
         if self.spec.emulated:
             self._launch()
         elif self.spec.flash == "pio":
-            upload_firmware(self.spec)
+            _firmware.upload(self.spec.env, self.spec.port, self.spec.id)
             time.sleep(1.0)  # USB CDC re-enumerates after the upload
         self._connect()
         return self
@@ -174,7 +146,7 @@ class Board:
             self.dut.link.set_dtr_rts(True, True)
         elif self.spec.reset == "pio":
             self.dut.close()
-            upload_firmware(self.spec)
+            _firmware.upload(self.spec.env, self.spec.port, self.spec.id)
         self.recover()
 
     def kill(self) -> None:
@@ -215,15 +187,15 @@ def create_dut(target: str | None = None, *, hw: BoardSpec | None = None,
     if hw is None:
         if target is None:
             raise ConfigError("create_dut needs a target env or a hardware-map entry")
-        if target not in EMULATED:
+        if not targets.is_ci_target(target):
             raise ConfigError(f"unknown emulated target {target!r} (choose from "
-                              f"{', '.join(sorted(EMULATED))}); real boards need a hardware map "
+                              f"{', '.join(targets.names())}); real boards need a hardware map "
                               "(docs/boards.md)")
         hw = BoardSpec(env=target)
-    fw = Path(firmware) if firmware else None
-    if fw is None and hw.emulated:
-        fw = build_firmware(hw.env) if build else _fw.artifact(hw.env)
-    board = Board(hw, fw, Path(log_dir) if log_dir else None, timeout)
+    program = Path(firmware) if firmware else None
+    if program is None and hw.emulated:
+        program = _firmware.build(hw.env) if build else _firmware.artifact(hw.env)
+    board = Board(hw, program, Path(log_dir) if log_dir else None, timeout)
     try:
         return board.start()
     except BaseException:

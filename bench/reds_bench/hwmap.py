@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .factory import EMULATED, BoardSpec
+from . import targets
+from .factory import BoardSpec
 
 FLASH = ("pio", "none")
 RESET = ("none", "dtr", "pio")
@@ -40,7 +41,7 @@ def parse_entry(d: dict, where: str = "hardware map") -> BoardSpec:
     if reset not in RESET:
         raise ConfigError(f"{where}: {d['id']}: reset must be one of {RESET}, got {reset!r}")
     port = d.get("port")
-    if port is None and d["env"] not in EMULATED:
+    if port is None and not targets.is_ci_target(d["env"]):
         raise ConfigError(f"{where}: {d['id']}: a real board ({d['env']}) needs a port")
     baud = d.get("baud", 115200)
     if not isinstance(baud, int) or baud <= 0:

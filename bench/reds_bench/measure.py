@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reds import slicing, verify
+
 from . import protocol
 from .errors import BenchError, DeviceError, ModelMismatchError
 
@@ -38,6 +40,10 @@ def board_info(dut) -> dict:
             out["subnets"].append(d)
     if not out["info"]:
         raise BenchError("reds-info gave no m-reds-info line: is this REDS firmware?")
+    version = out["info"].get("protocol")
+    if version != protocol.PROTOCOL_VERSION:
+        raise BenchError(f"the board speaks protocol {version}, this bench protocol "
+                         f"{protocol.PROTOCOL_VERSION}: update the firmware or the bench")
     return out
 
 
@@ -157,73 +163,39 @@ def device_outputs(dut, subnet: int, x: bytes) -> bytes:
     raise BenchError("results gave no m-reds-output index=0 line")
 
 
-def _slicer():
-    try:
-        from reds.slicing import slice_model  # written by the toolkit
-        return slice_model
-    except ImportError:
-        return None
-
-
-def golden_model(model: bytes, subnet: int, info: dict | None) -> tuple[bytes | None, str]:
-    """The model TFLM should run for ``subnet``: the file itself for a full-width subnet, else
-    the physically sliced model from ``reds.slicing.slice_model``. (None, reason) when there is
-    no golden (slicing unavailable or failing)."""
+def golden_model(model: bytes, subnet: int, info: dict | None) -> tuple[bytes, str]:
+    """The model TFLM should run for ``subnet`` and where it comes from: the file itself for a
+    full-width subnet, else the physically sliced model (``reds.slicing.slice_model``, which
+    raises when it cannot slice)."""
     full = info and info["info"].get("full_widths")
     widths = info and subnet < len(info["subnets"]) and info["subnets"][subnet]["widths"]
     if (full and widths == full) or (not full and subnet == 0):
         return model, "tflm-full"
-    slice_model = _slicer()
-    if slice_model is None:
-        return None, "unavailable: reds.slicing missing, only full-width subnets are checked"
-    try:
-        return bytes(slice_model(model, subnet)), "tflm-sliced"
-    except Exception as e:  # a broken slicer must not lose the measurements
-        return None, f"unavailable: reds.slicing.slice_model failed: {type(e).__name__}: {e}"
+    return bytes(slicing.slice_model(model, subnet)), "tflm-sliced"
 
 
-def tflm_run(model: bytes, x: bytes) -> bytes:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(bytes(model))
-    det = interp.get_input_details(0)
-    arr = np.frombuffer(bytes(x), dtype=det["dtype"]).reshape(det["shape"])
-    interp.set_input(arr, 0)
-    interp.invoke()
-    return np.ascontiguousarray(interp.get_output(0)).tobytes()
-
-
-def input_spec(model: bytes) -> tuple[tuple, np.dtype]:
-    from tflite_micro.python.tflite_micro import runtime
-
-    det = runtime.Interpreter.from_bytes(bytes(model)).get_input_details(0)
-    return tuple(int(s) for s in det["shape"]), np.dtype(det["dtype"])
+def golden_output(model: bytes, x: bytes) -> bytes:
+    """Output 0 of TFLM's reference interpreter for the raw input ``x`` (``reds.verify``)."""
+    return np.ascontiguousarray(verify.tflm_run(model, x)).tobytes()
 
 
 def random_inputs(model: bytes, n: int, seed: int = 0) -> list[bytes]:
-    shape, dtype = input_spec(model)
-    rng = np.random.default_rng(seed)
-    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
-    out = []
-    for _ in range(n):
-        if info is not None:
-            a = rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)
-        else:
-            a = rng.uniform(-1, 1, size=shape).astype(dtype)
-        out.append(a.tobytes())
-    return out
+    """``n`` random inputs as raw bytes (``reds.verify.random_inputs``)."""
+    return [x.tobytes() for x in verify.random_inputs(model, n, seed)]
 
 
 def correctness(dut, model: bytes, subnet: int, inputs: list[bytes], info: dict | None = None) -> dict:
-    gm, source = golden_model(model, subnet, info)
-    res = {"subnet": subnet, "inputs": len(inputs), "bit_exact": None, "golden": source,
+    res = {"subnet": subnet, "inputs": len(inputs), "bit_exact": None, "golden": None,
            "mismatches": 0, "max_abs_diff": None}
-    if gm is None:
+    try:
+        gm, res["golden"] = golden_model(model, subnet, info)
+    except Exception as e:  # a model the slicer rejects must not lose the other measurements
+        res["golden"] = f"unavailable: reds.slicing.slice_model failed: {type(e).__name__}: {e}"
         return res
     worst = 0
     for x in inputs:
         got = device_outputs(dut, subnet, x)
-        want = tflm_run(gm, x)
+        want = golden_output(gm, x)
         if got != want:
             res["mismatches"] += 1
             if len(got) == len(want):

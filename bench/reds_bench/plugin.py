@@ -6,7 +6,9 @@ Fixtures are thin over :mod:`reds_bench.factory`:
 
 * ``board``: started, synchronised board (one per session, byte log per test); skipped with a
   hint when neither ``--reds-target`` nor ``--reds-hardware-map`` is given.
-* ``golden``: TFLM reference for the model (``golden(subnet, x) -> bytes``).
+* ``board_info``: the board's ``reds-info``, parsed (one per session).
+* ``golden``: TFLM reference for the model (``golden(subnet, x) -> bytes``); a subnet the
+  slicer cannot cut fails the test.
 
     def test_select(board):
         board.cmd("reds-select 1")
@@ -18,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from . import targets
 from .errors import BenchError
 
-SKIP_HINT = ("no board: pass --reds-target ENV (native, qemu_m4, qemu_m7, qemu_m33) or "
-             "--reds-hardware-map FILE")
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "boards" / "firmware" / "default_model.tflite"
+SKIP_HINT = ("no board: pass --reds-target ENV ({targets}) or --reds-hardware-map FILE")
+DEFAULT_MODEL = targets.REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 
 def pytest_addoption(parser):
     g = parser.getgroup("reds", "REDS hardware-in-the-loop bench")
     g.addoption("--reds-target", default=None,
-                help="emulated board to start: native, qemu_m4, qemu_m7, qemu_m33 (Default: None)")
+                help=f"emulated board to start: {', '.join(targets.names())} (Default: None)")
     g.addoption("--reds-hardware-map", default=None,
                 help="hardware map YAML of attached boards (Default: None)")
     g.addoption("--reds-board", default=None,
@@ -60,18 +62,16 @@ class Golden:
 
         return random_inputs(self.model, n, seed)
 
-    def model_for(self, subnet: int, info: dict | None = None) -> bytes | None:
+    def model_for(self, subnet: int, info: dict | None = None) -> bytes:
+        """The model TFLM runs for ``subnet``; a model that cannot be sliced fails the test."""
         from .measure import golden_model
 
         return golden_model(self.model, subnet, info)[0]
 
     def __call__(self, subnet: int, x: bytes, info: dict | None = None) -> bytes:
-        from .measure import tflm_run
+        from .measure import golden_output
 
-        m = self.model_for(subnet, info)
-        if m is None:
-            pytest.skip(f"no golden for subnet {subnet}: reds.slicing is not available")
-        return tflm_run(m, x)
+        return golden_output(self.model_for(subnet, info), x)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +79,7 @@ def _reds_session_board(request, tmp_path_factory):
     opt = request.config.getoption
     target, hwmap = opt("--reds-target"), opt("--reds-hardware-map")
     if not target and not hwmap:
-        pytest.skip(SKIP_HINT)
+        pytest.skip(SKIP_HINT.format(targets=", ".join(targets.names())))
     from .factory import create_dut
     from .hwmap import load_hwmap, select
 
@@ -107,6 +107,15 @@ def board(_reds_session_board, request, tmp_path):
         b.recover()
         b.dut.link.set_log(tmp_path / "serial.log")
     yield b
+
+
+@pytest.fixture(scope="session")
+def board_info(_reds_session_board):
+    """``reds-info`` of the board, parsed (:func:`reds_bench.measure.board_info`): model CRC,
+    timer, build and every subnet's widths and MACs."""
+    from .measure import board_info as read_info
+
+    return read_info(_reds_session_board)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 import zlib
 
+# The firmware protocol this parser speaks; `measure.board_info` refuses a board whose
+# `reds-info` reports another `protocol=` (boards/firmware/fw_config.h FW_PROTOCOL_VERSION).
+PROTOCOL_VERSION = 1
 READY = "m-ready"
 BOOT_TAG = "boot-reds"
 _NUM = re.compile(r"^-?\d+$")

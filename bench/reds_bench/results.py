@@ -26,19 +26,19 @@ def empty_results() -> dict:
     }
 
 
-def _clean(o):
+def json_safe(o):
     """JSON-safe: NaN/inf -> None."""
     if isinstance(o, float) and not math.isfinite(o):
         return None
     if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
+        return {k: json_safe(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
+        return [json_safe(v) for v in o]
     return o
 
 
 def write_json(res: dict, path: Path) -> Path:
-    path.write_text(json.dumps(_clean(res), indent=2) + "\n")
+    path.write_text(json.dumps(json_safe(res), indent=2) + "\n")
     return path
 
 

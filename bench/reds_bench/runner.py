@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 from . import measure, protocol, results
+from reds.journal import Journal
+
 from .errors import (BenchError, BoardResetError, DeviceError, ExpectTimeout, ModelMismatchError)
-from reds.firmware import artifact
+from .firmware import artifact
 
 from .factory import Board, create_dut
 from .hwmap import load_hwmap, select
@@ -22,35 +24,28 @@ from .hwmap import load_hwmap, select
 JOURNAL = "journal.jsonl"
 
 
-class Journal:
+class BenchJournal:
+    """The bench's records in ``OUT/journal.jsonl`` (a :class:`reds.journal.Journal`: a line a
+    crash cut is set aside in ``journal.jsonl.torn`` and reported, never appended onto)."""
+
     def __init__(self, path: Path, resume: bool):
-        self.path = path
-        self.entries: list[dict] = []
-        if path.exists():
-            if resume:
-                for line in path.read_text().splitlines():
-                    try:
-                        self.entries.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        break  # a line cut by a crash: everything before it is kept
-            else:  # keep the old run, never overwrite measurements
-                path.rename(path.with_name(f"journal.{int(path.stat().st_mtime)}.jsonl"))
-        self._f = open(path, "a")
+        if path.exists() and not resume:  # keep the old run, never overwrite measurements
+            path.rename(path.with_name(f"journal.{int(path.stat().st_mtime)}.jsonl"))
+        self.journal = Journal(path)
+        self.entries = self.journal.entries
+        for text in self.journal.dropped:
+            self.write(type="event", event="torn-line", step=None,
+                       detail=f"set aside an incomplete journal line: {text[:200]!r}")
 
     def write(self, **entry) -> None:
         entry.setdefault("time", time.time())
-        self.entries.append(entry)
-        self._f.write(json.dumps(results._clean(entry)) + "\n")
-        self._f.flush()
+        self.journal.append(results.json_safe(entry))
 
     def done_steps(self) -> dict[str, dict]:
         return {e["step"]: e["data"] for e in self.entries if e.get("type") == "step"}
 
     def start_entry(self) -> dict | None:
         return next((e for e in self.entries if e.get("type") == "start"), None)
-
-    def close(self) -> None:
-        self._f.close()
 
 
 class _Progress:
@@ -83,7 +78,7 @@ def _steps(k: int, dataset: bool) -> list[str]:
     return s + ["memory"]
 
 
-def assemble(journal: Journal, model_path: str) -> dict:
+def assemble(journal: BenchJournal, model_path: str) -> dict:
     """results.json content from the journal entries."""
     res = results.empty_results()
     done = journal.done_steps()
@@ -131,10 +126,9 @@ def run_bench(target: str | None = None, *, model: str | Path, out: str | Path,
     crc = protocol.crc32(model_bytes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / JOURNAL, resume)
+    journal = BenchJournal(out / JOURNAL, resume)
     start = journal.start_entry()
     if start and start.get("model_crc32") != f"{crc:08x}":
-        journal.close()
         raise ModelMismatchError(f"cannot resume: {out / JOURNAL} measured model crc32="
                                  f"{start.get('model_crc32')}, {model_path} has {crc:08x}")
     own_board = board is None
@@ -232,7 +226,6 @@ def run_bench(target: str | None = None, *, model: str | Path, out: str | Path,
     finally:
         bar.stop()
         res = assemble(journal, str(model_path))
-        journal.close()
         if res["board"]["env"] is not None:
             results.write_all(res, out, plots=plots)
         if own_board:

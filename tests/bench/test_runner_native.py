@@ -6,9 +6,9 @@ import zlib
 import pytest
 
 from reds_bench import measure
-from reds_bench.cli import main as bench_main
 from reds_bench.errors import DeviceError, ModelMismatchError
 from reds_bench.runner import run_bench
+from reds_app.cli import main as reds_main
 
 from faults import kill_after_sending
 
@@ -141,18 +141,54 @@ def test_device_error_in_a_step_is_recorded_not_fatal(native_board, model_path, 
 
 def test_cli_run_and_info(host_program, model_path, tmp_path, capsys):
     prog = str(host_program)
-    rc = bench_main(["run", "--target", "native", "--firmware", prog, "--model", str(model_path),
+    rc = reds_main(["bench", "run", "--target", "native", "--firmware", prog, "--model", str(model_path),
                      "--out", str(tmp_path / "o"), "--runs", "3", "--switch-runs", "5",
                      "--inputs", "1", "--no-plots"])
     res = json.loads((tmp_path / "o" / "results.json").read_text())
     expect_rc = 1 if any(c["bit_exact"] is False for c in res["correctness"]) else 0
     assert rc == expect_rc
     capsys.readouterr()
-    assert bench_main(["info", "--target", "native", "--firmware", prog, "--json"]) == 0
+    assert reds_main(["bench", "info", "--target", "native", "--firmware", prog, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["info"]["target"] == "native" and info["timer"]["unit"] == "ns"
-    assert bench_main(["send", "--target", "native", "--firmware", prog, "reds-select 1"]) == 0
+    assert reds_main(["bench", "send", "--target", "native", "--firmware", prog, "reds-select 1"]) == 0
     assert "m-reds-select subnet=1" in capsys.readouterr().out
-    assert bench_main(["send", "--target", "native", "--firmware", prog, "reds-select 77"]) == 2
+    assert reds_main(["bench", "send", "--target", "native", "--firmware", prog, "reds-select 77"]) == 2
     assert "subnet out of range" in capsys.readouterr().err
-    assert bench_main(["run", "--model", str(model_path), "--out", str(tmp_path / "x")]) == 2
+    assert reds_main(["bench", "run", "--model", str(model_path), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_torn_journal_line_is_repaired_and_second_resume_measures_nothing(native_board, model_path,
+                                                                          tmp_path):
+    """A crash cut the journal's last line: the resume measures that step again (and only the
+    steps never finished), writes no line onto the fragment, and a second resume measures
+    nothing."""
+    out = tmp_path / "out"
+
+    def stop_at_correctness(step, board):
+        if step == "correctness/0":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(board=native_board, model=model_path, out=out, runs=3, switch_runs=5, inputs=1,
+                  progress=False, plots=False, step_hook=stop_at_correctness)
+    path = out / "journal.jsonl"
+    lines = path.read_text().splitlines()
+    last_step = max(i for i, x in enumerate(lines) if json.loads(x)["type"] == "step")
+    torn_step = json.loads(lines[last_step])["step"]
+    path.write_text("".join(x + "\n" for x in lines[:last_step]) + lines[last_step][:40])
+
+    calls = []
+    run_bench(board=native_board, model=model_path, out=out, runs=3, switch_runs=5, inputs=1,
+              progress=False, plots=False, resume=True, step_hook=lambda s, b: calls.append(s))
+    assert calls[0] == torn_step and "adaptation" not in calls
+    entries = [json.loads(x) for x in path.read_text().splitlines()]  # every line is whole JSON
+    assert any(e["type"] == "event" and e["event"] == "torn-line" for e in entries)
+    assert (out / "journal.jsonl.torn").read_text() == lines[last_step][:40] + "\n"
+
+    calls.clear()
+    res = run_bench(board=native_board, model=model_path, out=out, runs=3, switch_runs=5,
+                    inputs=1, progress=False, plots=False, resume=True,
+                    step_hook=lambda s, b: calls.append(s))
+    assert calls == []
+    assert [x["subnet"] for x in res["latency"]] == list(range(len(res["model"]["subnets"])))

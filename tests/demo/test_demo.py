@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from reds import demo as demo_mod
-from reds import firmware
+from reds_app import demo as demo_mod
+from reds_bench import firmware
 from reds.errors import UserError
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu]

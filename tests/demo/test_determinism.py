@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from reds.demo import demo_config
-from reds.pipeline import Pipeline, TRAIN_STEPS, run_steps
+from reds_app.demo import demo_config
+from reds.pipeline import Pipeline, TRAIN_STEPS
 
 pytestmark = pytest.mark.slow
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 def _export(out):
     cfg = demo_config(fast=True)
     cfg.pretrain_epochs, cfg.finetune_epochs, cfg.importance_batches = 2, 1, 4
-    run = run_steps(Pipeline(cfg, out), TRAIN_STEPS + ["export"])
+    run = Pipeline(cfg, out).run_steps(TRAIN_STEPS + ["export"])
     return (run / "model.tflite").read_bytes()
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from reds import slicing
-from reds.cli import main
+from reds_app.cli import main
 from reds.verify import tflm_outputs
 
 from tflite_models import conv_flatten_dense

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from reds.cli import main
-from reds.compare import METHODS, compare, parse_methods
+from reds_app.cli import main
+from reds_app.compare import METHODS, compare, parse_methods
 from reds.errors import UserError
 
 BUDGETS = (1.0, 0.5, 0.25)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from reds.cli import main
+from reds_app.cli import main
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 from .errors import UserError
@@ -84,10 +82,15 @@ class Pipeline:
         self.console = console
         self._data = None
         self.run.write_json("config.json", cfg.__dict__)
+        if console is not None and self.run.journal.dropped:
+            console.print(f"[yellow]{self.run.journal.path}: set aside "
+                          f"{len(self.run.journal.dropped)} incomplete line(s) in "
+                          f"{self.run.journal.path.name}.torn; those steps rerun")
 
     # ------------------------------------------------------------------ helpers
     @property
     def data(self):
+        """The recipe's dataset, loaded on first use (another pipeline may share its own)."""
         if self._data is None:
             from .datasets import load_dataset
 
@@ -96,14 +99,18 @@ class Pipeline:
             self._data = load_dataset(name, seed=self.cfg.seed, **opts)
         return self._data
 
-    def _seed(self) -> None:
-        import keras
-        import tensorflow as tf
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value
 
-        keras.utils.set_random_seed(self.cfg.seed)
-        tf.config.experimental.enable_op_determinism()
+    def seed(self) -> None:
+        """Seed Keras, NumPy and Python with the recipe's seed; TF ops run deterministically."""
+        from .finetune import set_determinism
 
-    def _load(self, name: str):
+        set_determinism(self.cfg.seed)
+
+    def load(self, name: str):
+        """A Keras model saved in the run directory."""
         import keras
 
         from . import zoo  # registers the custom layers, if any
@@ -111,10 +118,13 @@ class Pipeline:
         del zoo
         return keras.models.load_model(self.run / name, compile=False)
 
-    def _save(self, model, name: str) -> None:
-        tmp = self.run / (name + ".tmp.keras")
-        model.save(tmp)
-        tmp.replace(self.run / name)
+    def save(self, model, name: str) -> None:
+        save_model(model, self.run / name)
+
+    def plan_problem(self, model):
+        """The planner's problem of `model` with this run's importance scores (`scores.npz`)."""
+        scores = dict(np.load(self.run / "scores.npz"))
+        return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
 
     def groups(self, model):
         from .zoo import channel_groups
@@ -132,14 +142,14 @@ class Pipeline:
         from .finetune import evaluate_subnets, pretrain
         from .zoo import build_model
 
-        self._seed()
+        self.seed()
         d = self.data
         model = build_model(self.cfg.arch, input_shape=self.cfg.input_shape or d.input_shape,
                             num_classes=self.cfg.classes or d.num_classes, seed=self.cfg.seed,
                             width_mult=self.cfg.width_mult, **(self.cfg.arch_options or {}))
         pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
                  lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
-        self._save(model, "pretrained.keras")
+        self.save(model, "pretrained.keras")
         full = {g.name: g.width for g in self.groups(model)}
         acc = evaluate_subnets(model, d.x_test, d.y_test, [full], groups=self.groups(model))[0]
         return (f"{self.cfg.arch}: {model.count_params():,} parameters, test accuracy "
@@ -148,7 +158,7 @@ class Pipeline:
     def step_importance(self):
         from .importance import compute_scores
 
-        model = self._load("pretrained.keras")
+        model = self.load("pretrained.keras")
         d = self.data
         scores = compute_scores(model, self.cfg.importance_method, data=(d.x_train, d.y_train),
                                 batches=self.cfg.importance_batches,
@@ -161,9 +171,7 @@ class Pipeline:
     def step_plan(self):
         from . import planner
 
-        model = self._load("pretrained.keras")
-        problem, _ = plan_problem(model, dict(np.load(self.run / "scores.npz")),
-                                  self.data.x_train, self.cfg.min_width)
+        problem = self.plan_problem(self.load("pretrained.keras"))
         t0 = time.perf_counter()
         plan = planner.solve(problem, list(self.cfg.budgets), peak_memory=self.cfg.peak_memory,
                              time_limit=self.cfg.plan_time_limit)
@@ -177,26 +185,26 @@ class Pipeline:
     def step_permute(self):
         from .permute import permute_model
 
-        model = self._load("pretrained.keras")
+        model = self.load("pretrained.keras")
         scores = dict(np.load(self.run / "scores.npz"))
         permuted = permute_model(model, scores, groups=self.groups(model))
-        self._save(permuted, "permuted.keras")
+        self.save(permuted, "permuted.keras")
         return "units sorted by importance in every group", None
 
     def step_finetune(self):
         from .finetune import evaluate_subnets, finetune_joint
 
-        self._seed()
-        model = self._load("permuted.keras")
+        self.seed()
+        model = self.load("permuted.keras")
         widths = self.subnet_widths()
         groups = self.groups(model)
         d = self.data
         finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
                        batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
                        bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed)
-        self._save(model, "model.keras")
+        self.save(model, "model.keras")
         accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
-        self._update_metrics(float_accuracy=accs)
+        self.update_metrics(float_accuracy=accs)
         return ("float accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
                 {"float_accuracy": accs})
 
@@ -204,7 +212,7 @@ class Pipeline:
         from .export import export_nested, quantize_input, write_c_array
         from .runtime import Runtime
 
-        model = self._load("model.keras")
+        model = self.load("model.keras")
         # activation ranges calibrated over every subnet, not only the full model (calibrate.py)
         calibration: dict = {}
         nested = export_nested(model, self.groups(model), self.subnet_widths(), self.data.x_train,
@@ -218,7 +226,7 @@ class Pipeline:
         xq = quantize_input(nested, self.data.x_test)
         accs = [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1)
                               == self.data.y_test)) for k in range(rt.num_subnets)]
-        self._update_metrics(int8_accuracy=accs)
+        self.update_metrics(int8_accuracy=accs)
         return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
                 + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
 
@@ -235,7 +243,8 @@ class Pipeline:
         return (f"runtime == TFLM bit for bit on {n} inputs × {len(rep.subnets)} subnets", rep.to_dict())
 
     # ------------------------------------------------------------------ metrics
-    def _update_metrics(self, **columns: list) -> None:
+    def update_metrics(self, **columns: list) -> None:
+        """Set per-subnet columns of metrics.json (one value per subnet of plan.json)."""
         path = self.run / "metrics.json"
         metrics = self.run.read_json("metrics.json") if path.exists() else {"subnets": []}
         plan = self.run.read_json("plan.json")["subnets"]
@@ -248,10 +257,34 @@ class Pipeline:
                 row[key] = values[k]
         self.run.write_json("metrics.json", metrics)
 
-    def train(self) -> RunDir:
-        for name in TRAIN_STEPS:
+    def uniform_baseline(self, model, problem, progress: bool = True):
+        """The uniform-width baseline (slimmable-style): for each budget the largest single
+        width multiplier that fits (`planner.uniform_widths`), all jointly fine-tuned from
+        `model` in its own unit order. Returns (UniformWidths per budget, float accuracies,
+        fine-tuning history); `model` is tuned in place."""
+        from . import planner
+        from .finetune import evaluate_subnets, finetune_joint
+
+        subs = [planner.uniform_widths(problem, b) for b in self.cfg.budgets]
+        widths = [s.widths for s in subs]
+        groups = self.groups(model)
+        d = self.data
+        hist = finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
+                              batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
+                              bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed,
+                              progress=progress)
+        accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
+        return subs, accs, hist
+
+    def run_steps(self, names: list[str]) -> RunDir:
+        """Run the steps `names` in order (`step_<name>`), each skipped when already finished:
+        the one step runner of `reds train`, `reds demo` and `reds compare`."""
+        for name in names:
             self.step(name, getattr(self, f"step_{name}"))
         return self.run
+
+    def train(self) -> RunDir:
+        return self.run_steps(TRAIN_STEPS)
 
 
 def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
@@ -315,7 +348,10 @@ def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory
     return planner.plan_to_json(plan, arch, budgets, time.perf_counter() - t0)
 
 
-def run_steps(pipe: Pipeline, names: list[str]) -> Any:
-    for name in names:
-        pipe.step(name, getattr(pipe, f"step_{name}"))
-    return pipe.run
+def save_model(model, path: Path) -> None:
+    """Save a Keras model under a temporary name, then rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)

@@ -1,7 +1,8 @@
 """A run directory whose steps survive interruption.
 
-Each finished step is appended to `steps.jsonl` with its one-line summary and result. A rerun
-skips finished steps (resume); Ctrl-C or a failure leaves every earlier artifact in place.
+Each finished step is appended to `steps.jsonl` (a `reds.journal.Journal`) with its one-line
+summary and result. A rerun skips finished steps (resume); Ctrl-C or a failure leaves every
+earlier artifact in place; a step whose line a crash cut is set aside and simply reruns.
 Artifacts are written to a temporary name and renamed, so none is ever half-written.
 """
 from __future__ import annotations
@@ -12,20 +13,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .journal import Journal
+
 
 class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.journal = self.path / "steps.jsonl"
-        self.finished: dict[str, dict] = {}
-        if self.journal.exists():
-            for line in self.journal.read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by a crash: that step simply reruns
-                self.finished[rec["step"]] = rec
+        self.journal = Journal(self.path / "steps.jsonl", default=_jsonable)
+        self.finished: dict[str, dict] = {rec["step"]: rec for rec in self.journal.entries}
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -38,18 +34,7 @@ class RunDir:
 
     def mark(self, step: str, summary: str, seconds: float, result: Any = None) -> None:
         rec = {"step": step, "summary": summary, "seconds": round(seconds, 3), "result": result}
-        with self.journal.open("a") as f:
-            f.write(json.dumps(rec, default=_jsonable) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        self.finished[step] = json.loads(json.dumps(rec, default=_jsonable))
-
-    def forget_from(self, step: str, order: list[str]) -> None:
-        """Invalidate `step` and every later step (e.g. after changing an input)."""
-        drop = set(order[order.index(step):])
-        keep = [r for s, r in self.finished.items() if s not in drop]
-        self.finished = {r["step"]: r for r in keep}
-        write_text(self.journal, "".join(json.dumps(r) + "\n" for r in keep))
+        self.finished[step] = self.journal.append(rec)
 
     def write_json(self, name: str, data: Any) -> Path:
         return write_text(self.path / name, json.dumps(data, indent=2, default=_jsonable) + "\n")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UserError
-from .firmware import REPO_ROOT
+from .runtime import REPO_ROOT
 
 RUNTIME = REPO_ROOT / "boards" / "runtime"
 ENTRY_POINTS = ("reds_init", "reds_select", "reds_invoke")

@@ -41,28 +41,45 @@ class VerifyReport:
                 "mismatches": [m.__dict__ for m in self.mismatches[:50]]}
 
 
-def tflm_outputs(model_bytes: bytes, xs: np.ndarray) -> np.ndarray:
-    """Run TFLM's reference interpreter on each sample of xs (leading batch axis)."""
+def tflm_run(model_bytes: bytes, x) -> np.ndarray:
+    """One inference on TFLM's reference interpreter (the bit-exact golden): output 0 in its
+    shape. ``x``: the input array (with its batch axis), or its raw bytes."""
     from tflite_micro.python.tflite_micro import runtime as tflm
 
-    interp = tflm.Interpreter.from_bytes(model_bytes)
-    outs = []
-    for x in xs:
-        interp.set_input(x[None], 0)
-        interp.invoke()
-        outs.append(np.array(interp.get_output(0)).reshape(-1))
-    return np.stack(outs)
+    interp = tflm.Interpreter.from_bytes(bytes(model_bytes))
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        det = interp.get_input_details(0)
+        x = np.frombuffer(bytes(x), dtype=det["dtype"]).reshape(det["shape"])
+    return _invoke(interp, x)
+
+
+def tflm_outputs(model_bytes: bytes, xs: np.ndarray) -> np.ndarray:
+    """Run TFLM's reference interpreter on each sample of xs (leading batch axis); one
+    flattened output row per sample."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    interp = tflm.Interpreter.from_bytes(bytes(model_bytes))
+    return np.stack([_invoke(interp, x[None]).reshape(-1) for x in xs])
+
+
+def _invoke(interp, x: np.ndarray) -> np.ndarray:
+    interp.set_input(x, 0)
+    interp.invoke()
+    return np.array(interp.get_output(0))
 
 
 def random_inputs(model_bytes: bytes, n: int, seed: int = 0) -> np.ndarray:
-    """n random inputs covering the input type's whole range."""
+    """n random inputs (leading batch axis): integer inputs cover their type's whole range,
+    float inputs are standard normal."""
     m = tflite_io.load_model(model_bytes)
     t = m.tensors[m.inputs[0]]
+    dtype = np.dtype(tflite_io.NUMPY_DTYPES[t.dtype])
     rng = np.random.default_rng(seed)
     shape = (n,) + tuple(t.shape[1:])
-    if t.dtype == "INT8":
-        return rng.integers(-128, 128, size=shape, dtype=np.int8)
-    return rng.standard_normal(shape).astype(np.float32)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)
+    return rng.standard_normal(shape).astype(dtype)
 
 
 def verify_model(model_bytes: bytes, xs: np.ndarray | None = None, n: int = 20,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import tflite_io
-from .errors import UserError
+from reds import tflite_io
+from reds.errors import UserError
 
 
 @dataclass
@@ -53,7 +53,7 @@ def execute(model_bytes: bytes, x: np.ndarray, subnet: int = 0, target: str = "n
 
 
 def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
-    from .runtime import Runtime
+    from reds.runtime import Runtime
 
     rt = Runtime(model_bytes)
     if not 0 <= subnet < rt.num_subnets:

@@ -1,4 +1,5 @@
-"""Every CI target builds offline with the local PlatformIO platforms, boots and answers."""
+"""Every CI target builds offline with the local PlatformIO platforms, boots and answers;
+`make bootstrap` names what it cannot install."""
 from __future__ import annotations
 
 import os
@@ -7,22 +8,24 @@ import subprocess
 
 import pytest
 
-from reds import firmware
 from reds.errors import UserError
+from reds_bench import firmware, targets
 
-REPO = firmware.REPO_ROOT
+REPO = targets.REPO_ROOT
 ENVS = ["native", "qemu_m4", "qemu_m7", "qemu_m33"]
+
+
+def test_ci_targets_are_platformio_default_envs():
+    assert targets.names() == ENVS
+    assert [targets.target(e).machine for e in ENVS] == [None, "mps2-an386", "mps2-an500",
+                                                          "mps2-an505"]
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("env", ENVS)
 def test_boot_answers_name(env, firmware_program):
     program = firmware_program(env)
-    with firmware.Emulated(env, program) as board:
-        link = board.open_serial(timeout=0.5)
-        link.write(b"name%")
-        lines = firmware.read_reply(link, timeout=20)
-        link.close()
+    lines = firmware.ask(env, program, "name", timeout=20)
     assert f"m-name-reds-{env}" in lines
     assert lines[-1] == "m-ready"
 
@@ -31,17 +34,13 @@ def test_boot_answers_name(env, firmware_program):
 def test_silent_board_times_out_naming_env(firmware_program):
     # QEMU with its CPU held stopped (-S) never answers: the read must time out cleanly.
     program = firmware_program("qemu_m4")
-    with firmware.Emulated("qemu_m4", program, qemu_args=("-S",)) as board:
-        link = board.open_serial(timeout=0.2)
-        link.write(b"name%")
-        with pytest.raises(UserError, match="qemu_m4: no m-ready within 2 s"):
-            firmware.read_reply(link, timeout=2, who="qemu_m4")
-        link.close()
+    with pytest.raises(UserError, match="qemu_m4: no m-ready within 2 s"):
+        firmware.ask("qemu_m4", program, "name", timeout=2, qemu_args=("-S",))
 
 
 def test_unknown_target_is_a_clear_error():
     with pytest.raises(UserError, match="unknown target 'qemu_m0'.*qemu_m4"):
-        firmware.target("qemu_m0")
+        targets.target("qemu_m0")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .pipeline import TRAIN_STEPS, Config, Pipeline
-from .recipe import load_recipe
+from reds.pipeline import TRAIN_STEPS, Config, Pipeline
+from reds.recipe import load_recipe
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from reds_bench.targets import REPO_ROOT
+
 DEMO_RECIPE = REPO_ROOT / "models" / "digits_ds_cnn" / "recipe.yaml"
 DEMO_STEPS = TRAIN_STEPS + ["export", "verify", "baseline", "firmware", "bench", "report"]
 
@@ -35,28 +36,16 @@ class Demo(Pipeline):
 
     def step_baseline(self):
         """Uniform width multiplier (slimmable-style) at the same MAC budgets, jointly tuned."""
-        from . import planner
-        from .finetune import evaluate_subnets, finetune_joint
-
-        self._seed()
-        model = self._load("pretrained.keras")
-        groups = self.groups(model)
-        problem = self._plan_problem(model)
-        uniform = [planner.uniform_widths(problem, b) for b in self.cfg.budgets]
-        widths = [u.widths for u in uniform]
-        d = self.data
-        finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
-                       batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
-                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed)
-        accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
-        macs = [u.macs for u in uniform]
-        rows = [{"budget": b, "widths": w, "macs": m, "float_accuracy": a}
-                for b, w, m, a in zip(self.cfg.budgets, widths, macs, accs)]
+        self.seed()
+        model = self.load("pretrained.keras")
+        subs, accs, _ = self.uniform_baseline(model, self.plan_problem(model))
+        rows = [{"budget": b, "widths": u.widths, "macs": u.macs, "float_accuracy": a}
+                for b, u, a in zip(self.cfg.budgets, subs, accs)]
         self.run.write_json("baseline.json", {"method": "uniform width", "subnets": rows})
         return ("uniform width: " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", rows)
 
     def step_firmware(self):
-        from .firmware import build
+        from reds_bench.firmware import build
 
         program = build(self.target, model_source=self.run / "model_data.c",
                         build_dir=self.run / "build")
@@ -65,7 +54,7 @@ class Demo(Pipeline):
     def step_bench(self):
         from reds_bench.runner import run_bench
 
-        from .export import quantize_input
+        from reds.export import quantize_input
 
         model = self.run / "model.tflite"
         d = self.data
@@ -78,7 +67,7 @@ class Demo(Pipeline):
                         progress=self.console is not None)
         exact = all(c["bit_exact"] for c in res["correctness"])
         if not exact:
-            from .errors import UserError
+            from reds.errors import UserError
 
             raise UserError("device outputs differ from the golden model: see "
                             f"{self.run / 'bench' / 'results.json'}")
@@ -96,19 +85,12 @@ class Demo(Pipeline):
         path = write_demo_report(self.run, self.target)
         return f"report: {path}", str(path)
 
-    def _plan_problem(self, model):
-        from .pipeline import plan_problem
-
-        scores = dict(np.load(self.run / "scores.npz"))
-        return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
-
 
 def run_demo(out: str | Path = "runs/demo", target: str = "qemu_m4", fast: bool = False,
              console=None) -> Path:
     t0 = time.perf_counter()
     demo = Demo(out, target, fast, console)
-    for name in DEMO_STEPS:
-        demo.step(name, getattr(demo, f"step_{name}"))
+    demo.run_steps(DEMO_STEPS)
     metrics = demo.run.read_json("metrics.json")
     metrics["seconds"] = round(sum(r["seconds"] for r in demo.run.finished.values()), 1)
     metrics["wall_seconds_this_run"] = round(time.perf_counter() - t0, 1)

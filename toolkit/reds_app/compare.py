@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from .errors import UserError
-from .pipeline import Config, Pipeline, plan_problem, run_steps
-from .rundir import RunDir, write_text
+from reds.errors import UserError
+from reds.pipeline import Config, Pipeline, save_model
+from reds.rundir import RunDir, write_text
 
 METHODS = ("reds", "uniform", "magnitude", "random", "independent")
 DESCRIPTIONS = {
@@ -47,8 +47,10 @@ DESCRIPTIONS = {
     "random": "random importance, exact plan, permute, joint fine-tune",
     "independent": "each REDS subnet's widths trained alone from scratch (pretrain+finetune epochs)",
 }
+# `--fast`: a quick look at every method (shorter than `reds demo --fast`, which keeps 12
+# pretrain / 6 fine-tune epochs and 20 importance batches for its one method)
 FAST = dict(pretrain_epochs=4, finetune_epochs=3, bn_epochs=1, importance_batches=10,
-            calibration_samples=100)  # the same reduction as `reds demo --fast`
+            calibration_samples=100)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -79,7 +81,7 @@ def make_config(recipe_or_config, fast: bool = False, pretrain_epochs: int | Non
     """A pipeline ``Config`` (a copy) from a recipe path, ``Recipe``, recipe dict or ``Config``,
     with the ``fast`` reduction and the epoch / seed overrides applied. Returns (config, recipe
     path)."""
-    from .recipe import Recipe, load_recipe, parse_recipe
+    from reds.recipe import Recipe, load_recipe, parse_recipe
 
     path = None
     if isinstance(recipe_or_config, Config):
@@ -141,37 +143,33 @@ class _Comparison:
     def shared(self) -> dict:
         """Pretrain once (and score with Taylor, needed for the cost model), in OUT/reds."""
         self.say("shared: pretrain")
-        run_steps(self.base, ["pretrain", "importance"])
+        self.base.run_steps(["pretrain", "importance"])
         if "reds" in self.methods or "independent" in self.methods:
-            run_steps(self.base, ["plan"])
+            self.base.run_steps(["plan"])
         rec = self.base.run.finished["pretrain"]
         return {"pretrain_seconds": rec["seconds"],
                 "pretrain_test_accuracy": (rec.get("result") or {}).get("test_accuracy")}
 
     def pretrained(self):
-        return self.base._load("pretrained.keras")
+        return self.base.load("pretrained.keras")
 
     def problem(self):
         """The planner's problem (exact int8 MACs) of the pretrained model: the cost model
         every method's MACs are counted with."""
         if self._problem is None:
-            import numpy as np
-
-            scores = dict(np.load(self.base.run / "scores.npz"))
-            self._problem = plan_problem(self.pretrained(), scores, self.base.data.x_train,
-                                         self.cfg.min_width)[0]
+            self._problem = self.base.plan_problem(self.pretrained())
         return self._problem
 
     def _seconds(self, run: RunDir, steps: Iterable[str]) -> float:
         return round(sum(run.finished[s]["seconds"] for s in steps if s in run.finished), 3)
 
     def _row(self, budget: float, widths: dict, acc: float, status: str | None = None) -> dict:
-        from . import planner
+        from reds import planner
 
         problem = self.problem()
         full = planner.full_macs(problem)
         macs = planner.problem_macs(problem, widths)
-        row = {"budget": float(budget), "budget_macs": planner._budget_caps([budget], full, "auto")[0],
+        row = {"budget": float(budget), "budget_macs": planner.budget_caps([budget], full, "auto")[0],
                "widths": {k: int(v) for k, v in widths.items()}, "macs": int(macs),
                "macs_fraction": round(macs / full, 6), "float_accuracy": float(acc)}
         if status is not None:
@@ -185,20 +183,20 @@ class _Comparison:
         return [self._row(s["budget"], s["widths"], a, s["status"]) for s, a in zip(plan, accs)]
 
     def method_reds(self) -> dict:
-        run_steps(self.base, ["permute", "finetune"])
+        self.base.run_steps(["permute", "finetune"])
         return {"subnets": self._pipeline_rows(self.base), "run_dir": str(self.base.run.path),
                 "seconds": self._seconds(self.base.run, ["importance", "plan", "permute", "finetune"])}
 
     def _scored_pipeline(self, method: str) -> dict:
         pipe = Pipeline(dataclasses.replace(self.cfg, importance_method=method), self.run / method,
                         self.console)
-        pipe._data = self.base.data
+        pipe.data = self.base.data
         if not pipe.run.done("pretrain"):  # share the pretrained model instead of training again
             shutil.copy2(self.base.run / "pretrained.keras", pipe.run / "pretrained.keras")
             rec = self.base.run.finished["pretrain"]
             pipe.run.mark("pretrain", f"shared with {self.base.run.path}: {rec['summary']}", 0.0,
                           rec.get("result"))
-        run_steps(pipe, ["importance", "plan", "permute", "finetune"])
+        pipe.run_steps(["importance", "plan", "permute", "finetune"])
         return {"subnets": self._pipeline_rows(pipe), "run_dir": str(pipe.run.path),
                 "seconds": self._seconds(pipe.run, ["importance", "plan", "permute", "finetune"])}
 
@@ -210,22 +208,10 @@ class _Comparison:
 
     def method_uniform(self) -> dict:
         def step():
-            from . import planner
-            from .finetune import evaluate_subnets, finetune_joint
-
-            cfg = self.cfg
-            self.base._seed()
+            self.base.seed()
             model = self.pretrained()
-            groups = self.base.groups(model)
-            subs = [planner.uniform_widths(self.problem(), b) for b in cfg.budgets]
-            widths = [s.widths for s in subs]
-            d = self.base.data
-            hist = finetune_joint(model, d, widths, epochs=cfg.finetune_epochs,
-                                  batch_size=cfg.finetune_batch, lr=cfg.finetune_lr,
-                                  bn_epochs=cfg.bn_epochs, groups=groups, seed=cfg.seed,
-                                  progress=self.progress)
-            _save(model, self.run / "uniform" / "model.keras")
-            accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
+            subs, accs, hist = self.base.uniform_baseline(model, self.problem(), self.progress)
+            save_model(model, self.run / "uniform" / "model.keras")
             rows = [dict(self._row(s.budget, s.widths, a, "uniform"), multiplier=s.multiplier)
                     for s, a in zip(subs, accs)]
             return ("uniform width: " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
@@ -242,9 +228,9 @@ class _Comparison:
         names = []
         for k, sub in enumerate(plan):
             def step(k=k, sub=sub):
-                from .finetune import evaluate_subnets, pretrain, set_determinism
-                from .slimmable import slice_model
-                from .zoo import build_model, channel_groups
+                from reds.finetune import evaluate_subnets, pretrain, set_determinism
+                from reds.slimmable import slice_model
+                from reds.zoo import build_model, channel_groups
 
                 d = self.base.data
                 set_determinism(cfg.seed)
@@ -254,7 +240,7 @@ class _Comparison:
                 model = slice_model(full, sub["widths"], self.base.groups(full))
                 pretrain(model, d, epochs=epochs, batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr,
                          seed=cfg.seed, progress=self.progress)
-                _save(model, self.run / "independent" / f"subnet{k}.keras")
+                save_model(model, self.run / "independent" / f"subnet{k}.keras")
                 acc = evaluate_subnets(model, d.x_test, d.y_test, [{}], groups=channel_groups(model))[0]
                 row = self._row(sub["budget"], sub["widths"], acc, "independent")
                 return (f"subnet {k} ({100 * row['macs_fraction']:.1f} % MACs, {epochs} epochs from "
@@ -273,8 +259,8 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
     into ``out_dir`` and return the JSON document.
 
     ``recipe_or_config``: a recipe path, ``Recipe``, recipe dict or pipeline ``Config``.
-    ``fast``: the reduction of ``reds demo --fast`` (4 pretrain / 3 fine-tune epochs, 10
-    importance batches). ``pretrain_epochs`` / ``finetune_epochs`` override the epochs (after
+    ``fast``: ``FAST`` (4 pretrain / 3 fine-tune / 1 batch-norm epochs, 10 importance batches,
+    100 calibration samples). ``pretrain_epochs`` / ``finetune_epochs`` override the epochs (after
     ``fast``); ``independent`` trains for their sum. ``seed`` overrides the recipe's seed (it
     also picks the dataset split, weight init and batch order). ``progress``: one line per step and
     progress bars on stderr (``console``: a rich Console to print to)."""
@@ -301,7 +287,7 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
         "date": now, "started": started,
         "machine": machine_note(), "config": _config_doc(cfg),
     }
-    from . import planner
+    from reds import planner
 
     doc["full_macs"] = planner.full_macs(cmp.problem())
     doc["groups"] = [g.name for g in cmp.problem().groups]
@@ -313,13 +299,6 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
     doc["complete"] = True
     _write(cmp.run, doc)
     return doc
-
-
-def _save(model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
 
 
 def machine_note() -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .rundir import RunDir, write_text
+from reds.rundir import RunDir, write_text
 
 
 def _pct(v) -> str:

@@ -1,8 +1,9 @@
 """`reds` command line: a thin layer that parses options, calls library functions and prints.
 
-Every command returns data from an importable function; `--json` prints it as JSON. Errors
-the user can fix (`reds.errors.UserError`) print one line and exit 2; anything else is a bug
-and keeps its traceback.
+Every command returns data from an importable function; `--json` prints it as JSON. The bench's
+commands (`reds bench ...`) are `reds_bench.cli`'s click group, mounted here. Errors the user
+can fix (`reds.errors.UserError`, the bench's `BenchError` included) print one line and exit 2;
+a check that fails (verify, bench run) exits 1; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import sys
 
 import click
 
-from .errors import UserError
+from reds.errors import UserError
+from reds_bench import targets
+from reds_bench.cli import bench
 
-TARGET_CHOICE = click.Choice(["native", "qemu_m4", "qemu_m7", "qemu_m33"])
+TARGET_CHOICE = click.Choice(targets.names())
 
 
 def _emit(data, as_json: bool, text: str) -> None:
@@ -32,7 +35,7 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
 def boot(target: str, as_json: bool) -> None:
     """Build the firmware for TARGET, boot it and print its `name%` reply."""
-    from .firmware import boot_and_ask
+    from reds_bench.firmware import boot_and_ask
 
     lines = boot_and_ask(target, "name")
     _emit({"target": target, "reply": lines}, as_json, "\n".join(lines))
@@ -40,8 +43,7 @@ def boot(target: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False), default="runs/demo", show_default=True)
-@click.option("--target", type=click.Choice(["qemu_m4", "qemu_m7", "qemu_m33", "native"]),
-              default="qemu_m4", show_default=True)
+@click.option("--target", type=TARGET_CHOICE, default="qemu_m4", show_default=True)
 @click.option("--fast", is_flag=True, help="Fewer epochs and samples (what the tests run).")
 def demo(out: str, target: str, fast: bool) -> None:
     """The whole pipeline on the bundled digits dataset, ending in OUT/report.md."""
@@ -51,14 +53,7 @@ def demo(out: str, target: str, fast: bool) -> None:
     click.echo(f"report: {report}")
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                               "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def bench(args: tuple[str, ...]) -> None:
-    """Hardware-in-the-loop bench (`reds bench --help`)."""
-    from reds_bench.cli import main as bench_main
-
-    sys.exit(bench_main(list(args)))
+cli.add_command(bench)
 
 
 def _console():
@@ -72,8 +67,8 @@ def _console():
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Run directory.")
 def train(recipe_path: str, out: str) -> None:
     """Pretrain → importance → plan → permute → joint fine-tune (resumes an interrupted run)."""
-    from .pipeline import Config, Pipeline
-    from .recipe import load_recipe
+    from reds.pipeline import Config, Pipeline
+    from reds.recipe import load_recipe
 
     pipe = Pipeline(Config.from_recipe(load_recipe(recipe_path)), out, console=_console())
     pipe.train()
@@ -87,7 +82,8 @@ def train(recipe_path: str, out: str) -> None:
               help="Comparison directory (resumes an interrupted run).")
 @click.option("--methods", default="reds,uniform,magnitude,random,independent", show_default=True,
               help="Comma-separated methods to run.")
-@click.option("--fast", is_flag=True, help="Fewer epochs and importance batches (as `reds demo --fast`).")
+@click.option("--fast", is_flag=True,
+              help="4 pretrain / 3 fine-tune epochs, 10 importance batches, 100 calibration samples.")
 @click.option("--pretrain-epochs", type=int, help="Override the recipe's pretrain epochs.")
 @click.option("--finetune-epochs", type=int, help="Override the recipe's fine-tune epochs.")
 @click.option("--seed", type=int, help="Override the recipe's seed (data split, init, batch order).")
@@ -145,8 +141,8 @@ def _ints(text: str) -> tuple[int, ...]:
 def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_width, time_limit,
          json_path) -> None:
     """Exact nested widths for MAC (and arena) budgets of a zoo architecture."""
-    from .pipeline import plan_architecture
-    from .rundir import write_text
+    from reds.pipeline import plan_architecture
+    from reds.rundir import write_text
 
     budget_list = [float(b) for b in budgets.split(",") if b.strip()]
     doc = plan_architecture(arch, _ints(input_shape), classes, budget_list, peak_memory, scores,
@@ -176,9 +172,9 @@ def export_cmd(run_dir: str, out: str | None, c_array: str | None) -> None:
     """One int8 .tflite with every subnetwork of a trained run, plus REDS metadata."""
     from pathlib import Path
 
-    from .export import write_c_array
-    from .pipeline import Config, Pipeline
-    from .rundir import RunDir
+    from reds.export import write_c_array
+    from reds.pipeline import Config, Pipeline
+    from reds.rundir import RunDir
 
     run = RunDir(run_dir)
     for need in ("config.json", "plan.json", "model.keras"):
@@ -200,8 +196,8 @@ def inspect_cmd(model: str, as_json: bool) -> None:
     """Subnetworks of a model: widths, MACs, parameter and arena bytes, accuracy, ops."""
     from pathlib import Path
 
-    from .inspection import inspect_model, load_card
-    from .tflite_io import read_model_file
+    from reds.inspection import inspect_model, load_card
+    from reds.tflite_io import read_model_file
 
     path = Path(model)
     info = inspect_model(read_model_file(path), load_card(path))
@@ -238,8 +234,8 @@ def verify(model: str, n: int, data: str | None, as_json: bool) -> None:
     """C runtime on the nested file == TFLM on each sliced subnet, bit for bit."""
     import numpy as np
 
-    from .tflite_io import read_model_file
-    from .verify import verify_model
+    from reds.tflite_io import read_model_file
+    from reds.verify import verify_model
 
     blob = read_model_file(model)
     xs = labels = None
@@ -273,7 +269,7 @@ def exec_cmd(model: str, input_path: str, output_path: str, subnet: int, target:
     import numpy as np
 
     from .execute import execute
-    from .tflite_io import read_model_file
+    from reds.tflite_io import read_model_file
 
     res = execute(read_model_file(model), np.load(input_path), subnet=subnet, target=target,
                   repeat=repeat)
@@ -301,9 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("reds: aborted", err=True)
         return 130
     except KeyboardInterrupt:
-        click.echo("reds: interrupted; finished steps are kept, rerun to resume", err=True)
+        click.echo("reds: interrupted; finished steps are kept, rerun to resume "
+                   "(`reds bench run`: with --resume)", err=True)
         return 130
-    except SystemExit as ex:  # commands that report failure by exit code (verify, bench)
+    except SystemExit as ex:  # commands that report failure by exit code (verify, bench run)
         return ex.code if isinstance(ex.code, int) else 1
     return 0
 
