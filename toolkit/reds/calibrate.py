@@ -63,6 +63,7 @@ import numpy as np
 from . import graph as _graph
 from . import slicing, tflite_io
 from .errors import PlanError, RedsError
+from .unionfind import UnionFind
 
 #: Operators whose input and output must carry the same quantization (TFLM does not requantize).
 SAME_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D")
@@ -275,25 +276,13 @@ def mse_range(samples: Sequence[np.ndarray], lo: float, hi: float, steps: int = 
 
 def _tied_sets(m: tflite_io.Model, tensors: set[int]) -> list[list[int]]:
     """Activation tensors that must share one quantization (union-find over SAME_QUANT_OPS)."""
-    parent = {t: t for t in tensors}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    uf = UnionFind(tensors)
     for op in m.operators:
         if op.op in SAME_QUANT_OPS and op.inputs and op.outputs:
             a, b = op.inputs[0], op.outputs[0]
-            if a in parent and b in parent:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-    sets: dict[int, list[int]] = {}
-    for t in sorted(tensors):
-        sets.setdefault(find(t), []).append(t)
-    return list(sets.values())
+            if a in uf and b in uf:
+                uf.union(a, b)
+    return uf.sets(tensors)
 
 
 def _fixed_tensors(m: tflite_io.Model) -> dict[int, str]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import PlanError, UnsupportedOpError
 from .tflite_io import Model, ModelLike, load_model
+from .unionfind import UnionFind
 
 #: Operators the REDS runtime implements.
 supported_ops = frozenset(
@@ -138,35 +139,6 @@ def as_groups(groups_or_metadata) -> Groups:
 # --------------------------------------------------------------------------- derivation
 
 
-class _UnionFind:
-    def __init__(self):
-        self.parent: dict[int, int] = {}
-        self.reasons: dict[int, list[str]] = {}
-
-    def add(self, x: int) -> None:
-        self.parent.setdefault(x, x)
-
-    def find(self, x: int) -> int:
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if rb < ra:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.reasons.setdefault(ra, []).extend(self.reasons.pop(rb, []))
-
-    def fix(self, x: int, reason: str) -> None:
-        self.reasons.setdefault(self.find(x), []).append(reason)
-
-
 def _layer_name(tensor_name: str) -> str:
     """``functional_1/c2_1/Relu;functional_1/...`` -> ``c2_1``."""
     first = tensor_name.split(";")[0]
@@ -180,7 +152,7 @@ def derive_groups(model: ModelLike) -> Groups:
     """Find the channel groups of a converted int8 model (no REDS metadata needed)."""
     m = load_model(model)
     T = m.tensors
-    uf = _UnionFind()
+    uf = UnionFind()
     nodes = [t.index for t in T if not t.is_constant and len(t.shape) >= 1]
     for t in nodes:
         uf.add(t)
@@ -194,17 +166,17 @@ def derive_groups(model: ModelLike) -> Groups:
     def fix_all(op, reason: str) -> None:
         for t in op.inputs + op.outputs:
             if t in is_node:
-                uf.fix(t, f"{reason} ({desc(op)})")
+                uf.note(t, f"{reason} ({desc(op)})")
 
     def const(op, i: int) -> bool:
         return i < len(op.inputs) and op.inputs[i] >= 0 and T[op.inputs[i]].is_constant
 
     for t in m.inputs:
         if t in is_node:
-            uf.fix(t, f"subgraph input '{T[t].name}'")
+            uf.note(t, f"subgraph input '{T[t].name}'")
     for t in m.outputs:
         if t in is_node:
-            uf.fix(t, f"subgraph output '{T[t].name}'")
+            uf.note(t, f"subgraph output '{T[t].name}'")
 
     for op in m.operators:
         ins = [t for t in op.inputs if t >= 0]
@@ -291,24 +263,24 @@ def derive_groups(model: ModelLike) -> Groups:
     for root in list(sets):
         prods = [t for t in sets[root] if t in producers]
         if not any(m.operators[o].op in _PRODUCERS for t in prods for o in producers[t]):
-            uf.fix(root, "not produced by a CONV_2D or FULLY_CONNECTED")
+            uf.note(root, "not produced by a CONV_2D or FULLY_CONNECTED")
             continue
         full = widths_of(root)
         if full is None:
-            uf.fix(root, "producers disagree on the channel count")
+            uf.note(root, "producers disagree on the channel count")
             continue
         for t in sets[root]:
             if T[t].shape[-1] % full:
                 op = m.producer(t)
-                uf.fix(root, f"RESHAPE moves channels: tensor {t} '{T[t].name}' has last dim "
-                       f"{T[t].shape[-1]}, not a multiple of {full}"
-                       + (f" ({desc(op)})" if op else ""))
+                uf.note(root, f"RESHAPE moves channels: tensor {t} '{T[t].name}' has last dim "
+                        f"{T[t].shape[-1]}, not a multiple of {full}"
+                        + (f" ({desc(op)})" if op else ""))
     for t, where in width_checks:
         root = uf.find(t)
         full = widths_of(root)
         if full is not None and T[t].shape[-1] != full:
-            uf.fix(root, f"tensor {t} '{T[t].name}' is flattened ({T[t].shape[-1]} = "
-                   f"{T[t].shape[-1] // full} x {full}) where {where} needs plain channels")
+            uf.note(root, f"tensor {t} '{T[t].name}' is flattened ({T[t].shape[-1]} = "
+                    f"{T[t].shape[-1] // full} x {full}) where {where} needs plain channels")
 
     groups: list[tuple[int, Group]] = []
     fixed: list[FixedGroup] = []
@@ -322,7 +294,7 @@ def derive_groups(model: ModelLike) -> Groups:
                 if n not in names:
                     names.append(n)
         name = "+".join(names) or _layer_name(T[tensors[0]].name)
-        reasons = uf.reasons.get(root)
+        reasons = uf.notes.get(root)
         if reasons:
             fixed.append(FixedGroup(name, tuple(tensors), tuple(prod_ops), "; ".join(reasons)))
             continue

@@ -47,6 +47,7 @@ from typing import Callable, Sequence
 import keras
 
 from reds.errors import DatasetError, UserError  # noqa: F401 (DatasetError re-exported)
+from reds.unionfind import UnionFind
 
 L = keras.layers
 
@@ -344,18 +345,7 @@ def _check_single_use(model):
 def _analyse(model: keras.Model, min_width: int | dict = 1):
     """Returns (groups in order, unit layers in order)."""
     _check_single_use(model)
-    parent: dict[int, int] = {}
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    def union(a, b):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # keep the earliest id as root
+    uf = UnionFind()
 
     src: dict[str, tuple | None] = {}   # layer -> (gid, positions) of its output, None = fixed
     gid_info: dict[int, dict] = {}      # gid -> {"width", "producers", ...}
@@ -382,7 +372,7 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
                 raise UserError(f"layer {layer.name!r}: grouped conv is not supported")
             g = next_id
             next_id += 1
-            parent[g] = g
+            uf.add(g)
             gid_info[g] = {"width": _out_shape(layer)[-1], "producers": [layer.name]}
             units.append((layer.name, kind, g, in_gid))
             src[layer.name] = (g, 1)
@@ -399,7 +389,7 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
             if len(real) != len(ins):
                 raise UserError(f"layer {layer.name!r}: Add of the model input is not supported")
             for s in real[1:]:
-                union(real[0][0], s[0])
+                uf.union(real[0][0], s[0])
             src[layer.name] = real[0]
         elif isinstance(layer, L.Flatten):
             if first is None:
@@ -424,12 +414,12 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
     for t in model.outputs:
         s = src[t._keras_history.operation.name]
         if s is not None:
-            fixed.add(find(s[0]))
+            fixed.add(uf.find(s[0]))
 
     roots: dict[int, ChannelGroup] = {}
     order: list[int] = []
     for g in sorted(gid_info):
-        r = find(g)
+        r = uf.find(g)
         if r in fixed:
             continue
         if r not in roots:
@@ -441,24 +431,24 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
             raise UserError(f"residual group {grp.name!r}: widths differ")
         grp.producers += gid_info[g]["producers"]
     for g, c in consumers:
-        if find(g) in roots:
-            roots[find(g)].consumers.append(c)
+        if uf.find(g) in roots:
+            roots[uf.find(g)].consumers.append(c)
     for g, n in bns:
-        if find(g) in roots:
-            roots[find(g)].batchnorms.append(n)
+        if uf.find(g) in roots:
+            roots[uf.find(g)].batchnorms.append(n)
     for g, n in dws:
-        if find(g) in roots:
-            roots[find(g)].depthwise.append(n)
+        if uf.find(g) in roots:
+            roots[uf.find(g)].depthwise.append(n)
     groups = [roots[r] for r in order]
     for grp in groups:
         mw = min_width.get(grp.name, 1) if isinstance(min_width, dict) else int(min_width)
         grp.min_width = max(1, min(int(mw), grp.width))
     unit_list = []
     for name, kind, g, in_g in units:
-        r = find(g)
+        r = uf.find(g)
         if r not in roots:
             continue
-        in_name = roots[find(in_g)].name if in_g is not None and find(in_g) in roots else None
+        in_name = roots[uf.find(in_g)].name if in_g is not None and uf.find(in_g) in roots else None
         unit_list.append(UnitLayer(name, kind, roots[r].name, roots[r].width, in_name))
     return groups, unit_list
 
