@@ -28,7 +28,7 @@ def trained_model(retrain: bool, finetune_epochs: int):
     d = datasets.load_digits(seed=0)
     model = zoo.build_model("ds_cnn_digits", num_classes=10, seed=0)
     groups = zoo.channel_groups(model)
-    widths = [slimmable.uniform_widths(groups, f) for f in WIDTH_FRACTIONS]
+    widths = [slimmable.fraction_widths(groups, f) for f in WIDTH_FRACTIONS]
     cache = ROOT / "build" / "bench_calibration" / f"weights_ft{finetune_epochs}.weights.h5"
     if cache.exists() and not retrain:
         model.load_weights(cache)

@@ -6,7 +6,7 @@ import pytest
 from _tiny import inputs, tiny
 from reds.datasets import load_dataset
 from reds.finetune import (bn_statistics, evaluate_subnets, finetune_joint, pretrain, subnet_loss_weights)
-from reds.slimmable import (SlimRunner, count_macs, count_params, slice_model, subnet_forward, uniform_widths)
+from reds.slimmable import (SlimRunner, count_macs, count_params, slice_keras_model, subnet_forward, fraction_widths)
 from reds.errors import UserError
 from reds.zoo import channel_groups
 
@@ -18,7 +18,7 @@ def test_masked_forward_equals_sliced_model(kind):
     groups = channel_groups(m)
     rng = np.random.default_rng(0)
     widths = {g.name: int(rng.integers(1, g.width + 1)) for g in groups}
-    small = slice_model(m, widths)
+    small = slice_keras_model(m, widths)
     ref = small(x, training=False).numpy()
     got = subnet_forward(m, x, widths)
     assert np.max(np.abs(ref - got)) < 1e-5
@@ -35,7 +35,7 @@ def test_macs_ds_cnn():
     full = count_macs(m)
     expect = 64 * 9 * 1 * 8 + 64 * 9 * 8 + 64 * 8 * 8 + 16 * 9 * 8 + 16 * 8 * 8 + 8 * 3
     assert full == expect
-    half = count_macs(m, uniform_widths(channel_groups(m), 0.5))
+    half = count_macs(m, fraction_widths(channel_groups(m), 0.5))
     assert half == 64 * 9 * 4 + 64 * 9 * 4 + 64 * 4 * 4 + 16 * 9 * 4 + 16 * 4 * 4 + 4 * 3
 
 
@@ -50,7 +50,7 @@ def test_bad_widths():
 def test_loss_weights():
     m = tiny("dnn")
     gs = channel_groups(m)
-    pis = subnet_loss_weights(m, [{}, uniform_widths(gs, 0.5)])
+    pis = subnet_loss_weights(m, [{}, fraction_widths(gs, 0.5)])
     assert pis.sum() == pytest.approx(1.0) and pis[0] > pis[1]
 
 
@@ -69,7 +69,7 @@ def test_pretrain_and_joint_finetune(tmp_path):
     h = pretrain(m, d, epochs=2, batch_size=32, lr=3e-3, progress=False)
     assert len(h["loss"]) == 2
     gs = channel_groups(m)
-    subnets = [{}, uniform_widths(gs, 0.5), uniform_widths(gs, 0.25)]
+    subnets = [{}, fraction_widths(gs, 0.5), fraction_widths(gs, 0.25)]
     before = evaluate_subnets(m, d.x_val, d.y_val, subnets)
     hist = finetune_joint(m, d, subnets, epochs=2, batch_size=32, lr=1e-3, bn_epochs=1, progress=False,
                           checkpoint_dir=tmp_path)
@@ -88,7 +88,7 @@ def test_joint_finetune_deterministic():
     for _ in range(2):
         m = tiny("dnn", randomize=False)
         gs = channel_groups(m)
-        finetune_joint(m, d, [{}, uniform_widths(gs, 0.5)], epochs=1, batch_size=16, lr=1e-2, bn_epochs=0,
+        finetune_joint(m, d, [{}, fraction_widths(gs, 0.5)], epochs=1, batch_size=16, lr=1e-2, bn_epochs=0,
                        progress=False, seed=3)
         outs.append(m.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*outs))

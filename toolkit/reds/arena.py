@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .errors import PlanError
-from .graph import Groups, _check_widths, _member_map, as_groups
+from .graph import Groups, check_widths, member_map, as_groups
 from .tflite_io import ModelLike, element_size, load_model
 
 ALIGN = 16
@@ -42,7 +42,7 @@ class ArenaModel:
     def __init__(self, model: ModelLike, groups_or_metadata=None):
         m = load_model(model)
         self.groups: Groups = as_groups(groups_or_metadata) if groups_or_metadata is not None else Groups(())
-        members = _member_map(m, self.groups)
+        members = member_map(m, self.groups)
         n_ops = len(m.operators)
         first: dict[int, int] = {}
         last: dict[int, int] = {}
@@ -146,7 +146,7 @@ def arena_bytes(model: ModelLike, groups_or_metadata=None, widths: Sequence[int]
     """Arena bytes (docs/arena.md) of the subnet with ``widths`` (None = full model)."""
     am = ArenaModel(model, groups_or_metadata)
     if widths is not None:
-        _check_widths(am.groups, widths)
+        check_widths(am.groups, widths)
     return am.bytes(widths)
 
 
@@ -154,5 +154,5 @@ def plan_offsets(model: ModelLike, groups_or_metadata=None, widths: Sequence[int
     """Offsets, sizes and lifetimes of every planned tensor, and the arena bytes."""
     am = ArenaModel(model, groups_or_metadata)
     if widths is not None:
-        _check_widths(am.groups, widths)
+        check_widths(am.groups, widths)
     return am.plan(widths)

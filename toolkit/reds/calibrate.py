@@ -9,7 +9,7 @@ the full model's range and get clipped, which costs far more accuracy than a coa
 Method
 ------
 1. For each subnet ``k`` the float Keras model is sliced physically to its widths
-   (``slimmable.slice_model``: weights copied as prefix slices) and converted to int8 by the
+   (``slimmable.slice_keras_model``: weights copied as prefix slices) and converted to int8 by the
    same converter with the same calibration data. Each activation tensor's ``(scale, zero
    point)`` gives back the float range ``[s*(-128-zp), s*(127-zp)]`` the converter measured for
    that subnet. Using the converter itself (instead of our own min/max pass) keeps exactly its
@@ -179,12 +179,12 @@ def subnet_models(tfl_bytes: bytes, keras_model, keras_groups: Sequence, subnets
 
         bar = tqdm(total=len(subnets_widths), desc="calibrate subnets", unit="subnet", leave=False)
     for k, widths in enumerate(subnets_widths):
-        widths = slimmable.check_widths(keras_groups, widths)
+        widths = slimmable.resolve_widths(keras_groups, widths)
         if widths == full_widths:
             out.append(tfl_bytes)
         else:
             reference = slicing.slice_to_widths(tfl_bytes, match.groups, match.widths(widths))
-            small = slimmable.slice_model(keras_model, widths, keras_groups)
+            small = slimmable.slice_keras_model(keras_model, widths, keras_groups)
             converted = export.to_int8_tflite(small, calibration_x, max_samples=max_samples)
             check_correspondence(reference, converted, f"subnet {k}")
             out.append(converted)

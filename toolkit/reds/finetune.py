@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from reds.errors import UserError
-from reds.slimmable import SlimRunner, check_widths, count_params
+from reds.slimmable import SlimRunner, resolve_widths, count_params
 from reds.zoo import channel_groups
 
 L = keras.layers
@@ -211,7 +211,7 @@ def finetune_joint(model: keras.Model, dataset, subnets_widths: list[dict], epoc
         raise UserError("finetune_joint: no subnetworks given")
     set_determinism(seed)
     groups = groups if groups is not None else channel_groups(model)
-    subnets_widths = [check_widths(groups, w) for w in subnets_widths]
+    subnets_widths = [resolve_widths(groups, w) for w in subnets_widths]
     runner = SlimRunner(model, groups)
     masks = [runner.masks(w) for w in subnets_widths]
     pis = subnet_loss_weights(model, subnets_widths, groups)

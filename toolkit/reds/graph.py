@@ -320,7 +320,7 @@ def derive_groups(model: ModelLike) -> Groups:
 MacTerm = tuple[int, "int | None", "int | None"]
 
 
-def _member_map(m: Model, groups: Groups) -> dict[int, tuple[int, int, int]]:
+def member_map(m: Model, groups: Groups) -> dict[int, tuple[int, int, int]]:
     """tensor -> (group, axis, P) with ``shape[axis] == P * full_width``."""
     out = {}
     for gi, g in enumerate(groups.groups):
@@ -346,7 +346,7 @@ def mac_terms(model: ModelLike, groups) -> list[MacTerm]:
     """
     m = load_model(model)
     g = as_groups(groups)
-    mm = _member_map(m, g)
+    mm = member_map(m, g)
     acc: dict[tuple, int] = {}
 
     def chan(t: int, full: int):
@@ -397,11 +397,11 @@ def evaluate_terms(terms: Sequence[MacTerm], widths: Sequence[int]) -> int:
 def macs(model: ModelLike, groups, widths: Sequence[int]) -> int:
     """Exact MAC count of the subnet with ``widths`` (one width per group)."""
     g = as_groups(groups)
-    _check_widths(g, widths)
+    check_widths(g, widths)
     return evaluate_terms(mac_terms(model, g), widths)
 
 
-def _check_widths(groups: Groups, widths: Iterable[int]) -> None:
+def check_widths(groups: Groups, widths: Iterable[int]) -> None:
     widths = list(widths)
     if len(widths) != len(groups.groups):
         raise PlanError(f"{len(widths)} widths given for {len(groups.groups)} groups")

@@ -235,7 +235,7 @@ def min_macs(problem: PlanProblem) -> int:
     return int(round(_plan_dp.macs_of(prep.terms, prep.lo)))
 
 
-def _budget_caps(budgets, full: int, kind: str) -> list[int]:
+def budget_caps(budgets, full: int, kind: str) -> list[int]:
     caps = []
     for b in budgets:
         try:
@@ -291,7 +291,7 @@ def solve(
     budgets = list(budgets)
     if not budgets:
         raise UserError("no budgets given")
-    caps = _budget_caps(budgets, full, budget_kind)
+    caps = budget_caps(budgets, full, budget_kind)
     if isinstance(peak_memory, (list, tuple)):
         mems = list(peak_memory)
         if len(mems) != len(budgets):
@@ -532,7 +532,7 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
     """
     prep = _prepare(problem)
     full = int(round(_plan_dp.macs_of(prep.terms, prep.hi)))
-    cap = _budget_caps([budget], full, budget_kind)[0]
+    cap = budget_caps([budget], full, budget_kind)[0]
     smallest = int(round(_plan_dp.macs_of(prep.terms, prep.lo)))
     if cap < smallest:
         raise InfeasibleBudgetError(cap, smallest, unit="MACs")

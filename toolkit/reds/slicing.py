@@ -18,7 +18,7 @@ from . import graph as _graph
 from . import metadata as _metadata
 from . import tflite_io
 from .errors import MetadataError, PlanError
-from .graph import Groups, _member_map
+from .graph import Groups, member_map
 
 
 def slice_model(model_bytes: bytes, subnet: int) -> bytes:
@@ -34,8 +34,8 @@ def slice_to_widths(model_bytes: bytes, groups, widths: Sequence[int]) -> bytes:
     """Like ``slice_model`` with explicit groups and widths (metadata not needed)."""
     m = tflite_io.load_model(model_bytes)
     g = _graph.as_groups(groups)
-    _graph._check_widths(g, widths)
-    mm = _member_map(m, g)
+    _graph.check_widths(g, widths)
+    mm = member_map(m, g)
     mt = tflite_io.unpack(model_bytes)
     sg = mt.subgraphs[0]
     full = g.full_widths
@@ -162,7 +162,7 @@ def nest(model_bytes: bytes, groups=None, subnets_widths: Sequence[Sequence[int]
     for k, widths in enumerate(subnets_widths):
         widths = [int(w) for w in widths]
         try:
-            _graph._check_widths(g, widths)
+            _graph.check_widths(g, widths)
         except PlanError as e:
             raise PlanError(f"subnet {k}: {e}") from None
         subnets.append(

@@ -6,7 +6,7 @@ multiplies the *input of every consumer* (Conv2D / Dense fed by the group) by a 
 mask. All ops between a producer and its consumers (BN, ReLU, depthwise, pooling, Add) are
 channel-wise, so channels ``< w`` are exactly those of the sliced network and channels ``>= w``
 never reach a consumer: with BN in inference mode the masked forward equals the physically
-sliced network (``slice_model``), and the gradients of inactive weights are zero.
+sliced network (``slice_keras_model``), and the gradients of inactive weights are zero.
 
 Widths are ``{group_name: int}``; groups not listed keep their full width.
 
@@ -31,12 +31,12 @@ def full_widths(groups: list[ChannelGroup]) -> dict[str, int]:
     return {g.name: g.width for g in groups}
 
 
-def uniform_widths(groups: list[ChannelGroup], fraction: float) -> dict[str, int]:
+def fraction_widths(groups: list[ChannelGroup], fraction: float) -> dict[str, int]:
     """Every group at ``round(fraction * width)``, at least its ``min_width``."""
     return {g.name: int(min(g.width, max(g.min_width, round(fraction * g.width)))) for g in groups}
 
 
-def check_widths(groups: list[ChannelGroup], widths: dict) -> dict[str, int]:
+def resolve_widths(groups: list[ChannelGroup], widths: dict) -> dict[str, int]:
     """Validate a widths dict, fill in missing groups with the full width."""
     known = {g.name: g for g in groups}
     for k in widths:
@@ -85,7 +85,7 @@ def _layer_cost(layer, in_w: int, out_w: int, positions: int) -> tuple[int, int]
 def layer_costs(model: keras.Model, widths: dict | None = None, groups=None) -> dict[str, tuple[int, int]]:
     """``{layer: (macs, params)}`` for every Conv2D / DepthwiseConv2D / Dense at ``widths``."""
     groups = groups if groups is not None else channel_groups(model)
-    widths = check_widths(groups, widths or {})
+    widths = resolve_widths(groups, widths or {})
     roles = _LayerRoles(model, groups)
     out = {}
     for layer in model.layers:
@@ -139,7 +139,7 @@ class SlimRunner:
         self.output_name = model.outputs[0]._keras_history.operation.name
 
     def masks(self, widths: dict | None) -> dict[str, tf.Tensor]:
-        widths = check_widths(self.groups, widths or {})
+        widths = resolve_widths(self.groups, widths or {})
         return {g.name: tf.constant((np.arange(g.width) < widths[g.name]).astype(np.float32))
                 for g in self.groups}
 
@@ -183,11 +183,11 @@ def _flatten_rows(width: int, active: int, positions: int) -> np.ndarray:
     return np.array([p * width + c for p in range(positions) for c in range(active)], dtype=np.int64)
 
 
-def slice_model(model: keras.Model, widths: dict, groups=None) -> keras.Model:
+def slice_keras_model(model: keras.Model, widths: dict, groups=None) -> keras.Model:
     """A new float Keras model with every group cut to its first ``widths[g]`` channels,
     weights copied from ``model`` (the reference for masking tests and for inspection)."""
     groups = groups if groups is not None else channel_groups(model)
-    widths = check_widths(groups, widths)
+    widths = resolve_widths(groups, widths)
     roles = _LayerRoles(model, groups)
     config = model.get_config()
     for lc in config["layers"]:
@@ -231,7 +231,7 @@ def slice_model(model: keras.Model, widths: dict, groups=None) -> keras.Model:
                 k = k[_flatten_rows(full, widths[g], pos)]
             new = [k] + [b[:widths[out_g]] if out_g else b for b in ws[1:]]
         else:
-            raise UserError(f"slice_model: cannot slice weights of {type(layer).__name__} {layer.name!r}")
+            raise UserError(f"slice_keras_model: cannot slice weights of {type(layer).__name__} {layer.name!r}")
         target.set_weights(new)
     return small
 
@@ -248,5 +248,5 @@ def subnet_forward(model: keras.Model, x, widths: dict | None = None, batch_size
     return np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.outputs[0].shape[1:]), np.float32)
 
 
-__all__ = ["SlimRunner", "slice_model", "subnet_forward", "count_macs", "count_params", "layer_costs",
-           "uniform_widths", "full_widths", "check_widths"]
+__all__ = ["SlimRunner", "slice_keras_model", "subnet_forward", "count_macs", "count_params", "layer_costs",
+           "fraction_widths", "full_widths", "resolve_widths"]

@@ -229,7 +229,7 @@ class _Comparison:
         for k, sub in enumerate(plan):
             def step(k=k, sub=sub):
                 from reds.finetune import evaluate_subnets, pretrain, set_determinism
-                from reds.slimmable import slice_model
+                from reds.slimmable import slice_keras_model
                 from reds.zoo import build_model, channel_groups
 
                 d = self.base.data
@@ -237,7 +237,7 @@ class _Comparison:
                 full = build_model(cfg.arch, input_shape=cfg.input_shape or d.input_shape,
                                    num_classes=cfg.classes or d.num_classes, seed=cfg.seed)
                 # the fresh full model's initial weights cut to the subnet's widths
-                model = slice_model(full, sub["widths"], self.base.groups(full))
+                model = slice_keras_model(full, sub["widths"], self.base.groups(full))
                 pretrain(model, d, epochs=epochs, batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr,
                          seed=cfg.seed, progress=self.progress)
                 save_model(model, self.run / "independent" / f"subnet{k}.keras")
