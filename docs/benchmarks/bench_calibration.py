@@ -23,17 +23,17 @@ WIDTH_FRACTIONS = (1.0, 0.75, 0.5, 0.25)
 
 
 def trained_model(retrain: bool, finetune_epochs: int):
-    from reds import datasets, finetune, slimmable, zoo
+    from reds import datasets, finetune, keras_groups, pretrain, slimmable, zoo
 
     d = datasets.load_digits(seed=0)
     model = zoo.build_model("ds_cnn_digits", num_classes=10, seed=0)
-    groups = zoo.channel_groups(model)
+    groups = keras_groups.channel_groups(model)
     widths = [slimmable.fraction_widths(groups, f) for f in WIDTH_FRACTIONS]
     cache = ROOT / "build" / "bench_calibration" / f"weights_ft{finetune_epochs}.weights.h5"
     if cache.exists() and not retrain:
         model.load_weights(cache)
     else:
-        finetune.pretrain(model, d, epochs=30, lr=3e-3, seed=0, progress=False)
+        pretrain.pretrain(model, d, epochs=30, lr=3e-3, seed=0, progress=False)
         finetune.finetune_joint(model, d, widths, epochs=finetune_epochs, lr=5e-3,
                                 progress=False, seed=0)
         cache.parent.mkdir(parents=True, exist_ok=True)

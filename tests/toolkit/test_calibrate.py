@@ -5,19 +5,20 @@ import pytest
 
 import tflite_models as tm
 from _tiny import inputs, tiny
-from reds import calibrate, export, slicing, tflite_io, verify, zoo
+from reds import calibrate, export, keras_groups, slicing, tflite_io, tflite_requant, verify, zoo
 from reds.calibrate import CalibrationError
+from reds.tflite_requant import RequantizeError
 
 
 def test_quant_params_round_trip():
     for lo, hi in [(0.0, 6.0), (-1.5, 2.5), (-3.0, 0.0), (0.2, 1.0)]:
-        s, zp = calibrate.quant_params(lo, hi)
+        s, zp = tflite_requant.quant_params(lo, hi)
         assert -128 <= zp <= 127
         q = tflite_io.Quantization(np.array([s], np.float32), np.array([zp]), 0)
-        rlo, rhi = calibrate.float_range(q)
+        rlo, rhi = tflite_requant.float_range(q)
         assert rlo <= min(lo, 0) + s and rhi >= hi - s  # contains the range (and 0)
         assert rlo <= 0 <= rhi
-    assert calibrate.quant_params(0.0, 6.0)[1] == -128  # ReLU output keeps min 0
+    assert tflite_requant.quant_params(0.0, 6.0)[1] == -128  # ReLU output keeps min 0
 
 
 def _tensor_by_op(m, op_name, nth=0):
@@ -26,7 +27,7 @@ def _tensor_by_op(m, op_name, nth=0):
 
 def test_identity_ranges_change_nothing():
     _, b = tm.conv_flatten_dense()
-    res = calibrate.apply_ranges(b, calibrate.activation_ranges(b))
+    res = tflite_requant.apply_ranges(b, tflite_requant.activation_ranges(b))
     assert res.tensors == [] and res.biases == []
     a, c = tflite_io.load_model(b), tflite_io.load_model(res.model)
     for ta, tc in zip(a.tensors, c.tensors):
@@ -39,7 +40,7 @@ def test_identity_ranges_change_nothing():
 def test_widened_range_requantizes_consumer_bias_and_tied_tensors():
     _, b = tm.conv_flatten_dense()
     m = tflite_io.load_model(b)
-    ranges = calibrate.activation_ranges(b)
+    ranges = tflite_requant.activation_ranges(b)
     # c1 output (fused ReLU) feeds the depthwise conv; dw1 output goes through MAX_POOL_2D
     c1 = _tensor_by_op(m, "CONV_2D", 0).outputs[0]
     lo, hi = ranges[c1]
@@ -47,7 +48,7 @@ def test_widened_range_requantizes_consumer_bias_and_tied_tensors():
     mp = _tensor_by_op(m, "MAX_POOL_2D")
     plo, phi = ranges[mp.outputs[0]]
     ranges[mp.outputs[0]] = (plo, 2 * phi)  # the pool's input must follow
-    res = calibrate.apply_ranges(b, ranges)
+    res = tflite_requant.apply_ranges(b, ranges)
     n = tflite_io.load_model(res.model)
     assert n.tensors[c1].quantization.zero_point[0] == -128
     assert n.tensors[c1].quantization.scale[0] == pytest.approx(3 * m.tensors[c1].quantization.scale[0], rel=1e-5)
@@ -72,27 +73,27 @@ def test_widened_range_requantizes_consumer_bias_and_tied_tensors():
 def test_model_input_and_softmax_output_keep_their_quantization():
     _, b = tm.residual_gap()
     m = tflite_io.load_model(b)
-    ranges = {t: (2 * lo - 1, 2 * hi + 1) for t, (lo, hi) in calibrate.activation_ranges(b).items()}
-    n = tflite_io.load_model(calibrate.apply_ranges(b, ranges).model)
+    ranges = {t: (2 * lo - 1, 2 * hi + 1) for t, (lo, hi) in tflite_requant.activation_ranges(b).items()}
+    n = tflite_io.load_model(tflite_requant.apply_ranges(b, ranges).model)
     sm = _tensor_by_op(m, "SOFTMAX").outputs[0]
     for t in (m.inputs[0], sm):
         assert n.tensors[t].quantization.scale[0] == m.tensors[t].quantization.scale[0]
         assert n.tensors[t].quantization.zero_point[0] == m.tensors[t].quantization.zero_point[0]
     assert n.tensors[sm].quantization.zero_point[0] == -128
     # everything else moved, and the model still runs
-    changed = [t.index for t in n.tensors if calibrate._is_activation(t)
+    changed = [t.index for t in n.tensors if tflite_requant.is_activation(t)
                and t.quantization.scale[0] != m.tensors[t.index].quantization.scale[0]]
     assert len(changed) >= 5
     x = tm.random_input(m.tensors[m.inputs[0]].shape)
-    tm.run_tflm(calibrate.apply_ranges(b, ranges).model, x)
+    tm.run_tflm(tflite_requant.apply_ranges(b, ranges).model, x)
 
 
 def test_apply_ranges_rejects_non_activations():
     _, b = tm.conv_flatten_dense()
     m = tflite_io.load_model(b)
     const = next(t.index for t in m.tensors if t.is_constant)
-    with pytest.raises(CalibrationError, match=str(const)):
-        calibrate.apply_ranges(b, {const: (0.0, 1.0)})
+    with pytest.raises(RequantizeError, match=str(const)):
+        tflite_requant.apply_ranges(b, {const: (0.0, 1.0)})
 
 
 def test_mse_range_prefers_finer_steps_for_small_subnets():
@@ -108,7 +109,7 @@ def test_mse_range_prefers_finer_steps_for_small_subnets():
 @pytest.fixture(scope="module")
 def ds_cnn():
     model = zoo.with_batch(tiny("ds_cnn", num_classes=3, seed=4), 1)
-    groups = zoo.channel_groups(model)
+    groups = keras_groups.channel_groups(model)
     plans = [{g.name: g.width for g in groups}, {g.name: 5 for g in groups}, {g.name: 3 for g in groups}]
     x = inputs(model, 32, seed=2)
     tfl = export.to_int8_tflite(model, x)
@@ -131,9 +132,9 @@ def test_subnet_conversions_line_up(ds_cnn):
 def test_calibrated_model_runs_and_ranges_are_sane(ds_cnn, method):
     model, groups, plans, x, tfl, models = ds_cnn
     res = calibrate.calibrate(tfl, model, groups, plans, x, method=method, models=models)
-    per = [calibrate.activation_ranges(mm) for mm in models]
+    per = [tflite_requant.activation_ranges(mm) for mm in models]
     union = calibrate.combine(per, "union")
-    got = calibrate.activation_ranges(res.model)
+    got = tflite_requant.activation_ranges(res.model)
     m = tflite_io.load_model(tfl)
     for t, (lo, hi) in union.items():
         if t in m.inputs:

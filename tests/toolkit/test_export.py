@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from _tiny import inputs, tiny
-from reds import export, metadata, slicing, tflite_io, verify, zoo
+from reds import export, keras_groups, metadata, slicing, tflite_io, verify, zoo
 from reds.errors import ModelFormatError, PlanError, UnsupportedOpError, UserError
 
 KINDS = ["dnn", "cnn", "ds_cnn", "resnet"]
@@ -25,7 +25,7 @@ def odd_plans(groups):
 @pytest.fixture(scope="module", params=KINDS)
 def exported(request):
     model = zoo.with_batch(tiny(request.param, num_classes=3, seed=3), 1)
-    groups = zoo.channel_groups(model)
+    groups = keras_groups.channel_groups(model)
     plans = odd_plans(groups)
     x = inputs(model, 24, seed=5)
     rep = {}
@@ -101,7 +101,7 @@ def test_c_array_compiles_and_holds_the_model(exported, tmp_path):
 
 def test_storage_report():
     model = zoo.with_batch(tiny("dnn", num_classes=4, seed=1, input_shape=(8, 8, 1), units=(97, 95, 93)), 1)
-    groups = zoo.channel_groups(model)
+    groups = keras_groups.channel_groups(model)
     plans = odd_plans(groups)
     x = inputs(model, 16)
     nested = export.export_nested(model, groups, plans, x, all_subnets=False)
@@ -121,7 +121,7 @@ def test_storage_report():
 @pytest.fixture(scope="module")
 def small_cnn():
     model = zoo.with_batch(tiny("cnn", seed=2), 1)
-    groups = zoo.channel_groups(model)
+    groups = keras_groups.channel_groups(model)
     tfl = export.to_int8_tflite(model, inputs(model, 8))
     return model, groups, tfl
 

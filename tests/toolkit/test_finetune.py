@@ -5,10 +5,11 @@ import pytest
 
 from _tiny import inputs, tiny
 from reds.datasets import load_dataset
-from reds.finetune import (bn_statistics, evaluate_subnets, finetune_joint, pretrain, subnet_loss_weights)
+from reds.finetune import bn_statistics, evaluate_subnets, finetune_joint, subnet_loss_weights
+from reds.pretrain import pretrain
 from reds.slimmable import (SlimRunner, count_macs, count_params, slice_keras_model, subnet_forward, fraction_widths)
 from reds.errors import UserError
-from reds.zoo import channel_groups
+from reds.keras_groups import channel_groups
 
 
 @pytest.mark.parametrize("kind", ["dnn", "cnn", "ds_cnn", "resnet", "mobilenet"])

@@ -4,7 +4,7 @@ import pytest
 from _tiny import inputs, tiny
 from reds.importance import batch_indices, compute_scores, magnitude_scores, random_scores, taylor_scores
 from reds.errors import UserError
-from reds.zoo import channel_groups
+from reds.keras_groups import channel_groups
 
 
 def _data(m, n=40, classes=3):

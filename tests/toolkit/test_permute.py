@@ -5,7 +5,7 @@ from _tiny import inputs, tiny
 from reds.importance import random_scores
 from reds.permute import permute_model, permuted_scores
 from reds.errors import UserError
-from reds.zoo import channel_groups
+from reds.keras_groups import channel_groups
 
 
 @pytest.mark.parametrize("kind", ["dnn", "cnn", "ds_cnn", "resnet", "mobilenet"])

@@ -4,7 +4,8 @@ import pytest
 
 from _tiny import TINY, tiny
 from reds.errors import UserError
-from reds.zoo import build_model, channel_groups, unit_layers, with_batch
+from reds.keras_groups import channel_groups, unit_layers
+from reds.zoo import build_model, with_batch
 
 ALLOWED = {"InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU",
            "GlobalAveragePooling2D", "Flatten", "Add", "AveragePooling2D"}

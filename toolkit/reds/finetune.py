@@ -1,4 +1,4 @@
-"""Pre-training and joint fine-tuning of nested subnetworks.
+"""Joint fine-tuning of nested subnetworks (pretraining of the full model: ``reds.pretrain``).
 
 ``finetune_joint``: every mini-batch goes through all K subnetworks (channel masks, see
 ``reds.slimmable``); the loss is ``sum_i pi_i * CE_i`` with ``pi_i = sqrt(p_i) / sum_j sqrt(p_j)``,
@@ -30,16 +30,11 @@ import numpy as np
 import tensorflow as tf
 
 from reds.errors import UserError
+from reds.pretrain import epoch_bar, set_determinism
 from reds.slimmable import SlimRunner, resolve_widths, count_params
-from reds.zoo import channel_groups
+from reds.keras_groups import channel_groups
 
 L = keras.layers
-
-
-def set_determinism(seed: int) -> None:
-    """Seed Python/NumPy/TF and make TF ops deterministic."""
-    keras.utils.set_random_seed(int(seed))
-    tf.config.experimental.enable_op_determinism()
 
 
 def subnet_loss_weights(model: keras.Model, subnets_widths: list[dict], groups=None) -> np.ndarray:
@@ -49,13 +44,6 @@ def subnet_loss_weights(model: keras.Model, subnets_widths: list[dict], groups=N
     p = np.array([count_params(model, w, groups) / full for w in subnets_widths], np.float64)
     s = np.sqrt(p)
     return s / s.sum()
-
-
-def _bar(total, desc, progress):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit="epoch", leave=False)
 
 
 def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch_size: int = 512,
@@ -71,47 +59,6 @@ def evaluate_subnets(model: keras.Model, x, y, subnets_widths: list[dict], batch
         for k, m in enumerate(masks):
             correct[k] += int(np.sum(np.argmax(fn(xb, m).numpy(), axis=-1) == yb))
     return [float(c) / max(1, len(x)) for c in correct]
-
-
-# --------------------------------------------------------------------------- pre-training
-
-
-class _EpochBar(keras.callbacks.Callback):
-    def __init__(self, bar):
-        super().__init__()
-        self.bar = bar
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_accuracy")})
-        self.bar.update(1)
-
-
-def pretrain(model: keras.Model, dataset, epochs: int = 30, batch_size: int = 64, lr: float = 1e-3,
-             seed: int = 0, progress: bool = True, checkpoint_dir=None) -> dict:
-    """Ordinary training of the full model (Adam, cosine-decayed ``lr``, BN in training mode).
-    Returns the Keras history dict plus ``seconds``."""
-    set_determinism(seed)
-    steps = max(1, math.ceil(len(dataset.x_train) / batch_size)) * max(1, epochs)
-    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.01))
-    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    bar = _bar(epochs, "pretrain", progress)
-    cbs = [_EpochBar(bar)] if bar is not None else []
-    val = (dataset.x_val, dataset.y_val) if len(dataset.y_val) else None
-    t0 = time.perf_counter()
-    h = model.fit(dataset.x_train, dataset.y_train, batch_size=batch_size, epochs=epochs, validation_data=val,
-                  shuffle=True, verbose=0, callbacks=cbs)
-    if bar is not None:
-        bar.close()
-    hist = {k: [float(v) for v in vs] for k, vs in h.history.items()}
-    hist["seconds"] = time.perf_counter() - t0
-    if checkpoint_dir:
-        d = Path(checkpoint_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        model.save_weights(d / "pretrain.weights.h5")
-        (d / "pretrain_history.json").write_text(json.dumps(hist, indent=1))
-    return hist
 
 
 # --------------------------------------------------------------------------- BN statistics
@@ -243,7 +190,7 @@ def finetune_joint(model: keras.Model, dataset, subnets_widths: list[dict], epoc
     has_val = len(dataset.y_val) > 0
     best, best_w, best_epoch = -1.0, None, -1
     rng = np.random.default_rng(seed)
-    bar = _bar(epochs, "joint finetune", progress)
+    bar = epoch_bar(epochs, "joint finetune", progress)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(n)

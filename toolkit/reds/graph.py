@@ -139,7 +139,7 @@ def as_groups(groups_or_metadata) -> Groups:
 # --------------------------------------------------------------------------- derivation
 
 
-def _layer_name(tensor_name: str) -> str:
+def layer_name(tensor_name: str) -> str:
     """``functional_1/c2_1/Relu;functional_1/...`` -> ``c2_1``."""
     first = tensor_name.split(";")[0]
     parts = [p for p in first.split("/") if p]
@@ -290,10 +290,10 @@ def derive_groups(model: ModelLike) -> Groups:
         names = []
         for o in prod_ops:
             if m.operators[o].op in _PRODUCERS:
-                n = _layer_name(T[m.operators[o].outputs[0]].name)
+                n = layer_name(T[m.operators[o].outputs[0]].name)
                 if n not in names:
                     names.append(n)
-        name = "+".join(names) or _layer_name(T[tensors[0]].name)
+        name = "+".join(names) or layer_name(T[tensors[0]].name)
         reasons = uf.notes.get(root)
         if reasons:
             fixed.append(FixedGroup(name, tuple(tensors), tuple(prod_ops), "; ".join(reasons)))

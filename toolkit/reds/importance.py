@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from reds.errors import UserError
-from reds.zoo import ChannelGroup, channel_groups
+from reds.keras_groups import ChannelGroup, channel_groups
 
 L = keras.layers
 

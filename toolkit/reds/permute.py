@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from reds.errors import UserError
-from reds.zoo import ChannelGroup, channel_groups
+from reds.keras_groups import ChannelGroup, channel_groups
 
 L = keras.layers
 

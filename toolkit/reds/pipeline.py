@@ -105,7 +105,7 @@ class Pipeline:
 
     def seed(self) -> None:
         """Seed Keras, NumPy and Python with the recipe's seed; TF ops run deterministically."""
-        from .finetune import set_determinism
+        from .pretrain import set_determinism
 
         set_determinism(self.cfg.seed)
 
@@ -127,7 +127,7 @@ class Pipeline:
         return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
 
     def groups(self, model):
-        from .zoo import channel_groups
+        from .keras_groups import channel_groups
 
         return channel_groups(model, min_width=self.cfg.min_width)
 
@@ -139,7 +139,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ steps
     def step_pretrain(self):
-        from .finetune import evaluate_subnets, pretrain
+        from .finetune import evaluate_subnets
+        from .pretrain import pretrain
         from .zoo import build_model
 
         self.seed()
@@ -295,7 +296,8 @@ def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
     from .arena import ArenaModel
     from .export import match_groups, to_int8_tflite
     from .graph import mac_terms
-    from .zoo import channel_groups, with_batch
+    from .keras_groups import channel_groups
+    from .zoo import with_batch
 
     kgroups = channel_groups(model, min_width=min_width)
     tfl = to_int8_tflite(with_batch(model, 1), calibration_x, max_samples=20)

@@ -1,7 +1,7 @@
 """Run a Keras model at sub-widths with shared weights (masking) and build sliced copies.
 
 A subnetwork keeps the first ``w[g]`` channels of every channel group ``g`` (see
-``reds.zoo.channel_groups``). ``SlimRunner`` re-executes the model's graph layer by layer and
+``reds.keras_groups.channel_groups``). ``SlimRunner`` re-executes the model's graph layer by layer and
 multiplies the *input of every consumer* (Conv2D / Dense fed by the group) by a 0/1 channel
 mask. All ops between a producer and its consumers (BN, ReLU, depthwise, pooling, Add) are
 channel-wise, so channels ``< w`` are exactly those of the sliced network and channels ``>= w``
@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from reds.errors import UserError
-from reds.zoo import ChannelGroup, channel_groups, inbound_layers
+from reds.keras_groups import ChannelGroup, channel_groups, inbound_layers
 
 L = keras.layers
 

@@ -228,9 +228,11 @@ class _Comparison:
         names = []
         for k, sub in enumerate(plan):
             def step(k=k, sub=sub):
-                from reds.finetune import evaluate_subnets, pretrain, set_determinism
+                from reds.finetune import evaluate_subnets
+                from reds.pretrain import pretrain, set_determinism
                 from reds.slimmable import slice_keras_model
-                from reds.zoo import build_model, channel_groups
+                from reds.keras_groups import channel_groups
+                from reds.zoo import build_model
 
                 d = self.base.data
                 set_determinism(cfg.seed)
