@@ -14,11 +14,10 @@ import pytest
 pytestmark = pytest.mark.hil
 
 
-@pytest.fixture(scope="module")
-def info(_reds_session_board):
-    from reds_bench.measure import board_info
-
-    return board_info(_reds_session_board)
+@pytest.fixture
+def info(board_info):
+    """The board's reds-info (the plugin's `board_info` fixture, read once per session)."""
+    return board_info
 
 
 def test_board_runs_the_expected_model(board, golden, info):

@@ -66,7 +66,7 @@ def test_widened_range_requantizes_consumer_bias_and_tied_tensors():
     assert {r["bias_tensor"] for r in res.biases} >= {dw.inputs[2]}
     # still a valid model that TFLM and LiteRT run
     x = tm.random_input(m.tensors[m.inputs[0]].shape)
-    assert tm.run_tflm(res.model, x).shape == tm.run_tflm(b, x).shape
+    assert verify.tflm_run(res.model, x).shape == verify.tflm_run(b, x).shape
     tm.run_litert(res.model, x)
 
 
@@ -85,7 +85,7 @@ def test_model_input_and_softmax_output_keep_their_quantization():
                and t.quantization.scale[0] != m.tensors[t.index].quantization.scale[0]]
     assert len(changed) >= 5
     x = tm.random_input(m.tensors[m.inputs[0]].shape)
-    tm.run_tflm(tflite_requant.apply_ranges(b, ranges).model, x)
+    verify.tflm_run(tflite_requant.apply_ranges(b, ranges).model, x)
 
 
 def test_apply_ranges_rejects_non_activations():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tflite_models as tm
-from reds import graph, metadata, slicing, tflite_io
+from reds import graph, metadata, slicing, tflite_io, verify
 from reds.errors import MetadataError, PlanError
 
 BUILDERS = [tm.conv_flatten_dense, tm.residual_gap]
@@ -44,7 +44,7 @@ def test_full_width_slice_is_bit_exact(nested):
     assert metadata.read_metadata(s0) is None
     assert all(off % 16 == 0 for _, off, _ in tflite_io.buffer_data_offsets(s0))
     for x in inputs(b):
-        np.testing.assert_array_equal(tm.run_tflm(s0, x), tm.run_tflm(b, x))
+        np.testing.assert_array_equal(verify.tflm_run(s0, x), verify.tflm_run(b, x))
 
 
 def expected_constant(orig, t, op, g, widths):
@@ -150,17 +150,17 @@ def test_sliced_equals_masked_reference(nested):
         sliced = slicing.slice_model(out, k)
         ref = masked_reference(b, g, widths)
         for x in inputs(b, 3):
-            y = tm.run_tflm(sliced, x)
-            assert y.shape == tm.run_tflm(b, x).shape
-            np.testing.assert_array_equal(y, tm.run_tflm(ref, x), err_msg=f"subnet {k}")
+            y = verify.tflm_run(sliced, x)
+            assert y.shape == verify.tflm_run(b, x).shape
+            np.testing.assert_array_equal(y, verify.tflm_run(ref, x), err_msg=f"subnet {k}")
 
 
 def test_sliced_subnets_differ_from_full(nested):
     # guards the masked test against a vacuous pass (e.g. slicing ignored)
     b, _, out = nested
     x = inputs(b, 1)[0]
-    full = tm.run_tflm(b, x)
-    smallest = tm.run_tflm(slicing.slice_model(out, 3), x)
+    full = verify.tflm_run(b, x)
+    smallest = verify.tflm_run(slicing.slice_model(out, 3), x)
     assert not np.array_equal(full, smallest)
 
 

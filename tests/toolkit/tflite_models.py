@@ -81,16 +81,6 @@ def random_input(shape, seed: int = 0) -> np.ndarray:
     return rng.integers(-128, 128, size=shape, dtype=np.int8)
 
 
-def run_tflm(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
-    """Run one inference on the TFLM reference interpreter (the bit-exact golden)."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(model_bytes)
-    interp.set_input(x, 0)
-    interp.invoke()
-    return interp.get_output(0).copy()
-
-
 def run_litert(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     from ai_edge_litert.interpreter import Interpreter
 
