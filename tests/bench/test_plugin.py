@@ -74,3 +74,14 @@ def test_plugin_over_loop_url(pytester):
 def test_help_lists_options(pytester):
     r = pytester.runpytest(*PLUGIN, "--help")
     r.stdout.fnmatch_lines(["REDS hardware-in-the-loop bench:", "*--reds-target*", "*--reds-hardware-map*"])
+
+
+def test_golden_fails_not_skips_when_slicing_raises(pytester):
+    """A subnet the slicer cannot cut is a failing test, never a skipped one."""
+    pytester.makepyfile("""
+def test_golden_of_missing_subnet(golden):
+    golden(99, golden.inputs(1)[0])
+""")
+    r = pytester.runpytest(*PLUGIN)
+    r.assert_outcomes(failed=1)
+    r.stdout.fnmatch_lines(["*subnet*99*"])
