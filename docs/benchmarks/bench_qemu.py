@@ -92,7 +92,7 @@ def nested_model(name: str) -> tuple[bytes, list[list[int]]]:
 
 
 def build(variant: str) -> Path:
-    from reds import firmware
+    from reds_bench import firmware
 
     flags, out = VARIANTS[variant]
     old = os.environ.get("PLATFORMIO_BUILD_FLAGS")
@@ -139,7 +139,7 @@ def profile(elf: Path, model: bytes, subnet: int, log: Path, blocks_of: str | No
     reds_invoke are reported, halved."""
     import re
 
-    from reds import firmware
+    from reds_bench import firmware
     from reds_bench.factory import BoardSpec, create_dut
     from reds_bench.measure import ensure_model, latency
 
