@@ -37,43 +37,45 @@ def _randomize(model, seed: int) -> None:
     model.set_weights(weights)
 
 
+def _build(seed: int, shape: tuple, layers):
+    """``layers(L, x) -> logits`` on a batch-1 input of ``shape``; random weights, converted."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(shape, batch_size=1)
+    model = keras.Model(inp, layers(keras.layers, inp))
+    _randomize(model, seed)
+    return model, convert_int8(model, shape, seed)
+
+
 @functools.lru_cache(maxsize=None)
 def conv_flatten_dense(seed: int = 1):
     """conv(7) -> depthwise -> maxpool -> conv(13) -> flatten -> dense(5) -> dense(3) logits."""
-    keras = _keras()
-    keras.utils.set_random_seed(seed)
-    shape = (8, 8, 3)
-    x = inp = keras.Input(shape, batch_size=1)
-    x = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
-    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw1")(x)
-    x = keras.layers.MaxPooling2D(2, name="mp1")(x)
-    x = keras.layers.Conv2D(13, 3, padding="valid", activation="relu", name="c2")(x)
-    x = keras.layers.Flatten(name="flat")(x)
-    x = keras.layers.Dense(5, activation="relu", name="d1")(x)
-    out = keras.layers.Dense(3, name="logits")(x)
-    model = keras.Model(inp, out)
-    _randomize(model, seed)
-    return model, convert_int8(model, shape, seed)
+    def layers(L, x):
+        x = L.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
+        x = L.DepthwiseConv2D(3, padding="same", activation="relu", name="dw1")(x)
+        x = L.MaxPooling2D(2, name="mp1")(x)
+        x = L.Conv2D(13, 3, padding="valid", activation="relu", name="c2")(x)
+        x = L.Flatten(name="flat")(x)
+        x = L.Dense(5, activation="relu", name="d1")(x)
+        return L.Dense(3, name="logits")(x)
+
+    return _build(seed, (8, 8, 3), layers)
 
 
 @functools.lru_cache(maxsize=None)
 def residual_gap(seed: int = 2):
     """conv(7) -> [conv(7) + skip] ADD -> avgpool -> conv(13) -> GAP (MEAN) -> dense(3) -> softmax."""
-    keras = _keras()
-    keras.utils.set_random_seed(seed)
-    shape = (9, 9, 3)
-    x = inp = keras.Input(shape, batch_size=1)
-    a = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
-    b = keras.layers.Conv2D(7, 3, padding="same", activation="relu", name="c2")(a)
-    b = keras.layers.DepthwiseConv2D(3, padding="same", name="dw2")(b)
-    x = keras.layers.Add(name="add")([a, b])
-    x = keras.layers.AveragePooling2D(2, name="ap")(x)
-    x = keras.layers.Conv2D(13, 1, activation="relu", name="c3")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(3, activation="softmax", name="logits")(x)
-    model = keras.Model(inp, out)
-    _randomize(model, seed)
-    return model, convert_int8(model, shape, seed)
+    def layers(L, x):
+        a = L.Conv2D(7, 3, padding="same", activation="relu", name="c1")(x)
+        b = L.Conv2D(7, 3, padding="same", activation="relu", name="c2")(a)
+        b = L.DepthwiseConv2D(3, padding="same", name="dw2")(b)
+        x = L.Add(name="add")([a, b])
+        x = L.AveragePooling2D(2, name="ap")(x)
+        x = L.Conv2D(13, 1, activation="relu", name="c3")(x)
+        x = L.GlobalAveragePooling2D(name="gap")(x)
+        return L.Dense(3, activation="softmax", name="logits")(x)
+
+    return _build(seed, (9, 9, 3), layers)
 
 
 def random_input(shape, seed: int = 0) -> np.ndarray:
@@ -94,35 +96,27 @@ def run_litert(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def reshape_moves_channels(seed: int = 3):
     """conv(6) -> Reshape (4,4,6)->(4,8,3) -> conv(5) -> GAP -> dense(3): c1's channels move."""
-    keras = _keras()
-    keras.utils.set_random_seed(seed)
-    shape = (4, 4, 3)
-    x = inp = keras.Input(shape, batch_size=1)
-    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1")(x)
-    x = keras.layers.Reshape((4, 8, 3), name="mix")(x)
-    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="c2")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(3, name="logits")(x)
-    model = keras.Model(inp, out)
-    _randomize(model, seed)
-    return model, convert_int8(model, shape, seed)
+    def layers(L, x):
+        x = L.Conv2D(6, 3, padding="same", activation="relu", name="c1")(x)
+        x = L.Reshape((4, 8, 3), name="mix")(x)
+        x = L.Conv2D(5, 3, padding="same", activation="relu", name="c2")(x)
+        x = L.GlobalAveragePooling2D(name="gap")(x)
+        return L.Dense(3, name="logits")(x)
+
+    return _build(seed, (4, 4, 3), layers)
 
 
 @functools.lru_cache(maxsize=None)
 def concat_model(seed: int = 4):
     """Two convs joined by Concatenate (CONCATENATION is not supported by the runtime)."""
-    keras = _keras()
-    keras.utils.set_random_seed(seed)
-    shape = (4, 4, 3)
-    x = inp = keras.Input(shape, batch_size=1)
-    a = keras.layers.Conv2D(3, 1, activation="relu", name="a")(x)
-    b = keras.layers.Conv2D(5, 1, activation="relu", name="b")(x)
-    x = keras.layers.Concatenate(name="cat")([a, b])
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(3, name="logits")(x)
-    model = keras.Model(inp, out)
-    _randomize(model, seed)
-    return model, convert_int8(model, shape, seed)
+    def layers(L, x):
+        a = L.Conv2D(3, 1, activation="relu", name="a")(x)
+        b = L.Conv2D(5, 1, activation="relu", name="b")(x)
+        x = L.Concatenate(name="cat")([a, b])
+        x = L.GlobalAveragePooling2D(name="gap")(x)
+        return L.Dense(3, name="logits")(x)
+
+    return _build(seed, (4, 4, 3), layers)
 
 
 def keras_macs(model) -> int:
