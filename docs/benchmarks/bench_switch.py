@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def nested_ds_cnn(arch: str, input_shape, classes: int) -> bytes:
-    from reds import slicing, zoo
+    from reds import graph, slicing, zoo
     from reds.export import to_int8_tflite
 
     model = zoo.build_model(arch, input_shape=input_shape, num_classes=classes, seed=0)
     calib = np.random.default_rng(0).standard_normal((20,) + tuple(input_shape)).astype(np.float32)
     tfl = to_int8_tflite(zoo.with_batch(model, 1), calib)
-    groups = slicing._graph.derive_groups(tfl)
+    groups = graph.derive_groups(tfl)
     widths = [[max(1, round(f * w)) for w in groups.full_widths] for f in (1.0, 0.75, 0.5, 0.25)]
     return slicing.nest(tfl, groups, widths)
 

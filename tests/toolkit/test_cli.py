@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from reds import slicing
+from reds import graph, slicing
 from reds_app.cli import main
 from reds.verify import tflm_outputs
 
@@ -16,7 +16,7 @@ from tflite_models import conv_flatten_dense
 @pytest.fixture(scope="module")
 def nested_model(tmp_path_factory):
     _, tfl = conv_flatten_dense()
-    groups = slicing._graph.derive_groups(tfl)
+    groups = graph.derive_groups(tfl)
     full = groups.full_widths
     widths = [full, [max(1, w - 2) for w in full], [max(1, w // 3) for w in full]]
     path = tmp_path_factory.mktemp("cli") / "nested.tflite"

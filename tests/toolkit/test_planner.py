@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from reds import _plan_dp
+from reds import plan_dp
 from reds.errors import InfeasibleBudgetError, PlanError, UserError
 from reds.planner import (
     GroupSpec,
@@ -147,19 +147,19 @@ def test_solve_box_matches_brute_force(seed):
     lo = [g.full_width if g.fixed else g.min_width for g in problem.groups]
     hi = [int(rng.integers(l, g.full_width + 1)) for l, g in zip(lo, problem.groups)]
     upper = dict(zip(names, hi))
-    m_lo = _plan_dp.macs_of(terms, lo)
-    m_hi = _plan_dp.macs_of(terms, hi)
+    m_lo = plan_dp.macs_of(terms, lo)
+    m_hi = plan_dp.macs_of(terms, hi)
     for cap in {int(m_lo), int(m_hi), *rng.integers(int(m_lo), int(m_hi) + 1, 4).tolist()}:
-        r = _plan_dp.solve_box(prefix, terms, lo, hi, cap)
+        r = plan_dp.solve_box(prefix, terms, lo, hi, cap)
         bf = brute_force(problem, cap, upper=upper)
         assert r.value == pytest.approx(bf[0], abs=1e-9)
         assert r.macs <= cap
         # a threshold at the optimum: nothing beats it
-        r2 = _plan_dp.solve_box(prefix, terms, lo, hi, cap, threshold=bf[0])
+        r2 = plan_dp.solve_box(prefix, terms, lo, hi, cap, threshold=bf[0])
         assert not r2.beats_threshold
-        r3 = _plan_dp.solve_box(prefix, terms, lo, hi, cap, threshold=bf[0] - 1e-3)
+        r3 = plan_dp.solve_box(prefix, terms, lo, hi, cap, threshold=bf[0] - 1e-3)
         assert r3.beats_threshold and r3.value == pytest.approx(bf[0], abs=1e-9)
-    assert _plan_dp.solve_box(prefix, terms, lo, hi, m_lo - 1).feasible is False
+    assert plan_dp.solve_box(prefix, terms, lo, hi, m_lo - 1).feasible is False
 
 
 def test_wide_interaction_graph_uses_multi_group_keys():

@@ -33,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from reds import _plan_dp
+from reds import plan_dp
 from reds.errors import InfeasibleBudgetError, PlanError, UserError
 
 __all__ = [
@@ -214,7 +214,7 @@ def problem_macs(problem: PlanProblem, widths: Mapping[str, int]) -> int:
     """MACs of ``widths`` ({group name: width}; missing groups at full width)."""
     prep = _prepare(problem)
     w = [int(widths.get(n, h)) for n, h in zip(prep.names, prep.hi)]
-    return int(round(_plan_dp.macs_of(prep.terms, w)))
+    return int(round(plan_dp.macs_of(prep.terms, w)))
 
 
 def problem_objective(problem: PlanProblem, widths: Mapping[str, int]) -> float:
@@ -226,13 +226,13 @@ def problem_objective(problem: PlanProblem, widths: Mapping[str, int]) -> float:
 def full_macs(problem: PlanProblem) -> int:
     """MACs with every group at full width."""
     prep = _prepare(problem)
-    return int(round(_plan_dp.macs_of(prep.terms, prep.hi)))
+    return int(round(plan_dp.macs_of(prep.terms, prep.hi)))
 
 
 def min_macs(problem: PlanProblem) -> int:
     """MACs with every group at its minimum width: the smallest feasible MAC budget."""
     prep = _prepare(problem)
-    return int(round(_plan_dp.macs_of(prep.terms, prep.lo)))
+    return int(round(plan_dp.macs_of(prep.terms, prep.lo)))
 
 
 def budget_caps(budgets, full: int, kind: str) -> list[int]:
@@ -286,8 +286,8 @@ def solve(
     t_start = time.monotonic()
     deadline = t_start + float(time_limit)
     prep = _prepare(problem)
-    full = int(round(_plan_dp.macs_of(prep.terms, prep.hi)))
-    smallest = int(round(_plan_dp.macs_of(prep.terms, prep.lo)))
+    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
+    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
     budgets = list(budgets)
     if not budgets:
         raise UserError("no budgets given")
@@ -322,7 +322,7 @@ def solve(
             res, st = _solve_one(
                 prep, prep.lo, upper if nested else prep.hi, caps[i], mems[i], deadline, cache
             )
-        except _plan_dp.DPTooWide as e:
+        except plan_dp.DPTooWide as e:
             raise PlanError(
                 f"the channel groups interact too widely for the exact planner: {e}"
             ) from None
@@ -334,7 +334,7 @@ def solve(
                 unit=f"arena bytes{extra}",
             )
         w, status, bound = res
-        m = int(round(_plan_dp.macs_of(prep.terms, w)))
+        m = int(round(plan_dp.macs_of(prep.terms, w)))
         obj = prep.value(w)
         subnets.append(
             Subnet(
@@ -356,9 +356,9 @@ def solve(
 
 def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
     """((widths, status, bound) or None if infeasible, stats) for one subnet."""
-    tol = _plan_dp.TOL * max(1.0, prep.value(hi))
+    tol = plan_dp.TOL * max(1.0, prep.value(hi))
     if mem is None or (prep.monotone and prep.arena(hi) <= mem):
-        r = _plan_dp.solve_box(prep.prefix, prep.terms, lo, hi, cap, deadline=deadline)
+        r = plan_dp.solve_box(prep.prefix, prep.terms, lo, hi, cap, deadline=deadline)
         status = "feasible" if r.timed_out else "optimal"
         return (r.widths, status, r.bound), {"boxes": 1, "dp": r.stats}
     # branch and bound over boxes of widths; a box's priority is an upper bound of its optimum
@@ -387,7 +387,7 @@ def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
             break
         _, _, blo, bhi = heapq.heappop(heap)
         nboxes += 1
-        r = _plan_dp.solve_box(
+        r = plan_dp.solve_box(
             prep.prefix, prep.terms, blo, bhi, cap,
             threshold=None if best_w is None else best_v, deadline=deadline, cuts=cuts,
         )
@@ -531,9 +531,9 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
     [min_width, full_width]; fixed groups stay full. Memory is not considered.
     """
     prep = _prepare(problem)
-    full = int(round(_plan_dp.macs_of(prep.terms, prep.hi)))
+    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
     cap = budget_caps([budget], full, budget_kind)[0]
-    smallest = int(round(_plan_dp.macs_of(prep.terms, prep.lo)))
+    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
     if cap < smallest:
         raise InfeasibleBudgetError(cap, smallest, unit="MACs")
 
@@ -548,11 +548,11 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
             cands.update((n - 0.5) / full_g for n in range(int(prep.lo[g]) + 1, int(full_g) + 1))
     best_a = 0.0
     for a in sorted(cands, reverse=True):
-        if _plan_dp.macs_of(prep.terms, widths_at(a)) <= cap:
+        if plan_dp.macs_of(prep.terms, widths_at(a)) <= cap:
             best_a = a
             break
     w = widths_at(best_a)
-    m = int(round(_plan_dp.macs_of(prep.terms, w)))
+    m = int(round(plan_dp.macs_of(prep.terms, w)))
     obj = prep.value(w)
     return Subnet(
         budget=budget, budget_macs=cap, peak_memory=None, status="uniform", objective=obj,

@@ -1,6 +1,6 @@
 """Exact MAC-budgeted width selection inside a box of widths (the planner's engine).
 
-Internal module of :mod:`reds.planner`; docs/plan.md explains the method. One call of
+The engine of :mod:`reds.planner`; docs/plan.md explains the method. One call of
 :func:`solve_box` answers
 
     maximize    sum_g P_g(w_g)                      (P_g: prefix score, non-decreasing)
