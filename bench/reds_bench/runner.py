@@ -1,24 +1,22 @@
 """The measurement plan of one board and one model: :func:`run_bench`.
 
 Every finished step is appended to ``OUT/journal.jsonl`` at once, so Ctrl-C or a crash loses
-nothing, and ``resume=True`` continues after the last finished step. A board that resets
-mid-step (boot banner, closed link, silence) is reconnected (an emulator is restarted), its
-model checked again (CRC-32, re-uploaded if the reset dropped it), the subnet re-selected, and
-the step retried. Results are rebuilt from the journal, so a resumed run writes the same files.
+nothing, and ``resume=True`` continues after the last finished step (a line a crash cut is
+set aside and reported, see ``reds.journal``). A board that resets mid-step (boot banner,
+closed link, silence) is reconnected (an emulator is restarted), its model checked again
+(CRC-32, re-uploaded if the reset dropped it), the subnet re-selected, and the step retried. Results are rebuilt from the journal, so a resumed run writes the same files.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from . import measure, protocol, results
 from reds.journal import Journal
 
-from .errors import (BenchError, BoardResetError, DeviceError, ExpectTimeout, ModelMismatchError)
-from .firmware import artifact
-
+from . import measure, protocol, results
+from .errors import BenchError, BoardResetError, DeviceError, ExpectTimeout, ModelMismatchError
 from .factory import Board, create_dut
+from .firmware import artifact
 from .hwmap import load_hwmap, select
 
 JOURNAL = "journal.jsonl"

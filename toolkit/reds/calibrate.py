@@ -64,7 +64,7 @@ from . import graph as _graph
 from . import slicing, tflite_io
 from .errors import PlanError
 from .tflite_requant import (INT8_MAX, INT8_MIN, Requantized, RequantizeError, activation_ranges,
-                             apply_ranges, fixed_tensors, is_activation, quant_params, tied_sets)
+                             apply_ranges, fixed_tensors, quant_params, tied_sets)
 
 METHODS = ("union", "mse", "full")
 

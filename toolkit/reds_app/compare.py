@@ -32,7 +32,6 @@ import os
 import platform
 import shutil
 import time
-from pathlib import Path
 from typing import Iterable
 
 from reds.errors import UserError
