@@ -71,7 +71,7 @@ class Demo(Pipeline):
 
             raise UserError("device outputs differ from the golden model: see "
                             f"{self.run / 'bench' / 'results.json'}")
-        self._update_metrics(device_accuracy=[a["int8_accuracy"] for a in res.get("accuracy", [])])
+        self.update_metrics(device_accuracy=[a["int8_accuracy"] for a in res.get("accuracy", [])])
         adapt = res["adaptation"]
         unit = ("instructions" if adapt.get("instructions_per_switch") is not None else "ns")
         cost = adapt.get("instructions_per_switch") or adapt["mean_ns"]
