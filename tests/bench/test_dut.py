@@ -62,3 +62,25 @@ def test_parse_kv_and_lists():
     assert protocol.parse_list("1.000,2.500,3") == [1.0, 2.5, 3]
     assert protocol.parse_error("e-[bad hex]") == "bad hex"
     assert protocol.parse_error("m-ready") is None
+
+
+class _Replies:
+    """Anything with ``cmd``: what measurements talk to."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+    def cmd(self, line, timeout=None):
+        return self.lines
+
+
+def test_board_of_another_protocol_version_is_refused():
+    from reds_bench.errors import BenchError
+    from reds_bench.measure import board_info
+
+    ok = f"m-reds-info protocol={protocol.PROTOCOL_VERSION} target=native model_ok=1"
+    assert board_info(_Replies([ok]))["info"]["target"] == "native"
+    other = protocol.PROTOCOL_VERSION + 1
+    with pytest.raises(BenchError, match=f"board speaks protocol {other}, this bench protocol "
+                                         f"{protocol.PROTOCOL_VERSION}"):
+        board_info(_Replies([f"m-reds-info protocol={other} target=native model_ok=1"]))
