@@ -14,6 +14,8 @@ import zlib
 
 READY = "m-ready"
 BOOT_TAG = "boot-reds"
+# `name` reply, in the MLPerf Tiny runner's form m-name-dut-[<name>]; ours is reds-<target>
+NAME = re.compile(r"^m-name-dut-\[reds-([^]]+)]$")
 _NUM = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+\.\d+$")
 _ERR = re.compile(r"^e-\[(.*)\]\s*$")
