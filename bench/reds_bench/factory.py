@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from .link import DEFAULT_BAUD, Link
 
 REPO_ROOT = _fw.REPO_ROOT
 EMULATED = set(_fw.TARGETS)
+# Firmware builds with a model compiled in, one directory per model (its CRC-32).
+MODEL_BUILDS = REPO_ROOT / ".pio" / "model-builds"
 
 
 @dataclass
@@ -55,6 +58,25 @@ def build_firmware(env: str, quiet: bool = True) -> Path:
     """Build ``env`` with PlatformIO (``reds.firmware.build``); returns the ELF or host program."""
     try:
         return Path(_fw.build(env, quiet=quiet))
+    except UserError as err:
+        raise ConfigError(str(err)) from None
+
+
+def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
+    """Firmware for ``env`` with ``model`` compiled in (instead of the default model), built in
+    ``.pio/model-builds/<crc32>/``. PlatformIO's incremental build makes a repeat cheap; the
+    model's C array is rewritten only when it changed, so it is compiled once."""
+    from reds.export import c_array
+
+    crc = zlib.crc32(bytes(model)) & 0xFFFFFFFF
+    root = MODEL_BUILDS / f"{crc:08x}"
+    root.mkdir(parents=True, exist_ok=True)
+    src = root / "model_data.c"
+    text, _ = c_array(bytes(model), source=f"a model of crc32 {crc:08x}")
+    if not src.exists() or src.read_text() != text:
+        src.write_text(text)
+    try:
+        return Path(_fw.build(env, model_source=src, build_dir=root, quiet=quiet))
     except UserError as err:
         raise ConfigError(str(err)) from None
 
@@ -229,3 +251,24 @@ def create_dut(target: str | None = None, *, hw: BoardSpec | None = None,
     except BaseException:
         board.close()
         raise
+
+
+def create_dut_for_model(target: str, model: bytes, *, log_dir: str | Path | None = None,
+                         timeout: float = 30.0) -> tuple[Board, str]:
+    """A started emulated board ready for ``model``, and how the model gets there:
+    ``"upload"`` (the default firmware; the model fits its RAM slot and ``ensure_model`` sends
+    it) or ``"compiled-in"`` (a firmware built with the model, see :func:`model_firmware`)."""
+    from .measure import board_crc, board_info
+
+    board = create_dut(target, log_dir=log_dir, timeout=timeout)
+    try:
+        info = board_info(board)
+    except BaseException:
+        board.close()
+        raise
+    slot = int(info["build"].get("model_slot_bytes", 0))
+    if len(model) <= slot or board_crc(info) == zlib.crc32(bytes(model)) & 0xFFFFFFFF:
+        return board, "upload"
+    board.close()
+    return create_dut(target, firmware=model_firmware(target, model), log_dir=log_dir,
+                      timeout=timeout), "compiled-in"

@@ -50,7 +50,7 @@ static void carve_work_ram(void)
         left = left > 16u - skew ? left - (16u - skew) : 0;
     }
     fw.work_bytes = left;
-    const size_t sixteenth = left / 16u;
+    const size_t sixteenth = (left / 16u) & ~(size_t)1023u; /* whole KB: readable sizes */
     size_t n = reds_ctx_size() + 15u;
     fw.ctx = (reds_ctx_t *)(void *)carve(&p, &left, &n);
 #ifdef FW_INPUT_MAX
