@@ -64,8 +64,9 @@ def build_firmware(env: str, quiet: bool = True) -> Path:
 
 def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
     """Firmware for ``env`` with ``model`` compiled in (instead of the default model), built in
-    ``.pio/model-builds/<crc32>/``. PlatformIO's incremental build makes a repeat cheap; the
-    model's C array is rewritten only when it changed, so it is compiled once."""
+    ``.pio/model-builds/<crc32>/build`` (PlatformIO empties its build directory when the flags
+    change, so the model's C array sits beside it). The incremental build makes a repeat cheap;
+    the C array is rewritten only when it changed, so it is compiled once."""
     from reds.export import c_array
 
     crc = zlib.crc32(bytes(model)) & 0xFFFFFFFF
@@ -76,7 +77,7 @@ def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
     if not src.exists() or src.read_text() != text:
         src.write_text(text)
     try:
-        return Path(_fw.build(env, model_source=src, build_dir=root, quiet=quiet))
+        return Path(_fw.build(env, model_source=src, build_dir=root / "build", quiet=quiet))
     except UserError as err:
         raise ConfigError(str(err)) from None
 
