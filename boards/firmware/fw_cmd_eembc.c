@@ -11,7 +11,7 @@
 #include "fw_timing.h"
 #include "hal.h"
 
-enum { TFLITE_FLOAT32 = 0, TFLITE_UINT8 = 3, TFLITE_INT16 = 7, TFLITE_INT8 = 9 };
+enum { TFLITE_FLOAT32 = 0, TFLITE_INT32 = 2, TFLITE_UINT8 = 3, TFLITE_INT16 = 7, TFLITE_INT8 = 9 };
 
 void fw_cmd_name(int argc, char **argv)
 {
@@ -55,7 +55,8 @@ int fw_check_run_counts(uint32_t runs, uint32_t warmup)
 }
 
 /* Output 0 of the last run as floats: dequantized (q - zero_point) * scale for integer
- * outputs, as is for float outputs. */
+ * outputs (int8, uint8, int16, int32; the raw value when the tensor has no scale), as is for
+ * float outputs. */
 static void results_line(void)
 {
     const uint8_t *p = (const uint8_t *)reds_output_data(fw.ctx, 0);
@@ -63,7 +64,7 @@ static void results_line(void)
     int type = reds_output_type(fw.ctx, 0);
     float scale = reds_output_scale(fw.ctx, 0);
     int32_t zp = reds_output_zero_point(fw.ctx, 0);
-    size_t size = type == TFLITE_FLOAT32 ? 4u : type == TFLITE_INT16 ? 2u : 1u;
+    size_t size = (type == TFLITE_FLOAT32 || type == TFLITE_INT32) ? 4u : type == TFLITE_INT16 ? 2u : 1u;
     out_str("m-results-[");
     for (size_t i = 0; p != NULL && i + size <= nb; i += size) {
         float v;
@@ -71,14 +72,16 @@ static void results_line(void)
         if (type == TFLITE_FLOAT32) {
             memcpy(&v, p + i, sizeof v);
         } else {
-            if (type == TFLITE_INT16) {
+            if (type == TFLITE_INT32) {
+                memcpy(&q, p + i, sizeof q);
+            } else if (type == TFLITE_INT16) {
                 int16_t h;
                 memcpy(&h, p + i, sizeof h);
                 q = h;
             } else {
                 q = type == TFLITE_UINT8 ? (int32_t)p[i] : (int32_t)(int8_t)p[i];
             }
-            v = scale != 0.0f ? (float)(q - zp) * scale : (float)q;
+            v = scale != 0.0f ? (float)((int64_t)q - zp) * scale : (float)q;
         }
         if (i) {
             out_char(',');

@@ -197,3 +197,37 @@ def test_model_too_large(host_fw):
     prog = host_fw
     r = exchange(prog, "model-load 99999999")
     assert r[1][0].startswith("e-[model too large bytes=99999999 max=")
+
+
+def test_results_are_dequantized_floats_or_the_float_outputs(host_fw):
+    """m-results-[...] is what the MLPerf Tiny runner reads: an int8 output dequantized with its
+    scale and zero point, a float output (float-IO model) as is; both equal TFLM's."""
+    import keras
+    import numpy as np
+    from tflite_micro.python.tflite_micro import runtime
+
+    from reds.export import to_int8_tflite
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((13,), batch_size=1)
+    net = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Dense(9, activation="relu")(inp)))
+    calib = np.random.default_rng(5).normal(size=(32, 13)).astype(np.float32)
+    for int8_io in (True, False):
+        model = to_int8_tflite(net, calib, int8_io=int8_io)
+        interp = runtime.Interpreter.from_bytes(model)
+        x = calib[3] if not int8_io else \
+            np.random.default_rng(6).integers(-128, 128, 13).astype(np.int8)
+        interp.set_input(x[None], 0)
+        interp.invoke()
+        y = interp.get_output(0)[0]
+        if int8_io:
+            q = interp.get_output_details(0)["quantization_parameters"]
+            want = (y.astype(np.float64) - q["zero_points"][0]) * q["scales"][0]
+        else:
+            want = y.astype(np.float64)
+        r = exchange(host_fw, *upload(model), f"db load {x.nbytes}", "db " + x.tobytes().hex(),
+                     "infer 1 0", "results")
+        line = r[-1][0]
+        assert line.startswith("m-results-[") and line.endswith("]"), line
+        got = np.array([float(v) for v in line[len("m-results-["):-1].split(",")])
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
