@@ -21,6 +21,12 @@ def wide_fc_model(inputs: int) -> bytes:
     return to_int8_tflite(keras.Model(inp, out), calib)
 
 
+def _input_width(model: bytes) -> int:
+    from tflite_micro.python.tflite_micro import runtime
+
+    return int(runtime.Interpreter.from_bytes(model).get_input_details(0)["shape"][-1])
+
+
 def tflm(model: bytes, xs: np.ndarray) -> np.ndarray:
     from tflite_micro.python.tflite_micro import runtime
 
@@ -44,17 +50,38 @@ def test_small_model_is_uploaded(capsys):
     np.testing.assert_array_equal(res.outputs.reshape(2, -1), tflm(model, xs))
 
 
-def test_model_larger_than_the_slot_is_compiled_in(capsys):
-    from reds.execute import execute
+@pytest.fixture(scope="module")
+def big_model():
+    """A model ~130 KB larger than qemu_m4's upload slot (as the board reports it)."""
     from reds_bench.factory import create_dut
     from reds_bench.measure import board_info
 
     with create_dut("qemu_m4") as board:
         slot = int(board_info(board)["build"]["model_slot_bytes"])
-    model = wide_fc_model(slot // 64 + 2048)  # ~130 KB more weights than the slot holds
+    model = wide_fc_model(slot // 64 + 2048)
     assert len(model) > slot
-    xs = np.random.default_rng(1).integers(-128, 128, (2, slot // 64 + 2048), dtype=np.int8)
+    return model
+
+
+def test_model_larger_than_the_slot_is_compiled_in(big_model, capsys):
+    from reds.execute import execute
+
+    model = big_model
+    n = _input_width(model)
+    xs = np.random.default_rng(1).integers(-128, 128, (2, n), dtype=np.int8)
     res = execute(model, xs, subnet=0, target="qemu_m4")
     assert res.model_path == "compiled-in"
     assert "compiled into the firmware (larger than the RAM slot)" in capsys.readouterr().err
     np.testing.assert_array_equal(res.outputs.reshape(2, -1), tflm(model, xs))
+
+
+def test_bench_run_compiles_in_a_model_larger_than_the_slot(big_model, tmp_path):
+    from reds_bench.runner import run_bench
+
+    path = tmp_path / "big.tflite"
+    path.write_bytes(big_model)
+    res = run_bench("qemu_m4", model=path, out=tmp_path / "out", runs=2, warmup=0,
+                    switch_runs=5, inputs=1, progress=False, plots=False)
+    assert res["board"]["model_delivery"] == "compiled-in"
+    assert [c["bit_exact"] for c in res["correctness"]] == [True]
+    assert not res.get("errors")
