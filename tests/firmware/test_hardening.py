@@ -105,3 +105,22 @@ def test_crc_mismatch_and_incomplete_uploads_change_nothing(host_fw):
     assert kv(r[n][0]) == before
     assert r[n + 3][0].startswith("e-[model incomplete") and kv(r[n + 4][0]) == before
     assert before["active"] == "3" and before["model_crc32"] == f"{zlib.crc32(MODEL):08x}"
+
+
+@pytest.mark.parametrize("work_kb", [512, 1024])
+def test_buffers_are_carved_from_the_work_ram_in_the_documented_shares(tmp_path, work_kb):
+    """docs/boards.md: input 1/16, each upload slot 5/16 (whole KB), the arena the rest after
+    the runtime's context; so the sizes follow the board's RAM, not a constant."""
+    prog = hostbuild.build(tmp_path, extra=[f"-DREDS_WORK_RAM_BYTES={work_kb * 1024}"])
+    _, info = exchange(prog, "reds-info")
+    build = kv(info[2])
+    work = work_kb * 1024
+    sixteenth = work // 16 // 1024 * 1024
+    assert int(build["work_ram_bytes"]) == work
+    assert int(build["input_max"]) == sixteenth
+    assert int(build["model_slot_bytes"]) == 5 * sixteenth
+    context = work - 11 * sixteenth - int(build["arena_capacity"])
+    assert 0 < context < 64 * 1024, "the rest (minus the context) is the arena"
+    r = exchange(prog, f"db load {sixteenth + 1}", f"model-load {5 * sixteenth + 1}")
+    assert r[1][0].startswith(f"e-[input too large bytes={sixteenth + 1} max={sixteenth}]")
+    assert r[2][0].startswith(f"e-[model too large bytes={5 * sixteenth + 1} max={5 * sixteenth}]")

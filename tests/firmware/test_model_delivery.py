@@ -8,15 +8,15 @@ import hostbuild
 pytestmark = pytest.mark.qemu
 
 
-def wide_fc_model(inputs: int) -> bytes:
-    """int8 FC model inputs -> 64 -> 10 (64 * inputs weight bytes), seeded."""
+def wide_fc_model(inputs: int, hidden: int = 64) -> bytes:
+    """int8 FC model inputs -> hidden -> 10 (hidden * inputs weight bytes), seeded."""
     import keras
 
     from reds.export import to_int8_tflite
 
     keras.utils.set_random_seed(3)
     inp = keras.Input((inputs,), batch_size=1)
-    out = keras.layers.Dense(10)(keras.layers.Dense(64, activation="relu")(inp))
+    out = keras.layers.Dense(10)(keras.layers.Dense(hidden, activation="relu")(inp))
     calib = np.random.default_rng(3).normal(size=(4, inputs)).astype(np.float32)
     return to_int8_tflite(keras.Model(inp, out), calib)
 
@@ -48,6 +48,19 @@ def test_small_model_is_uploaded(capsys):
     assert res.model_path == "upload"
     assert "uploaded into the RAM slot" in capsys.readouterr().err
     np.testing.assert_array_equal(res.outputs.reshape(2, -1), tflm(model, xs))
+
+
+def test_model_and_input_over_the_old_64_kb_and_16_kb_limits_are_uploaded():
+    """The sizes the fixed buffers refused: a ~110 KB model (over the old 64 KB slot) with a
+    VWW-sized input of 27 648 bytes (over the old 16 KB input buffer)."""
+    from reds.execute import execute
+
+    model = wide_fc_model(27_648, hidden=4)
+    assert len(model) > 65_536
+    xs = np.random.default_rng(2).integers(-128, 128, (1, 27_648), dtype=np.int8)
+    res = execute(model, xs, subnet=0, target="qemu_m4")
+    assert res.model_path == "upload"
+    np.testing.assert_array_equal(res.outputs.reshape(1, -1), tflm(model, xs))
 
 
 @pytest.fixture(scope="module")
