@@ -3,7 +3,7 @@
 
     dut.cmd("reds-select 2")            # -> ["m-reds-select subnet=2 macs=..."]
     dut.kv("reds-bench 2 50")           # -> {"subnet": 2, "median": ..., ...}
-    dut.expect(r"m-name-reds-(\\w+)")    # -> re.Match
+    dut.expect(r"m-name-dut-\\[reds-(\\w+)]")    # -> re.Match
 """
 from __future__ import annotations
 
@@ -148,9 +148,10 @@ class Dut:
             pass
         self.drain(quiet=0.1)
         for got in self.cmd("name", timeout):
-            if got.startswith("m-name-reds-"):
-                return got[len("m-name-reds-"):]
-        raise DeviceError("name", "no m-name-reds- line: is this REDS firmware?")
+            m = protocol.NAME.match(got)
+            if m:
+                return m.group(1)
+        raise DeviceError("name", "no m-name-dut-[reds-...] line: is this REDS firmware?")
 
     def close(self) -> None:
         self.link.close()

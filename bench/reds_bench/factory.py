@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from .dut import Dut
 from .errors import BenchError, BoardResetError, ConfigError, LinkClosedError
 from .link import DEFAULT_BAUD, Link
 
+# Firmware builds with a model compiled in, one directory per model (its CRC-32).
+MODEL_BUILDS = targets.REPO_ROOT / ".pio" / "model-builds"
 
 @dataclass
 class BoardSpec:
@@ -41,6 +44,26 @@ class BoardSpec:
     @property
     def emulated(self) -> bool:
         return self.port is None and targets.is_ci_target(self.env)
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
+    """Firmware for ``env`` with ``model`` compiled in (instead of the default model), built in
+    ``.pio/model-builds/<crc32>/build`` (PlatformIO empties its build directory when the flags
+    change, so the model's C array sits beside it). The incremental build makes a repeat cheap;
+    the C array is rewritten only when it changed, so it is compiled once."""
+    from reds.export import c_array
+
+    crc = zlib.crc32(bytes(model)) & 0xFFFFFFFF
+    root = MODEL_BUILDS / f"{crc:08x}"
+    root.mkdir(parents=True, exist_ok=True)
+    src = root / "model_data.c"
+    text, _ = c_array(bytes(model), source=f"a model of crc32 {crc:08x}")
+    if not src.exists() or src.read_text() != text:
+        src.write_text(text)
+    return Path(_firmware.build(env, model_source=src, build_dir=root / "build", quiet=quiet))
 
 
 # ---------------------------------------------------------------------------- board
@@ -201,3 +224,24 @@ def create_dut(target: str | None = None, *, hw: BoardSpec | None = None,
     except BaseException:
         board.close()
         raise
+
+
+def create_dut_for_model(target: str, model: bytes, *, log_dir: str | Path | None = None,
+                         timeout: float = 30.0) -> tuple[Board, str]:
+    """A started emulated board ready for ``model``, and how the model gets there:
+    ``"upload"`` (the default firmware; the model fits its RAM slot and ``ensure_model`` sends
+    it) or ``"compiled-in"`` (a firmware built with the model, see :func:`model_firmware`)."""
+    from .measure import board_crc, board_info
+
+    board = create_dut(target, log_dir=log_dir, timeout=timeout)
+    try:
+        info = board_info(board)
+    except BaseException:
+        board.close()
+        raise
+    slot = int(info["build"].get("model_slot_bytes", 0))
+    if len(model) <= slot or board_crc(info) == zlib.crc32(bytes(model)) & 0xFFFFFFFF:
+        return board, "upload"
+    board.close()
+    return create_dut(target, firmware=model_firmware(target, model), log_dir=log_dir,
+                      timeout=timeout), "compiled-in"

@@ -14,9 +14,11 @@ import zlib
 
 # The firmware protocol this parser speaks; `measure.board_info` refuses a board whose
 # `reds-info` reports another `protocol=` (boards/firmware/fw_config.h FW_PROTOCOL_VERSION).
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 READY = "m-ready"
 BOOT_TAG = "boot-reds"
+# `name` reply, in the MLPerf Tiny runner's form m-name-dut-[<name>]; ours is reds-<target>
+NAME = re.compile(r"^m-name-dut-\[reds-([^]]+)]$")
 _NUM = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+\.\d+$")
 _ERR = re.compile(r"^e-\[(.*)\]\s*$")

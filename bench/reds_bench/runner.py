@@ -8,6 +8,7 @@ closed link, silence) is reconnected (an emulator is restarted), its model check
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from reds.journal import Journal
 
 from . import measure, protocol, results
 from .errors import BenchError, BoardResetError, DeviceError, ExpectTimeout, ModelMismatchError
-from .factory import Board, create_dut
+from .factory import Board, create_dut, create_dut_for_model
 from .firmware import artifact
 from .hwmap import load_hwmap, select
 
@@ -130,11 +131,19 @@ def run_bench(target: str | None = None, *, model: str | Path, out: str | Path,
         raise ModelMismatchError(f"cannot resume: {out / JOURNAL} measured model crc32="
                                  f"{start.get('model_crc32')}, {model_path} has {crc:08x}")
     own_board = board is None
+    delivery = "upload" if upload else "compiled-in"
     if board is None:
         spec = None
         if hwmap:
             spec = select(load_hwmap(hwmap), board_id, target if not board_id else None)
-        board = create_dut(target, hw=spec, firmware=firmware, build=build, log_dir=out / "logs")
+        if spec is None and firmware is None and build and upload:
+            # an emulated board: a model larger than its RAM slot is compiled in instead
+            board, delivery = create_dut_for_model(target, model_bytes, log_dir=out / "logs")
+            if delivery != "upload":
+                print(f"{board.id}: model larger than the RAM slot: compiled into the firmware",
+                      file=sys.stderr)
+        else:
+            board = create_dut(target, hw=spec, firmware=firmware, build=build, log_dir=out / "logs")
     if not start:
         journal.write(type="start", env=board.env, board_id=board.id, model=str(model_path),
                       model_crc32=f"{crc:08x}",
@@ -182,6 +191,7 @@ def run_bench(target: str | None = None, *, model: str | Path, out: str | Path,
             return {"board": {"env": board.env, "id": board.id, "clock_hz": t.get("hz"),
                               "timer_unit": t.get("unit"),
                               "instructions_per_tick": t.get("instructions_per_tick"),
+                              "model_delivery": delivery,
                               "target": info["info"].get("target"), "build": info["build"]},
                     "model_crc32": f"{crc:08x}", "subnets": info["subnets"]}
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Compile-time capacities of the firmware application. Every buffer is static (no heap);
- * override any of these with -D in the PlatformIO env (build_flags) of a small board.
+ * Capacities and bounds of the firmware application (docs/protocol.md, "Bounds").
+ *
+ * Buffers that hold models, inputs and activations are not sized here: fw_store.c carves them
+ * at boot from the board's work RAM (hal_work_ram), so they follow each target's RAM
+ * (docs/boards.md). A board may still pin a size with -D in its PlatformIO env.
  */
 #ifndef REDS_FW_CONFIG_H
 #define REDS_FW_CONFIG_H
@@ -11,25 +14,26 @@
 #define FW_LINE_MAX 600
 #endif
 
-/* Bytes of input data that `db load N` may announce. */
-#ifndef FW_INPUT_MAX
-#define FW_INPUT_MAX 16384
+/* Shares of the work RAM, in sixteenths: each of the two upload slots (ping-pong, so a
+ * rejected upload never touches the model in use) and the `db` input buffer. The runtime's
+ * context and arena get everything left (about 5/16). */
+#ifndef FW_SLOT_SIXTEENTHS
+#define FW_SLOT_SIXTEENTHS 5
 #endif
-
-/* Bytes of one RAM model slot for `model-load`. Two slots are kept (ping-pong) so a failed
- * upload never destroys the model in use. 0 disables uploads. */
-#ifndef FW_MODEL_SLOT_BYTES
-#define FW_MODEL_SLOT_BYTES 65536
+#ifndef FW_INPUT_SIXTEENTHS
+#define FW_INPUT_SIXTEENTHS 1
 #endif
+/* Optional fixed sizes instead of the shares (bytes; FW_MODEL_SLOT_BYTES=0 disables uploads):
+ * FW_MODEL_SLOT_BYTES, FW_INPUT_MAX. */
 
-/* Tensor arena for the runtime (16-byte aligned). */
-#ifndef FW_ARENA_BYTES
-#define FW_ARENA_BYTES 65536
-#endif
-
-/* Most timed runs per `reds-bench` / `infer` that keep per-run times (for the median). */
+/* Most timed runs per `infer` / `reds-bench` (per-run times are kept for the median). */
 #ifndef FW_MAX_RUNS
 #define FW_MAX_RUNS 256
+#endif
+
+/* Most untimed warm-up runs per `infer` / `reds-bench`. */
+#ifndef FW_MAX_WARMUP
+#define FW_MAX_WARMUP 256
 #endif
 
 /* Most switches per pair for `reds-switch`. */
@@ -37,7 +41,15 @@
 #define FW_MAX_SWITCH_RUNS 100000
 #endif
 
+/* Longest a command may keep the board busy, in milliseconds of the board's timer (virtual
+ * time under QEMU -icount: 1 ms = 10^6 instructions). Commands that repeat work check it
+ * between repetitions and stop with `e-[time budget exceeded ...]`, so the board answers
+ * again after at most this plus one inference (or one row of `reds-switch`). */
+#ifndef FW_COMMAND_BUDGET_MS
+#define FW_COMMAND_BUDGET_MS 20000u
+#endif
+
 /* Protocol version reported by `profile` and `reds-info`. */
-#define FW_PROTOCOL_VERSION 1
+#define FW_PROTOCOL_VERSION 2
 
 #endif /* REDS_FW_CONFIG_H */

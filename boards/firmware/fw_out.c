@@ -128,3 +128,65 @@ void out_ready(void)
     out_str("m-ready");
     out_eol();
 }
+
+void out_error_kv(const char *msg, const char *key, uint64_t v, const char *key2, uint64_t v2)
+{
+    out_str("e-[");
+    out_str(msg);
+    if (key) {
+        out_kv_u64(key, v);
+    }
+    if (key2) {
+        out_kv_u64(key2, v2);
+    }
+    out_str("]");
+    out_eol();
+}
+
+/* Scientific notation by scaling with powers of ten in double: a float32 has at most 39
+ * decimal exponents, so the scaling error stays far below the 9th digit. */
+void out_f32(float f)
+{
+    double v = (double)f;
+    if (v != v) {
+        out_str("nan");
+        return;
+    }
+    if (v < 0) {
+        out_char('-');
+        v = -v;
+    }
+    if (v > 3.5e38) {
+        out_str("inf");
+        return;
+    }
+    if (v == 0.0) {
+        out_str("0.0");
+        return;
+    }
+    int e = 0;
+    while (v >= 10.0) {
+        v /= 10.0;
+        e++;
+    }
+    while (v < 1.0) {
+        v *= 10.0;
+        e--;
+    }
+    uint64_t digits = (uint64_t)(v * 1e8 + 0.5); /* 9 significant digits */
+    if (digits >= 1000000000u) {                  /* rounding carried: 9.99999999x -> 10 */
+        digits /= 10u;
+        e++;
+    }
+    out_u64(digits / 100000000u);
+    out_char('.');
+    uint64_t frac = digits % 100000000u;
+    for (uint64_t d = 10000000u; d > 0; d /= 10u) {
+        out_char((char)('0' + (frac / d) % 10u));
+    }
+    out_char('e');
+    out_char(e < 0 ? '-' : '+');
+    uint32_t ae = (uint32_t)(e < 0 ? -e : e);
+    out_char((char)('0' + ae / 10u));
+    out_char((char)('0' + ae % 10u));
+}

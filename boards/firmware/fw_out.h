@@ -20,11 +20,16 @@ void out_kv_str(const char *key, const char *v);
 void out_kv_hex32(const char *key, uint32_t v);
 /* value with three decimals from thousandths, e.g. 1234 -> "1.234" */
 void out_kv_milli(const char *key, uint64_t thousandths);
+/* a float as d.dddddddde+XX, e.g. -1.25000000e-03 (9 significant digits read back as the
+ * same float32); nan, inf, 0.0 */
+void out_f32(float v);
 void out_eol(void);                        /* "\r\n" and flush */
 void out_flush(void);
 
 /* Whole lines */
 void out_error(const char *msg);           /* e-[msg] */
 void out_ready(void);                      /* m-ready */
+/* e-[msg key=v key2=v2] (key or key2 NULL: left out) */
+void out_error_kv(const char *msg, const char *key, uint64_t v, const char *key2, uint64_t v2);
 
 #endif /* REDS_FW_OUT_H */

@@ -25,6 +25,11 @@ uint64_t hal_timer_hz(void);
 const char *hal_timer_unit(void);
 /* Target name, e.g. "qemu_m4"; also the PlatformIO env. */
 const char *hal_target_name(void);
+/* RAM the application carves its buffers from (upload slots, input, runtime context and
+ * arena; see fw_store.c): the region the linker leaves free between .bss and the stack on
+ * bare-metal targets, a static block sized for the board elsewhere. 16-byte aligned. */
+uint8_t *hal_work_ram(size_t *len);
+
 /* 1 when one timer tick is a fixed number of executed instructions (QEMU with -icount). */
 uint32_t hal_instructions_per_tick(void);
 

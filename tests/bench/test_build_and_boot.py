@@ -26,7 +26,7 @@ def test_ci_targets_are_platformio_default_envs():
 def test_boot_answers_name(env, firmware_program):
     program = firmware_program(env)
     lines = firmware.ask(env, program, "name", timeout=20)
-    assert f"m-name-reds-{env}" in lines
+    assert f"m-name-dut-[reds-{env}]" in lines
     assert lines[-1] == "m-ready"
 
 
@@ -85,7 +85,7 @@ def test_pio_upload_boots_qemu_on_the_terminal(tmp_path):
                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
     out, asked, deadline = b"", False, time.monotonic() + 120
     try:
-        while b"m-name-reds-qemu_m4" not in out and time.monotonic() < deadline:
+        while b"m-name-dut-[reds-qemu_m4]" not in out and time.monotonic() < deadline:
             if select.select([proc.stdout], [], [], 0.5)[0]:
                 chunk = os.read(proc.stdout.fileno(), 4096)
                 if not chunk:
@@ -99,4 +99,4 @@ def test_pio_upload_boots_qemu_on_the_terminal(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert b"qemu-system-arm -M mps2-an386" in out and b"-icount shift=0,sleep=off" in out
-    assert b"m-name-reds-qemu_m4" in out, out[-1500:]
+    assert b"m-name-dut-[reds-qemu_m4]" in out, out[-1500:]

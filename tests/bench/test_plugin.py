@@ -8,11 +8,11 @@ PLUGIN = [] if any(e.value == "reds_bench.plugin" for e in entry_points(group="p
 
 TEST_FILE = """
 def test_board(board):
-    assert board.cmd("name") == ["m-name-reds-native"]
+    assert board.cmd("name") == ["m-name-dut-[reds-native]"]
     lines = board.cmd("reds-select 1")
     assert lines[0].startswith("m-reds-select subnet=1")
     board.write("name%")
-    board.expect(r"m-name-reds-(\\w+)")
+    board.expect(r"m-name-dut-\\[reds-(\\w+)]")
     board.expect_exact("m-ready")
 
 def test_golden(board, golden):
@@ -57,7 +57,7 @@ def test_timeout(board):
     r = pytester.runpytest(*PLUGIN, "--reds-target", "native",
                            "--reds-firmware", str(host_program))
     r.assert_outcomes(failed=1)
-    r.stdout.fnmatch_lines(["*ExpectTimeout*m-never-printed*m-name-reds-native*serial.log*"])
+    r.stdout.fnmatch_lines(["*ExpectTimeout*m-never-printed*m-name-dut-?reds-native?*serial.log*"])
 
 
 def test_plugin_over_loop_url(pytester):

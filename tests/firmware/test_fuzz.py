@@ -70,7 +70,7 @@ def check(prog, stream: bytes):
     # one m-ready after the boot banner, one per '%' of the stream, two for the final "%name%"
     expected = 1 + stream.count(b"%") + 2
     assert lines.count("m-ready") == expected, f"{lines.count('m-ready')} m-ready, expected {expected}"
-    assert lines[-2:] == ["m-name-reds-native", "m-ready"], lines[-4:]
+    assert lines[-2:] == ["m-name-dut-[reds-native]", "m-ready"], lines[-4:]
 
 
 @pytest.mark.parametrize("seed", SEEDS_RANDOM)

@@ -34,8 +34,8 @@ def kv(line):
 def test_boot_banner_name_profile(host_fw):
     prog = host_fw
     boot, name, profile = exchange(prog, "name", "profile")
-    assert boot[0].startswith("m-boot-reds target=native protocol=1 model_ok=1")
-    assert name == ["m-name-reds-native"]
+    assert boot[0].startswith("m-boot-reds target=native protocol=2 model_ok=1")
+    assert name == ["m-name-dut-[reds-native]"]
     assert profile[0].startswith("m-profile-[")
     assert profile[1] == f"m-model-[{zlib.crc32(MODEL):08x}]"
 
@@ -64,10 +64,13 @@ def test_db_infer_results(host_fw):
     assert r[1] == ["m-[Expecting 16 bytes]"]
     assert r[2] == []
     assert r[3] == ["m-load-done bytes=16"]
-    assert r[4][0] == "m-infer-start" and r[4][-1] == "m-infer-done"
-    d = kv(r[4][1])
+    assert r[4][:3] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-3"]
+    assert r[4][3].startswith("m-lap-us-") and r[4][4].startswith("m-lap-us-")
+    assert int(r[4][3][9:]) <= int(r[4][4][9:])
+    assert r[4][5] == "m-infer-done" and r[4][6].startswith("m-results-[")
+    d = kv(r[4][7])
     assert d["runs"] == "3" and d["unit"] == "ns" and int(d["min"]) <= int(d["median"]) <= int(d["max"])
-    assert r[5][0].startswith("m-results-[")
+    assert r[5][0] == r[4][6], "results repeats the m-results line of the last run"
     assert re.fullmatch(r"m-reds-output index=0 subnet=0 bytes=\d+ hex=[0-9a-f]+", r[5][1])
 
 
@@ -86,6 +89,19 @@ def test_select_bench_switch(host_fw):
         d = kv(row)
         assert d["from"] == str(i) and len(d["ticks"].split(",")) == k
     assert kv(r[4][0])["active"] == "1", "reds-switch must restore the selected subnet"
+
+
+def test_help_lists_every_command_that_answers(host_fw):
+    """help comes from the dispatch table: every word it lists is a command (no
+    `unknown command`), and a word it does not list is unknown."""
+    _, (words, *usages) = exchange(host_fw, "help")
+    names = words.split()[1:]
+    assert {"name", "profile", "db", "infer", "results", "reds-info", "model-commit"} <= set(names)
+    assert all(u.split()[0][len("m-help-"):] in names for u in usages)
+    replies = exchange(host_fw, *names, "no-such-command")[1:]
+    for name, reply in zip(names, replies):
+        assert "e-[unknown command]" not in reply, name
+    assert replies[-1] == ["e-[unknown command]"]
 
 
 @pytest.mark.parametrize("cmd,msg", [
@@ -108,14 +124,14 @@ def test_errors_then_ready(host_fw, cmd, msg):
     prog = host_fw
     r = exchange(prog, cmd, "name")
     assert len(r[1]) == 1 and r[1][0].startswith("e-[" + msg), r[1]
-    assert r[2] == ["m-name-reds-native"], "the board must answer the next command"
+    assert r[2] == ["m-name-dut-[reds-native]"], "the board must answer the next command"
 
 
 def test_line_too_long_discards_to_next_percent(host_fw):
     prog = host_fw
     r = exchange(prog, "db " + "00" * 2000, "name")
     assert r[1] == ["e-[line too long max=600]"]
-    assert r[2] == ["m-name-reds-native"]
+    assert r[2] == ["m-name-dut-[reds-native]"]
 
 
 def test_garbage_bytes_and_blank_lines(host_fw):
@@ -123,7 +139,7 @@ def test_garbage_bytes_and_blank_lines(host_fw):
     r = exchange(prog, "name", raw=b"\x00\xff\x1b[2J%\r\n  %")
     assert r[1] == ["e-[bad character]"]
     assert r[2] == []  # empty command: m-ready only (resynchronisation)
-    assert r[3] == ["m-name-reds-native"]
+    assert r[3] == ["m-name-dut-[reds-native]"]
 
 
 def test_command_cut_by_reset_is_rejected_not_merged(host_fw):
@@ -132,7 +148,7 @@ def test_command_cut_by_reset_is_rejected_not_merged(host_fw):
     prog = host_fw
     r = exchange(prog, "reds-sel" + "name", "name")
     assert r[1] == ["e-[unknown command]"]
-    assert r[2] == ["m-name-reds-native"]
+    assert r[2] == ["m-name-dut-[reds-native]"]
 
 
 def upload(model: bytes, crc: int | None = None, chunk: int = 200) -> list[str]:
@@ -181,3 +197,37 @@ def test_model_too_large(host_fw):
     prog = host_fw
     r = exchange(prog, "model-load 99999999")
     assert r[1][0].startswith("e-[model too large bytes=99999999 max=")
+
+
+def test_results_are_dequantized_floats_or_the_float_outputs(host_fw):
+    """m-results-[...] is what the MLPerf Tiny runner reads: an int8 output dequantized with its
+    scale and zero point, a float output (float-IO model) as is; both equal TFLM's."""
+    import keras
+    import numpy as np
+    from tflite_micro.python.tflite_micro import runtime
+
+    from reds.export import to_int8_tflite
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input((13,), batch_size=1)
+    net = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Dense(9, activation="relu")(inp)))
+    calib = np.random.default_rng(5).normal(size=(32, 13)).astype(np.float32)
+    for int8_io in (True, False):
+        model = to_int8_tflite(net, calib, int8_io=int8_io)
+        interp = runtime.Interpreter.from_bytes(model)
+        x = calib[3] if not int8_io else \
+            np.random.default_rng(6).integers(-128, 128, 13).astype(np.int8)
+        interp.set_input(x[None], 0)
+        interp.invoke()
+        y = interp.get_output(0)[0]
+        if int8_io:
+            q = interp.get_output_details(0)["quantization_parameters"]
+            want = (y.astype(np.float64) - q["zero_points"][0]) * q["scales"][0]
+        else:
+            want = y.astype(np.float64)
+        r = exchange(host_fw, *upload(model), f"db load {x.nbytes}", "db " + x.tobytes().hex(),
+                     "infer 1 0", "results")
+        line = r[-1][0]
+        assert line.startswith("m-results-[") and line.endswith("]"), line
+        got = np.array([float(v) for v in line[len("m-results-["):-1].split(",")])
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)

@@ -19,7 +19,8 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime as tfm
 
 from modelgen import random_input, run_c_check
-from reds import execute, tflite_io, verify
+from reds import tflite_io, verify
+from reds_app import execute
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -2,7 +2,7 @@
 
 The host tests (test_bitexact.py, test_nested_vs_sliced.py) check the portable C path; this
 runs the DSP path under QEMU: every subnet of nested models (odd channel counts, 1x1 and 3x3,
-stride 2, depthwise, ADD, per-tensor FC) on qemu_m4 via ``reds.execute.execute`` against
+stride 2, depthwise, ADD, per-tensor FC) on qemu_m4 via ``reds_app.execute.execute`` against
 ``tflite_micro`` on the physically sliced model (``reds.slicing.slice_model``), plus one model
 on qemu_m7 and qemu_m33.
 """
@@ -14,7 +14,8 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime as tfm
 
 from modelgen import nested, random_input
-from reds import execute, slicing, verify
+from reds import slicing, verify
+from reds_app import execute
 
 pytestmark = pytest.mark.qemu
 

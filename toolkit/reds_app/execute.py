@@ -3,10 +3,13 @@
 native: the runtime's host build through `reds.runtime` (ctypes), timed in C with
 clock_gettime. qemu_*: the firmware in QEMU with -icount; the model is uploaded over the serial
 protocol, each input is sent with `db`, run with `infer` and read back with `results`; `--repeat`
-times the subnet on the board (SysTick ticks, reported as instructions under icount).
+times the subnet on the board (SysTick ticks, reported as instructions under icount). A model
+larger than the board's upload slot is compiled into a firmware build of its own instead
+(cached per model CRC); `ExecResult.model_path` and a line on stderr say which path was taken.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +22,7 @@ from reds.errors import UserError
 class ExecResult:
     outputs: np.ndarray  # leading batch axis, the model's output dtype and shape
     timing: dict | None  # {"per_inference", "unit", "runs", ...} when repeat > 0
+    model_path: str = "host"  # how the model reached the target: host, upload, compiled-in
 
 
 def _io_spec(model_bytes: bytes):
@@ -69,12 +73,16 @@ def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
 
 
 def _execute_board(model_bytes, xs, subnet, target, repeat) -> ExecResult:
-    from reds_bench.factory import create_dut
+    from reds_bench.factory import create_dut_for_model
     from reds_bench.measure import device_outputs, ensure_model, latency
 
     _, tout = _io_spec(model_bytes)
     out_dtype = tflite_io.NUMPY_DTYPES[tout.dtype]
-    with create_dut(target) as board:
+    board, path = create_dut_for_model(target, model_bytes)
+    print(f"{target}: model ({len(model_bytes)} bytes) "
+          + ("uploaded into the RAM slot" if path == "upload" else
+             "compiled into the firmware (larger than the RAM slot)"), file=sys.stderr)
+    with board:
         ensure_model(board, model_bytes)
         outs = []
         for x in xs:
@@ -88,4 +96,4 @@ def _execute_board(model_bytes, xs, subnet, target, repeat) -> ExecResult:
                       "unit": "instructions" if lat.get("instructions") is not None else "ns",
                       "runs": repeat, "median_ticks": lat["median_ticks"], "tick_unit": lat["unit"]}
     per_sample = tuple(tout.shape[1:])
-    return ExecResult(np.stack(outs).reshape((len(xs),) + per_sample), timing)
+    return ExecResult(np.stack(outs).reshape((len(xs),) + per_sample), timing, path)

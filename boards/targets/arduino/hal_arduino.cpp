@@ -73,6 +73,18 @@ extern "C" const char *hal_timer_unit(void) {
 #endif
 }
 
+/* Work RAM per board from its datasheet, minus what the core, stack and the firmware's static
+ * buffers need (platformio.ini sets -DREDS_WORK_RAM_BYTES per env; docs/boards.md). */
+#ifndef REDS_WORK_RAM_BYTES
+#error "set -DREDS_WORK_RAM_BYTES for this board in platformio.ini"
+#endif
+static uint8_t work_ram[REDS_WORK_RAM_BYTES] __attribute__((aligned(16)));
+
+extern "C" uint8_t *hal_work_ram(size_t *len) {
+  *len = sizeof work_ram;
+  return work_ram;
+}
+
 extern "C" const char *hal_target_name(void) { return REDS_TARGET_NAME; }
 extern "C" uint32_t hal_instructions_per_tick(void) { return 0; }
 

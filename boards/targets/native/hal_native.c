@@ -100,6 +100,18 @@ uint64_t hal_timer_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The host build stands in for a board with as much RAM as the QEMU MPS2 machines (4 MB of
+ * SSRAM), so a model that fits here fits there. -DREDS_WORK_RAM_BYTES=N changes it. */
+#ifndef REDS_WORK_RAM_BYTES
+#define REDS_WORK_RAM_BYTES (4u * 1024u * 1024u)
+#endif
+static uint8_t work_ram[REDS_WORK_RAM_BYTES] __attribute__((aligned(16)));
+
+uint8_t *hal_work_ram(size_t *len) {
+  *len = sizeof work_ram;
+  return work_ram;
+}
+
 uint64_t hal_timer_hz(void) { return 1000000000u; }
 const char *hal_timer_unit(void) { return "ns"; }
 const char *hal_target_name(void) { return "native"; }

@@ -57,6 +57,13 @@ uint64_t hal_timer_now(void) {
   return (uint64_t)wraps * SYSTICK_PERIOD + (SYSTICK_PERIOD - 1u - value);
 }
 
+extern uint8_t __work_start[], __work_end[]; /* sections.ld */
+
+uint8_t *hal_work_ram(size_t *len) {
+  *len = (size_t)(__work_end - __work_start);
+  return __work_start;
+}
+
 uint64_t hal_timer_hz(void) { return REDS_SYSCLK_HZ; }
 const char *hal_timer_unit(void) { return "systick"; }
 const char *hal_target_name(void) { return REDS_TARGET_NAME; }
