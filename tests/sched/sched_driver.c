@@ -5,6 +5,7 @@
  *   init POLICY WIDEST NARROWEST MARGIN SHIFT UP_AFTER HZ RATE CAP RESERVE N LAT0 E0 ...
  *   d NOW DEADLINE      -> d K BUCKET SLACK_JOBS
  *   o K LATENCY         -> o SLOWDOWN PRED0 PRED1 ...
+ *   l LOAD_Q16          -> o SLOWDOWN PRED0 PRED1 ...
  *   e MV UA_PER_MHZ CYCLES -> e NJ
  */
 #include <inttypes.h>
@@ -65,6 +66,18 @@ int main(void)
         continue;
       }
       reds_sched_observe(&sched, (uint32_t)k, (uint32_t)lat);
+      printf("o %" PRIu32, sched.slowdown_q16);
+      for (uint32_t i = 0; i < sched.n; i++) {
+        printf(" %" PRIu32, sched.predicted[i]);
+      }
+      printf("\n");
+    } else if (line[0] == 'l') {
+      unsigned long load;
+      if (sscanf(line + 1, "%lu", &load) != 1) {
+        printf("l bad\n");
+        continue;
+      }
+      reds_sched_observe_load(&sched, (uint32_t)load);
       printf("o %" PRIu32, sched.slowdown_q16);
       for (uint32_t i = 0; i < sched.n; i++) {
         printf(" %" PRIu32, sched.predicted[i]);

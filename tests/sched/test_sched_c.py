@@ -56,13 +56,16 @@ def model_replay(cfg, lat, en, ops) -> list[str]:
             k = m.decide(op[1], op[2])
             out.append(f"d {k} {m.bucket_nj} {m.slack_jobs}")
         else:
-            m.observe(op[1], op[2])
+            if op[0] == "l":
+                m.observe_load(op[1])
+            else:
+                m.observe(op[1], op[2])
             out.append("o " + " ".join(map(str, [m.slowdown_q16, *m.predicted])))
     return out
 
 
 def op_lines(ops) -> list[str]:
-    return [f"{o[0]} {o[1]} {o[2]}" for o in ops]
+    return [f"l {o[1]}" if o[0] == "l" else f"{o[0]} {o[1]} {o[2]}" for o in ops]
 
 
 def random_case(rng: random.Random):
@@ -90,6 +93,9 @@ def random_case(rng: random.Random):
         k = rng.randint(0, n)            # n: an out-of-range observation is ignored
         slow = rng.choice([1.0, 1.0, 1.3, 2.5, 0.7, 100.0])
         ops.append(("o", k, min(0xFFFFFFFF, int(lat[min(k, n - 1)] * slow))))
+        if rng.random() < 0.3:
+            ops.append(("l", rng.choice([0, 6553, 39321, 65535, 65536, 70000,
+                                         rng.randint(0, 65536)]), 0))
         now = (now + period) & 0xFFFFFFFF
     return cfg, lat, en, ops
 
@@ -148,6 +154,16 @@ def test_deadline_rule_by_hand(driver):
     # subnet 1 allowed again, but only after 3 jobs with slack (hysteresis)
     assert [g.split()[1] for g in got[5:]] == ["2", "2", "1", "1"]
     assert [g.split()[3] for g in got[5:]] == ["1", "2", "0", "0"]
+
+
+def test_load_probe_by_hand(driver):
+    # 60 % interrupt load -> slowdown 1 / 0.4 = 2.5; shift 1: a drop to 0 % halves the excess
+    cfg = SchedConfig(policy=DEADLINE, narrowest=1, margin_q16=0, ewma_shift=1)
+    got = run_c(driver, [init_line(cfg, [1000, 100], [0, 0]), "l 39322", "l 0", "l 65536"])
+    slow, *pred = map(int, got[1].split()[1:])
+    assert abs(slow - 163840) <= 3 and pred == [2500, 250]
+    assert got[2] == "o 114688 1750 175"
+    assert got[3] == f"o {64 << 16} 64000 6400"      # all the CPU taken: clamped at 64
 
 
 def test_past_deadline_takes_narrowest(driver):

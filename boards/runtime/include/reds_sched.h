@@ -120,6 +120,12 @@ reds_status_t reds_sched_next(reds_sched_t *s, reds_ctx_t *ctx, uint32_t now, ui
  * slowdown estimate and the predictions; O(K). Ignored for subnet >= n. */
 void reds_sched_observe(reds_sched_t *s, uint32_t subnet, uint32_t latency_ticks);
 
+/* Interrupt load seen just before a job (e.g. the share of the last window spent in other
+ * handlers, from an idle hook or an ISR busy counter), Q16 fraction 0..65536. Feeds the same
+ * slowdown estimate with ratio = (2^32 - 1) / (65536 - load), so a burst that began while the
+ * task was idle is known before the next decision. */
+void reds_sched_observe_load(reds_sched_t *s, uint32_t load_q16);
+
 /* Timer read callback of the calibration (e.g. wraps hal_timer_now). */
 typedef uint32_t (*reds_sched_timer_fn)(void *user);
 

@@ -16,6 +16,20 @@ static void update_predictions(reds_sched_t *s)
   }
 }
 
+/* A new slowdown sample: taken at once when higher (interference arrives suddenly), blended in
+ * with weight 2^-shift when lower. */
+static void blend_ratio(reds_sched_t *s, uint32_t ratio)
+{
+  const uint32_t sh = s->cfg.ewma_shift;
+  if (ratio > s->slowdown_q16) {
+    s->slowdown_acc = ratio << sh;
+  } else {
+    s->slowdown_acc = s->slowdown_acc - (s->slowdown_acc >> sh) + ratio;
+  }
+  s->slowdown_q16 = s->slowdown_acc >> sh;
+  update_predictions(s);
+}
+
 void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy)
 {
   if (cfg == NULL) {
@@ -136,17 +150,17 @@ void reds_sched_observe(reds_sched_t *s, uint32_t subnet, uint32_t latency_ticks
   if (subnet >= s->n) {
     return;
   }
-  const uint32_t sh = s->cfg.ewma_shift;
   uint64_t r = ((uint64_t)latency_ticks * s->inv_latency[subnet]) >> 16;
-  uint32_t ratio = r > REDS_SCHED_MAX_RATIO ? REDS_SCHED_MAX_RATIO : (uint32_t)r;
-  if (ratio > s->slowdown_q16) {
-    s->slowdown_acc = ratio << sh; /* interference arrives suddenly: follow at once */
-  } else {
-    s->slowdown_acc = s->slowdown_acc - (s->slowdown_acc >> sh) + ratio;
-  }
-  s->slowdown_q16 = s->slowdown_acc >> sh;
-  update_predictions(s);
+  blend_ratio(s, r > REDS_SCHED_MAX_RATIO ? REDS_SCHED_MAX_RATIO : (uint32_t)r);
 }
+
+void reds_sched_observe_load(reds_sched_t *s, uint32_t load_q16)
+{
+  uint32_t free = load_q16 >= REDS_SCHED_ONE ? 0u : REDS_SCHED_ONE - load_q16;
+  uint32_t ratio = free == 0 ? REDS_SCHED_MAX_RATIO : 0xffffffffu / free; /* ~ 1 / (1 - load) */
+  blend_ratio(s, ratio > REDS_SCHED_MAX_RATIO ? REDS_SCHED_MAX_RATIO : ratio);
+}
+
 
 uint32_t reds_sched_energy_nj(const reds_sched_board_t *board, uint64_t cycles)
 {
