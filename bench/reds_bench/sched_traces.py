@@ -10,7 +10,8 @@ Kinds: steady, step, bursty (seeded on/off), sawtooth, and a user CSV:
     60
     ...
 
-one row per window, integers 0..90 (the last column is the load when there are two).
+one row per window, integers 0..90 (the last column is the load when there are several); the
+first row may name the columns.
 """
 from __future__ import annotations
 
@@ -75,14 +76,15 @@ def read_csv(path: str | Path) -> list[int]:
         text = path.read_text()
     except OSError as e:
         raise SchedulerError(f"cannot read trace {path}: {e.strerror}") from None
-    loads = []
+    loads, header_seen = [], False
     for lineno, row in enumerate(csv.reader(text.splitlines()), 1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         cell = cells[-1]
-        if lineno == 1 and not cell.lstrip("-").isdigit():
-            continue                                 # header
+        if not loads and not header_seen and not cell.lstrip("-").isdigit():
+            header_seen = True                       # first row: column names
+            continue
         try:
             v = int(cell)
         except ValueError:

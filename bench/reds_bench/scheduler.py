@@ -347,7 +347,8 @@ def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: 
              ewma_shift: int = 3, up_after: int = 4, budget: Budget | None = None,
              model: str = "", trace: str = "") -> dict:
     """Every policy on the trace, from per-subnet latencies (ticks) and accuracies; returns the
-    sched.json document (measured fields None) plus per-policy job rows under "timelines"."""
+    sched.json document (measured fields None) plus per-policy job rows under
+    "simulated_timelines"."""
     task.check()
     if len(accuracy) != len(latency):
         raise SchedulerError(f"{len(accuracy)} accuracies for {len(latency)} subnets")
@@ -366,7 +367,7 @@ def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: 
            "latency_ticks": list(latency), "subnet_accuracy": list(accuracy),
            "energy_nj": energy, "budget": vars(budget), "margin": margin_q16 / ONE,
            "up_after": up_after, "ewma_shift": ewma_shift, "loads": list(loads),
-           "policies": [], "timelines": {}}
+           "policies": [], "simulated_timelines": {}}
     for p in policies:
         r = run_jobs(p, latency, accuracy, loads, task, fixed=fixed.get(p, 0),
                      margin_q16=margin_q16, ewma_shift=ewma_shift, up_after=up_after,
@@ -376,5 +377,5 @@ def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: 
             "accuracy": None, "mean_subnet": r["mean_subnet"], "switches": r["switches"],
             "simulated_miss_rate": r["miss_rate"], "simulated_accuracy": r["accuracy"],
             "decision_instructions": None})
-        doc["timelines"][p] = r["rows"]
+        doc["simulated_timelines"][p] = r["rows"]
     return doc
