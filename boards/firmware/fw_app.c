@@ -8,6 +8,7 @@
 #include "fw_crc32.h"
 #include "fw_line.h"
 #include "fw_out.h"
+#include "fw_sched.h"
 #include "hal.h"
 #include "model_data.h"
 #include "reds.h"
@@ -864,6 +865,10 @@ static void run_command(char *line)
         cmd_model_commit(argc, argv);
     } else if (strcmp(c, "model-reset") == 0) {
         cmd_model_reset();
+    } else if (strncmp(c, "reds-sched-", 11) == 0) {
+        fw_sched_command(g_model_ok ? &g_ctx : NULL, argc, argv, g_input,
+                         g_input_received == g_input_expected ? g_input_received : 0);
+        g_have_results = 0;
     } else {
         out_error("unknown command");
     }
