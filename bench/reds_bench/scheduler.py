@@ -345,7 +345,7 @@ def summarize(rows: list[dict], accuracy: list[float]) -> dict:
 def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: Task, *,
              policies=POLICIES, target: str = "qemu_m4", margin_q16: int = 6554,
              ewma_shift: int = 3, up_after: int = 4, budget: Budget | None = None,
-             model: str = "", trace: str = "") -> dict:
+             energy: list[int] | None = None, model: str = "", trace: str = "") -> dict:
     """Every policy on the trace, from per-subnet latencies (ticks) and accuracies; returns the
     sched.json document (measured fields None) plus per-policy job rows under
     "simulated_timelines"."""
@@ -355,7 +355,7 @@ def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: 
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:
         raise SchedulerError(f"unknown policy {unknown[0]!r}: use {', '.join(POLICIES)}")
-    energy = energy_table(latency, target)
+    energy = energy if energy is not None else energy_table(latency, target)
     budget = budget or default_budget(energy, task)
     best = static_best(latency, loads, task)
     fixed = {"always-full": 0, "always-smallest": len(latency) - 1, "static-best": best}

@@ -177,6 +177,7 @@ static void table_line(void)
     out_u64(g_table[k].energy_nj);
   }
   out_kv_str("unit", hal_timer_unit());
+  out_kv_u64("hz", hal_timer_hz());
   out_eol();
 }
 
@@ -363,7 +364,8 @@ static reds_status_t init_sched(void)
   return reds_sched_init(&g_sched, &cfg, g_table, g_table_n);
 }
 
-/* Instructions (thousandths) of one decide (what = 0) or observe (1), in bulk on a copy of the
+/* Instructions (thousandths) of one decide (what = 0: deadlines from 1/2 to all of D ahead;
+ * 2: deadline already reached, the longest walk) or one observe (1), in bulk on a copy of the
  * scheduler: a loop with the call minus the same loop without it. */
 static uint64_t cost_milli_instr(uint32_t runs, int what)
 {
@@ -375,6 +377,8 @@ static uint64_t cost_milli_instr(uint32_t runs, int what)
   for (t = 0; t < runs; t++) {
     if (what == 0) {
       sink += reds_sched_decide(&s, now, now + g_set.deadline - (t & 7u) * (g_set.deadline >> 4));
+    } else if (what == 2) { /* no time left: the loop walks to the narrowest subnet */
+      sink += reds_sched_decide(&s, now, now);
     } else {
       reds_sched_observe(&s, t & 3u, g_table[t & 3u].latency_ticks + (t & 255u));
     }
@@ -409,6 +413,7 @@ static void cmd_cost(int argc, char **argv)
   out_kv_str("policy", g_policy_names[g_set.policy]);
   out_kv_u64("runs", runs);
   out_kv_milli("decide_instr", cost_milli_instr(runs, 0));
+  out_kv_milli("decide_worst_instr", cost_milli_instr(runs, 2));
   out_kv_milli("observe_instr", cost_milli_instr(runs, 1));
   out_kv_u64("instructions_per_tick", hal_instructions_per_tick());
   out_eol();
