@@ -110,3 +110,49 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
                     margin_q16=margin_q16, ewma_shift=ewma_shift, up_after=up_after,
                     model=str(accuracy) if accuracy.endswith(".json") else "",
                     trace=trace if trace in sched_traces.KINDS else Path(trace).name)
+
+
+@click.command("sched")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", default="qemu_m4", show_default=True,
+              type=click.Choice(["native", "qemu_m4", "qemu_m7", "qemu_m33"]))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder for sched.json, sched.csv, sched.png, sched.md.")
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False),
+              help=".npz with x (quantized inputs) and y (labels): on-device accuracy.")
+@click.option("--accuracy", default=None,
+              help="Accuracy source of the simulation: metrics.json or '0.99,0.97,...'.")
+@click.option("--trace", default="bursty", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--jobs", type=int, default=600, show_default=True)
+@click.option("--period-us", type=float, default=None)
+@click.option("--deadline-us", type=float, default=None)
+@click.option("--margin", type=float, default=0.1, show_default=True)
+@click.option("--up-after", type=int, default=4, show_default=True)
+@click.option("--policy", "policies", multiple=True, type=click.Choice(POLICIES),
+              help="Policies to run (repeatable; Default: all).")
+def bench_sched_cmd(model, target, out, dataset, accuracy, trace, seed, jobs, period_us,
+                    deadline_us, margin, up_after, policies) -> None:
+    """Run every scheduler policy and baseline on a board under a trace (`reds bench sched`)."""
+    from .errors import BenchError
+    from .sched_bench import bench_sched
+
+    try:
+        doc = bench_sched(target, model=model, out=out, dataset=dataset, accuracy=accuracy,
+                          trace=trace, seed=seed, jobs=jobs, period_us=period_us,
+                          deadline_us=deadline_us, margin=margin, up_after=up_after,
+                          policies=policies or POLICIES)
+    except BenchError as e:          # SchedulerError is one too
+        raise click.ClickException(str(e)) from None
+    click.echo(Path(out, "sched.md").read_text())
+    bad = [p["policy"] for p in doc["policies"] if p.get("replay_matches") is False]
+    if bad:
+        raise click.ClickException(f"board decisions differ from the model for {bad}")
+
+
+# `python -m reds_bench.sched_cli simulate|bench ...` until the application's CLI mounts
+# `sched` (as `reds sched`) and `bench_sched_cmd` (as `reds bench sched`).
+main = click.Group("reds-sched", commands={"simulate": simulate_cmd, "bench": bench_sched_cmd})
+
+if __name__ == "__main__":
+    main()
