@@ -62,11 +62,13 @@ def calibrate(board, runs: int = 3) -> tuple[list[int], list[int], int]:
 
 
 def board_run(board, policy: str, jobs: int, task: Task, *, fixed: int, margin_q16: int,
-              up_after: int, ewma_shift: int, budget: Budget) -> tuple[list[dict], dict, dict]:
+              up_after: int, ewma_shift: int, budget: Budget,
+              table_work: bool) -> tuple[list[dict], dict, dict]:
     """One policy on the board: (per-job rows, summary, decision cost)."""
     board.cmd(f"reds-sched-set policy={_BOARD_POLICY[policy]} fixed={fixed} "
               f"period={task.period} deadline={task.deadline} window={task.window}")
-    board.cmd(f"reds-sched-set margin={margin_q16} up={up_after} shift={ewma_shift} quiet=0")
+    board.cmd(f"reds-sched-set margin={margin_q16} up={up_after} shift={ewma_shift} quiet=0 "
+              f"tablework={int(table_work)}")
     board.cmd(f"reds-sched-set rate={budget.rate_uj_per_s} cap={budget.capacity_nj} "
               f"reserve={budget.reserve_nj}")
     rows, summary = [], {}
@@ -96,9 +98,15 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                 jobs: int = 600, period_us: float | None = None,
                 deadline_us: float | None = None, window_us: float | None = None,
                 margin: float = 0.1, up_after: int = 4, ewma_shift: int = 3,
-                policies=POLICIES, cal_runs: int = 3, board=None, plot: bool = True) -> dict:
+                policies=POLICIES, cal_runs: int = 3, board=None, plot: bool = True,
+                table: list[int] | None = None, table_work: bool | None = None) -> dict:
     """Runs every policy on the board (started here unless `board` is given) and returns the
-    sched.json document; writes sched.json/csv/png/md into `out` when given."""
+    sched.json document; writes sched.json/csv/png/md into `out` when given.
+
+    `table`: latency ticks per subnet to load instead of calibrating on the board.
+    `table_work`: the job timeline takes each job's work from the table rather than from the
+    ticks measured around its inference (default: on for QEMU, whose tick-quantized
+    measurements depend on the phase of the run; see fw_sched.c)."""
     from .factory import create_dut
     from .measure import ensure_model, load_dataset
 
@@ -114,6 +122,12 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         input_max = int(((info or {}).get("build") or {}).get("input_max", 16384))
         samples = upload_samples(board, x, input_max) if x is not None else 0
         latency, energy, hz = calibrate(board, cal_runs)
+        if table is not None:
+            d = _kv(board.cmd(f"reds-sched-table {','.join(map(str, table))} "
+                              f"{','.join(map(str, energy))}")[0])
+            latency = [int(v) for v in protocol.parse_list(d["latency"])]
+        if table_work is None:
+            table_work = target.startswith("qemu")
         acc = (sched_report.load_accuracy(accuracy, accuracy_key) if accuracy
                else [float("nan")] * len(latency))
         if len(acc) != len(latency):
@@ -136,6 +150,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                        energy=energy, model=str(model or "compiled-in"),
                        trace=trace if trace in sched_traces.KINDS else Path(trace).name)
         doc["source"] = "board"
+        doc["timing"] = "table" if table_work else "measured"
         doc["samples"] = samples
         doc["measured_timelines"] = {}
         budget = Budget(**doc["budget"])
@@ -145,7 +160,8 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
             p = entry["policy"]
             rows, summary, cost = board_run(board, p, jobs, task, fixed=fixed.get(p, 0),
                                             margin_q16=margin_q16, up_after=up_after,
-                                            ewma_shift=ewma_shift, budget=budget)
+                                            ewma_shift=ewma_shift, budget=budget,
+                                            table_work=table_work)
             for r in rows:
                 if samples:
                     r["label"] = int(y[r["job"] % samples])
@@ -162,7 +178,9 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                                                 else None),
                 "observe_instructions": float(cost["observe_instr"]) if cost else None,
                 "replay_matches": _replay(p, rows, latency, acc, loads, task, fixed, margin_q16,
-                                          ewma_shift, up_after, budget, energy),
+                                          ewma_shift, up_after, budget, energy, table_work),
+                "work_minus_table_ticks": [min(r["work"] - latency[r["subnet"]] for r in rows),
+                                           max(r["work"] - latency[r["subnet"]] for r in rows)],
             })
             doc["measured_timelines"][p] = rows
     except DeviceError as e:
@@ -176,10 +194,10 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
 
 
 def _replay(policy, rows, latency, acc, loads, task, fixed, margin_q16, ewma_shift, up_after,
-            budget, energy) -> bool:
-    """Does the Python model, fed the board's own inference ticks, take the board's decisions
-    and reach the same timeline?"""
-    work = {r["job"]: r["work"] for r in rows}
+            budget, energy, table_work) -> bool:
+    """Does the Python model, fed the work the board's timeline used (its own inference ticks,
+    or the table), take the board's decisions and reach the same timeline?"""
+    work = {r["job"]: latency[r["subnet"]] if table_work else r["work"] for r in rows}
     sim = run_jobs(policy, latency, acc, loads, task, fixed=fixed.get(policy, 0),
                    margin_q16=margin_q16, ewma_shift=ewma_shift, up_after=up_after,
                    budget=budget, energy=energy, work=lambda k, j: work[j])

@@ -11,6 +11,11 @@
  * only by what the board really does (inference ticks, predictions, decisions). On a real board
  * a timer ISR would steal the same share of each window; the scheduler sees either the same way
  * (through the latency it observes and the load probe).
+ *
+ * `tablework=1` makes the timeline take each job's work from the cost table instead of the
+ * ticks just measured (which are still reported as `work`). Under QEMU a measurement is
+ * quantized to a SysTick tick (40 instructions) at a phase set by how long the UART was polled,
+ * so two runs may differ by a tick per job; with the table the whole run is deterministic.
  */
 #include "fw_sched.h"
 
@@ -32,8 +37,9 @@ static reds_sched_t g_sched;
 
 static struct {
   uint32_t policy, fixed, period, deadline, window, margin, up_after, shift, rate, cap, reserve;
-  uint32_t quiet; /* 1: summary only, no per-job lines */
-} g_set = {POL_DEADLINE, 0, 0, 0, 0, 6554, 4, 3, 0, 0, 0, 0};
+  uint32_t quiet;     /* 1: summary only, no per-job lines */
+  uint32_t tablework; /* 1: the timeline takes the table latency as each job's work */
+} g_set = {POL_DEADLINE, 0, 0, 0, 0, 6554, 4, 3, 0, 0, 0, 0, 0};
 
 /* ------------------------------------------------------------------ parsing */
 
@@ -289,10 +295,11 @@ static void cmd_cal(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
 static int set_one(char *kv)
 {
   static const char *const keys[] = {"fixed", "period", "deadline", "window", "margin",
-                                     "up", "shift", "rate", "cap", "reserve", "quiet"};
+                                     "up", "shift", "rate", "cap", "reserve", "quiet",
+                                     "tablework"};
   uint32_t *const dst[] = {&g_set.fixed, &g_set.period, &g_set.deadline, &g_set.window,
                            &g_set.margin, &g_set.up_after, &g_set.shift, &g_set.rate,
-                           &g_set.cap, &g_set.reserve, &g_set.quiet};
+                           &g_set.cap, &g_set.reserve, &g_set.quiet, &g_set.tablework};
   char *eq = strchr(kv, '=');
   if (eq == NULL) {
     return 0;
@@ -323,7 +330,7 @@ static void cmd_set(int argc, char **argv)
       out_str("e-[bad setting ");
       out_str(name); /* the key (cut at '=') names the problem */
       out_str(": use policy=fixed|deadline|energy|deadline+energy|oracle or fixed|period|"
-              "deadline|window|margin|up|shift|rate|cap|reserve|quiet=<u32>]");
+              "deadline|window|margin|up|shift|rate|cap|reserve|quiet|tablework=<u32>]");
       out_eol();
       return;
     }
@@ -341,6 +348,7 @@ static void cmd_set(int argc, char **argv)
   out_kv_u64("cap", g_set.cap);
   out_kv_u64("reserve", g_set.reserve);
   out_kv_u64("quiet", g_set.quiet);
+  out_kv_u64("tablework", g_set.tablework);
   out_eol();
 }
 
@@ -380,13 +388,19 @@ static uint64_t cost_milli_instr(uint32_t runs, int what)
     } else if (what == 2) { /* no time left: the loop walks to the narrowest subnet */
       sink += reds_sched_decide(&s, now, now);
     } else {
-      reds_sched_observe(&s, t & 3u, g_table[t & 3u].latency_ticks + (t & 255u));
+      reds_sched_observe(&s, t % g_table_n, g_table[t % g_table_n].latency_ticks + (t & 255u));
     }
     now += g_set.period;
   }
   uint64_t t1 = hal_timer_now();
-  for (t = 0; t < runs; t++) {
-    sink += now & 1u;
+  for (t = 0; t < runs; t++) { /* the same loop and arguments, without the call */
+    if (what == 0) {
+      sink += now + g_set.deadline - (t & 7u) * (g_set.deadline >> 4);
+    } else if (what == 2) {
+      sink += now;
+    } else {
+      sink += (t % g_table_n) + g_table[t % g_table_n].latency_ticks + (t & 255u);
+    }
     now += g_set.period;
   }
   uint64_t t2 = hal_timer_now();
@@ -486,7 +500,7 @@ static void cmd_run(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
       return;
     }
     uint64_t work = t1 - t0 > ovh ? t1 - t0 - ovh : 1u;
-    end = advance(start, work);
+    end = advance(start, g_set.tablework ? g_table[k].latency_ticks : work);
     if (g_set.policy != POL_ORACLE) {
       reds_sched_observe(&g_sched, k, (uint32_t)(end - start));
     }

@@ -95,7 +95,6 @@ uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline)
   const uint32_t last = s->cfg.narrowest;
   uint32_t k = s->cfg.widest;
   uint32_t left = 0xffffffffu;
-  int32_t budget = INT32_MAX;
   if (policy & REDS_SCHED_DEADLINE) {
     int32_t d = (int32_t)(deadline - now); /* wrap-safe time left */
     left = d > 0 ? (uint32_t)d : 0u;
@@ -110,11 +109,13 @@ uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline)
     }
     s->started = 1u;
     s->last_now = now;
-    budget = s->bucket_nj - (int32_t)s->cfg.energy_reserve_nj;
-  }
-  if (policy != REDS_SCHED_FIXED) {
+    const int32_t budget = s->bucket_nj - (int32_t)s->cfg.energy_reserve_nj;
     /* widest subnet that every active constraint lets through; costs fall with k */
     while (k < last && (s->predicted[k] > left || s->energy[k] > budget)) {
+      k++;
+    }
+  } else if (policy != REDS_SCHED_FIXED) {
+    while (k < last && s->predicted[k] > left) {
       k++;
     }
   }
