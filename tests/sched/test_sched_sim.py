@@ -134,3 +134,14 @@ def test_cli_one_line_errors(args, message):
     r = CliRunner().invoke(sched, argv)
     assert r.exit_code == 1
     assert message in r.output and r.output.count("\n") == 1, r.output
+
+
+def test_bench_sched_command_rejects_bad_trace_before_any_board(tmp_path):
+    from reds_bench.sched_cli import main
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0" * 16)
+    r = CliRunner().invoke(main, ["bench", str(model), "--target", "qemu_m4", "--out",
+                                  str(tmp_path / "o"), "--trace", str(tmp_path / "none.csv")])
+    assert r.exit_code == 1
+    assert "cannot read trace" in r.output and r.output.count("\n") == 1, r.output
