@@ -215,6 +215,9 @@ class Task:
             v = getattr(self, name)
             if not isinstance(v, int) or v <= 0:
                 raise SchedulerError(f"{name} must be a positive integer, got {v!r}")
+        if self.window * 256 < self.period:
+            raise SchedulerError(f"window {self.window} ticks too short: at most 256 windows "
+                                 f"per period of {self.period}")
         if self.jobs > 100_000:
             raise SchedulerError(f"jobs {self.jobs} above 100000")
         if self.period * self.jobs >= 1 << 32:

@@ -284,7 +284,10 @@ static void cmd_cal(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
   reds_status_t s = reds_sched_calibrate(ctx, g_table, n, runs, timer32, NULL, &board,
                                          ipt ? ipt : 1u);
   if (s != REDS_OK) {
-    err_kv("calibration failed:", "status", (uint64_t)(int64_t)s);
+    out_str("e-[calibration failed: ");
+    out_str(reds_status_str(s));
+    out_str("]");
+    out_eol();
     g_table_n = 0;
     return;
   }
@@ -352,6 +355,38 @@ static void cmd_set(int argc, char **argv)
   out_eol();
 }
 
+/* The settings reds_sched_init would reject, each with its own message. */
+static int settings_ok(void)
+{
+  const char *msg = NULL;
+  uint64_t v = 0;
+  if (g_set.policy == POL_FIXED && g_set.fixed >= g_table_n) {
+    msg = "fixed subnet out of range: subnets=";
+    v = g_table_n;
+  } else if (g_set.shift > REDS_SCHED_MAX_EWMA_SHIFT) {
+    msg = "shift too large: max=";
+    v = REDS_SCHED_MAX_EWMA_SHIFT;
+  } else if (g_set.margin > REDS_SCHED_MAX_MARGIN) {
+    msg = "margin too large (Q16): max=";
+    v = REDS_SCHED_MAX_MARGIN;
+  } else if (g_set.cap > 0x3fffffffu || g_set.reserve > 0x3fffffffu) {
+    msg = "cap and reserve must stay below 2^30 nJ: max=";
+    v = 0x3fffffffu;
+  } else if (((uint64_t)g_set.rate * 1000u << 16) / hal_timer_hz() > 0xffffffffu) {
+    msg = "energy rate above 65535 nJ per tick: rate=";
+    v = g_set.rate;
+  }
+  if (msg != NULL) {
+    out_str("e-[");
+    out_str(msg);
+    out_u64(v);
+    out_str("]");
+    out_eol();
+    return 0;
+  }
+  return 1;
+}
+
 static reds_status_t init_sched(void)
 {
   static const uint32_t bits[] = {REDS_SCHED_FIXED, REDS_SCHED_DEADLINE, REDS_SCHED_ENERGY,
@@ -417,10 +452,15 @@ static void cmd_cost(int argc, char **argv)
     out_error("usage: reds-sched-cost R (1 <= R <= 1000000)");
     return;
   }
-  reds_status_t s;
-  if (g_table_n == 0 || g_set.period == 0 || g_set.deadline == 0 ||
-      (s = init_sched()) != REDS_OK) {
+  if (g_table_n == 0 || g_set.period == 0 || g_set.deadline == 0) {
     out_error("scheduler not configured: reds-sched-table/cal and reds-sched-set first");
+    return;
+  }
+  if (!settings_ok()) {
+    return;
+  }
+  if (init_sched() != REDS_OK) {
+    out_error("scheduler rejected the settings");
     return;
   }
   out_str("m-reds-sched-cost");
@@ -457,6 +497,14 @@ static void cmd_run(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
     out_error("jobs x period does not fit the 32-bit timeline");
     return;
   }
+  if ((uint64_t)g_set.window * FW_SCHED_WINDOWS_PER_PERIOD < g_set.period) {
+    err_kv("window too short: at most 256 windows per period, need window >=", "ticks",
+           (g_set.period + FW_SCHED_WINDOWS_PER_PERIOD - 1u) / FW_SCHED_WINDOWS_PER_PERIOD);
+    return;
+  }
+  if (!settings_ok()) {
+    return;
+  }
   size_t need = reds_input_bytes(ctx, 0);
   if (len > 0 && (need == 0 || len % need != 0)) {
     err_kv("db input is not a whole number of samples:", "sample_bytes", need);
@@ -464,7 +512,10 @@ static void cmd_run(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
   }
   reds_status_t st = init_sched();
   if (st != REDS_OK) {
-    err_kv("scheduler rejected the settings:", "status", (uint64_t)(int64_t)st);
+    out_str("e-[scheduler rejected the settings: ");
+    out_str(reds_status_str(st));
+    out_str("]");
+    out_eol();
     return;
   }
   const uint64_t ovh = 0; /* two timer reads under QEMU: below one tick */

@@ -19,6 +19,8 @@
 #ifndef FW_SCHED_MAX_JOBS
 #define FW_SCHED_MAX_JOBS 100000u
 #endif
+/* Interference windows are at least period / this long (bounds the work per job). */
+#define FW_SCHED_WINDOWS_PER_PERIOD 256u
 /* The interference never takes more than this percent of a window (the task always runs). */
 #define FW_SCHED_MAX_LOAD 90u
 

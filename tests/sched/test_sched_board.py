@@ -116,6 +116,19 @@ def test_native_run_needs_setup(native):
     native.cmd("reds-sched-set period=0")
     with pytest.raises(DeviceError, match="period, deadline and window must be > 0"):
         native.cmd("reds-sched-run 5")
+    native.cmd("reds-sched-set period=10000 deadline=10000 window=39")
+    with pytest.raises(DeviceError, match="window too short.*ticks=40"):
+        native.cmd("reds-sched-run 5")
+    native.cmd("reds-sched-set window=2500")
+    for setting, message in [("policy=fixed fixed=4", "fixed subnet out of range: subnets=4"),
+                             ("policy=deadline shift=9", "shift too large: max=8"),
+                             ("shift=3 margin=262145", "margin too large"),
+                             ("margin=0 cap=1073741824", "cap and reserve must stay below")]:
+        native.cmd(f"reds-sched-set {setting}")
+        with pytest.raises(DeviceError, match=message):
+            native.cmd("reds-sched-run 5")
+    native.cmd("reds-sched-set cap=0")
+    assert native.kv("reds-sched-run 5", "reds-sched-summary")["jobs"] == 5
 
 
 @pytest.mark.qemu

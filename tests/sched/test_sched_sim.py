@@ -87,6 +87,8 @@ def test_baselines_and_oracle():
 def test_simulate_rejects_bad_task():
     with pytest.raises(SchedulerError, match="period must be a positive integer"):
         simulate(LAT, ACC, [0], Task(0, 10, 10, 10, 1000))
+    with pytest.raises(SchedulerError, match="window 3 ticks too short"):
+        simulate(LAT, ACC, [0], Task(1000, 1000, 3, 10, 1000))
     with pytest.raises(SchedulerError, match="3 accuracies for 4 subnets"):
         simulate(LAT, ACC[:3], [0], Task(10, 10, 10, 10, 1000))
 
