@@ -63,7 +63,7 @@ def calibrate(board, runs: int = 3) -> tuple[list[int], list[int], int]:
 
 def board_run(board, policy: str, jobs: int, task: Task, *, fixed: int, margin_q16: int,
               up_after: int, ewma_shift: int, budget: Budget,
-              table_work: bool) -> tuple[list[dict], dict, dict]:
+              table_work: bool, measure_cost: bool = True) -> tuple[list[dict], dict, dict]:
     """One policy on the board: (per-job rows, summary, decision cost)."""
     board.cmd(f"reds-sched-set policy={_BOARD_POLICY[policy]} fixed={fixed} "
               f"period={task.period} deadline={task.deadline} window={task.window}")
@@ -86,9 +86,23 @@ def board_run(board, policy: str, jobs: int, task: Task, *, fixed: int, margin_q
         raise BenchError(f"reds-sched-run {jobs} ({policy}) returned {len(rows)} job lines"
                          f"{'' if summary else ' and no summary'}")
     cost = {}
-    if policy != "oracle":
+    if measure_cost and policy != "oracle":
         cost = _kv(board.cmd("reds-sched-cost 20000", timeout=600)[0])
     return rows, summary, cost
+
+
+def board_subnet_accuracy(board, n: int, samples: int, y: np.ndarray, task: Task) -> list[float]:
+    """Per-subnet accuracy on the samples loaded on the board: one fixed-subnet run over the
+    whole set per subnet (the `--accuracy board` source)."""
+    quiet = Task(period=task.period, deadline=task.deadline, window=task.window, jobs=samples,
+                 hz=task.hz)
+    out = []
+    for k in range(n):
+        rows, _, _ = board_run(board, "always-full", samples, quiet, fixed=k, margin_q16=0,
+                               up_after=1, ewma_shift=0, budget=Budget(0, 0, 0),
+                               table_work=True, measure_cost=False)
+        out.append(sum(r["prediction"] == int(y[r["job"]]) for r in rows) / samples)
+    return out
 
 
 def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
@@ -128,10 +142,6 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
             latency = [int(v) for v in protocol.parse_list(d["latency"])]
         if table_work is None:
             table_work = target.startswith("qemu")
-        acc = (sched_report.load_accuracy(accuracy, accuracy_key) if accuracy
-               else [float("nan")] * len(latency))
-        if len(acc) != len(latency):
-            raise SchedulerError(f"{len(acc)} accuracies for the board's {len(latency)} subnets")
         margin_q16 = round(margin * ONE)
         period, deadline, window = choose_timing(latency, loads, margin_q16, hz)
         us = lambda v: max(1, round(v * hz / 1_000_000))  # noqa: E731
@@ -144,7 +154,17 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         if window_us:
             window = us(window_us)
         task = Task(period=period, deadline=deadline, window=window, jobs=jobs, hz=hz)
+        task.check()
         upload_trace(board, loads)
+        if accuracy in (None, "board"):
+            if not samples:
+                raise SchedulerError("no accuracy source: give --accuracy (metrics.json or a "
+                                     "list) or --dataset to measure it on the board")
+            acc = board_subnet_accuracy(board, len(latency), samples, y, task)
+        else:
+            acc = sched_report.load_accuracy(accuracy, accuracy_key)
+        if len(acc) != len(latency):
+            raise SchedulerError(f"{len(acc)} accuracies for the board's {len(latency)} subnets")
         doc = simulate(latency, acc, loads, task, policies=policies, target=target,
                        margin_q16=margin_q16, ewma_shift=ewma_shift, up_after=up_after,
                        energy=energy, model=str(model or "compiled-in"),
@@ -152,6 +172,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         doc["source"] = "board"
         doc["timing"] = "table" if table_work else "measured"
         doc["samples"] = samples
+        doc["accuracy_source"] = "board" if accuracy in (None, "board") else str(accuracy)
         doc["measured_timelines"] = {}
         budget = Budget(**doc["budget"])
         fixed = {"always-full": 0, "always-smallest": len(latency) - 1,

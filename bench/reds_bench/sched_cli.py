@@ -121,7 +121,8 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False),
               help=".npz with x (quantized inputs) and y (labels): on-device accuracy.")
 @click.option("--accuracy", default=None,
-              help="Accuracy source of the simulation: metrics.json or '0.99,0.97,...'.")
+              help="Accuracy source of the simulation: metrics.json, '0.99,0.97,...' or "
+                   "'board' (each subnet on the loaded samples; the default with --dataset).")
 @click.option("--trace", default="bursty", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--jobs", type=int, default=600, show_default=True)

@@ -162,3 +162,16 @@ def test_qemu_m4_deterministic_and_cheap(firmware_program, dataset, tmp_path):
             assert p["decision_instructions_worst"] <= 100, p
     full = next(p for p in a["policies"] if p["policy"] == "always-full")
     assert full["miss_rate"] >= 0.2          # the auto period makes the heavy half hurt
+
+
+def test_native_board_accuracy_source(native, dataset):
+    path, x, y = dataset
+    # two passes over the 37 samples: a fixed policy's on-device accuracy must equal the
+    # per-subnet accuracy the board measured for the simulation
+    doc = bench_sched("native", board=native, model=MODEL, dataset=path, jobs=74,
+                      period_us=200.0, window_us=50.0, windows=64,
+                      policies=("always-full", "always-smallest"), plot=False)
+    assert doc["accuracy_source"] == "board"
+    for p in doc["policies"]:
+        assert p["accuracy"] == pytest.approx(p["simulated_accuracy"])
+    assert doc["subnet_accuracy"][0] == doc["policies"][0]["accuracy"]
