@@ -113,10 +113,12 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                 deadline_us: float | None = None, window_us: float | None = None,
                 margin: float = 0.1, up_after: int = 4, ewma_shift: int = 3,
                 policies=POLICIES, cal_runs: int = 3, board=None, plot: bool = True,
-                table: list[int] | None = None, table_work: bool | None = None) -> dict:
+                table: list[int] | None = None, table_work: bool | None = None,
+                firmware: str | Path | None = None) -> dict:
     """Runs every policy on the board (started here unless `board` is given) and returns the
     sched.json document; writes sched.json/csv/png/md into `out` when given.
 
+    `firmware`: prebuilt program/ELF for `target` (default: build it).
     `table`: latency ticks per subnet to load instead of calibrating on the board.
     `table_work`: the job timeline takes each job's work from the table rather than from the
     ticks measured around its inference (default: on for QEMU, whose tick-quantized
@@ -129,7 +131,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
     if dataset is not None:
         x, y = load_dataset(dataset)
     own = board is None
-    board = board or create_dut(target)
+    board = board or create_dut(target, firmware=firmware)
     try:
         info = ensure_model(board, Path(model).read_bytes(), path=str(model)) if model \
             else None
@@ -224,3 +226,13 @@ def _replay(policy, rows, latency, acc, loads, task, fixed, margin_q16, ewma_shi
                    budget=budget, energy=energy, work=lambda k, j: work[j])
     keys = ("subnet", "start", "latency", "met")
     return all(all(a[k] == b[k] for k in keys) for a, b in zip(sim["rows"], rows))
+
+
+def demo_step(run_dir: str | Path, target: str = "qemu_m4", trace: str = "bursty",
+              firmware: str | Path | None = None) -> dict:
+    """The scheduler step of a demo run directory (model.tflite, holdout.npz, metrics.json):
+    every policy on the board under `trace`; writes RUN/sched/sched.{json,csv,png,md}."""
+    run = Path(run_dir)
+    return bench_sched(target, model=run / "model.tflite", out=run / "sched",
+                       dataset=run / "holdout.npz", accuracy=str(run / "metrics.json"),
+                       trace=trace, firmware=firmware)
