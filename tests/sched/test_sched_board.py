@@ -175,3 +175,24 @@ def test_native_board_accuracy_source(native, dataset):
     for p in doc["policies"]:
         assert p["accuracy"] == pytest.approx(p["simulated_accuracy"])
     assert doc["subnet_accuracy"][0] == doc["policies"][0]["accuracy"]
+
+
+def test_demo_step_writes_run_dir_outputs(host_program, dataset, tmp_path):
+    import json
+    import shutil
+
+    from reds_bench.sched_bench import demo_step
+
+    path, x, y = dataset
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(MODEL, run / "model.tflite")
+    shutil.copy(path, run / "holdout.npz")
+    (run / "metrics.json").write_text(json.dumps(
+        {"subnets": [{"subnet": k, "device_accuracy": a} for k, a in
+                     enumerate([0.9, 0.85, 0.8, 0.7])]}))
+    doc = demo_step(run, target="native", firmware=host_program)
+    saved = json.loads((run / "sched" / "sched.json").read_text())
+    assert saved["policies"] == doc["policies"] and len(doc["policies"]) == 7
+    assert saved["subnet_accuracy"] == [0.9, 0.85, 0.8, 0.7]
+    assert (run / "sched" / "sched.png").exists() and (run / "sched" / "sched.md").exists()
