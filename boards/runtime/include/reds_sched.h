@@ -68,8 +68,8 @@ typedef struct {
   uint32_t up_after;     /* consecutive jobs with slack before stepping up (0 or 1: at once) */
   uint32_t timer_hz;     /* ticks per second of the caller's timer (energy refill) */
   uint32_t energy_rate_uj_per_s; /* bucket refill rate: average power budget in µW */
-  uint32_t energy_capacity_nj;   /* bucket size (<= INT32_MAX); starts full */
-  uint32_t energy_reserve_nj;    /* never plan below this level */
+  uint32_t energy_capacity_nj;   /* bucket size (< 2^30); starts full */
+  uint32_t energy_reserve_nj;    /* never plan below this level (< 2^30) */
 } reds_sched_config_t;
 
 typedef struct {
@@ -96,14 +96,17 @@ typedef struct {
   uint32_t active_ua_per_mhz; /* active run current per MHz of core clock, µA/MHz */
 } reds_sched_board_t;
 
-/* Defaults: given policy, subnets 0..REDS_SCHED_MAX_SUBNETS-1, margin +10 %, ewma_shift 3,
- * up_after 4, timer_hz 1000000, no energy budget (rate 0, capacity 0). */
+/* Defaults: given policy, widest 0, narrowest REDS_SCHED_MAX_SUBNETS-1 (set it to the model's
+ * subnet count - 1), margin +10 %, ewma_shift 3, up_after 4, timer_hz 1000000, no energy budget
+ * (rate 0, capacity 0). */
 void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy);
 
 /* Copies the table (n subnets, widest first) and the configuration. REDS_ERR_ARG for a NULL
  * pointer, n == 0 or > REDS_SCHED_MAX_SUBNETS, a zero latency, widest > narrowest or
- * narrowest >= n, margin or ewma_shift out of range, an energy field > INT32_MAX, or an energy
- * policy with timer_hz == 0. Slowdown starts at 1.0, the bucket full, current = widest. */
+ * narrowest >= n, margin (> 4.0) or ewma_shift (> 8) out of range, unknown policy bits, an
+ * energy field (capacity, reserve, table entry) >= 2^30 nJ, or an energy policy with
+ * timer_hz == 0 or a rate above 65535 nJ per tick. Slowdown starts at 1.0, the bucket full,
+ * current = widest. */
 reds_status_t reds_sched_init(reds_sched_t *s, const reds_sched_config_t *cfg,
                               const reds_sched_cost_t *table, uint32_t n);
 
