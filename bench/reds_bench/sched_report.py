@@ -71,16 +71,18 @@ def load_accuracy(source: str, key: str | None = None) -> list[float]:
 
 
 def write_csv(doc: dict, path: Path) -> Path:
-    """One row per job and policy (the timelines), simulated or measured."""
+    """One row per job, policy and source (measured, simulated). Times in timer ticks; `work`
+    is the ticks the board measured around the job's inference."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["source", "policy", "job", "subnet", "release", "start", "latency", "met",
-                    "prediction", "label"])
+                    "work", "prediction", "label"])
         for source in ("measured", "simulated"):
             for policy, rows in (doc.get(f"{source}_timelines") or {}).items():
                 for r in rows:
                     w.writerow([source, policy, r["job"], r["subnet"], r["release"], r["start"],
-                                r["latency"], int(r["met"]), r.get("prediction", ""),
+                                r["latency"], int(r["met"]), r.get("work", ""),
+                                r.get("prediction", ""),
                                 r.get("label", "")])
     return path
 
