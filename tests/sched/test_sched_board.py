@@ -5,21 +5,18 @@ that job's sample and subnet, and bad input gets one-line errors. qemu_m4 (marke
 is deterministic under -icount and a decision costs at most 100 instructions."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import hostbuild
 import numpy as np
 import pytest
+from reds_bench import measure
+from reds_bench.errors import DeviceError
+from reds_bench.factory import create_dut
+from reds_bench.sched_bench import bench_sched
+from reds_bench.scheduler import POLICIES
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "firmware"))
-
-import hostbuild  # noqa: E402
-from reds_bench import measure  # noqa: E402
-from reds_bench.errors import DeviceError  # noqa: E402
-from reds_bench.factory import create_dut  # noqa: E402
-from reds_bench.sched_bench import bench_sched  # noqa: E402
-from reds_bench.scheduler import POLICIES  # noqa: E402
 
 MODEL = ROOT / "boards" / "firmware" / "default_model.tflite"
 
