@@ -145,7 +145,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         if table_work is None:
             table_work = target.startswith("qemu")
         margin_q16 = round(margin * ONE)
-        period, deadline, window = choose_timing(latency, loads, margin_q16, hz)
+        period, deadline, window = choose_timing(latency, loads)
         us = lambda v: max(1, round(v * hz / 1_000_000))  # noqa: E731
         if period_us:
             period = us(period_us)

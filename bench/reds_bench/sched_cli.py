@@ -101,7 +101,7 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
         raise SchedulerError(f"up-after {up_after} must be >= 0")
     loads = sched_traces.make_trace(trace, windows, seed)
     margin_q16 = round(margin * ONE)
-    period, deadline, window = choose_timing(lat, loads, margin_q16, hz)
+    period, deadline, window = choose_timing(lat, loads)
     period = _us_to_ticks(period_us, hz) or period
     deadline = _us_to_ticks(deadline_us, hz) or (period if period_us else deadline)
     window = _us_to_ticks(window_us, hz) or max(1, period // 4)

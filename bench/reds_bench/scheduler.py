@@ -255,14 +255,14 @@ def default_budget(energy: list[int], task: Task, share_percent: int = 70) -> Bu
                   reserve_nj=energy[-1])
 
 
-def choose_timing(latency: list[int], loads: list[int], margin_q16: int = 6554,
-                  hz: int = 25_000_000) -> tuple[int, int, int]:
-    """(period, deadline, window) in ticks when none is given: the full model fits the quietest
-    load with its margin and 15 % to spare (so heavier load makes it miss); D = P; four windows
+def choose_timing(latency: list[int], loads: list[int]) -> tuple[int, int, int]:
+    """(period, deadline, window) in ticks when none is given: D = P halfway between the full
+    model's latency at the trace's quietest load and at its heaviest, so the full model meets
+    its deadline when the trace is quiet and misses it under the heaviest load; four windows
     per period."""
-    quiet = min(loads)
-    need = latency[0] * (ONE + margin_q16) // ONE * 100 // (100 - quiet)
-    deadline = need * 115 // 100
+    quiet = latency[0] * 100 // (100 - min(loads))
+    heavy = latency[0] * 100 // (100 - max(loads))
+    deadline = (quiet + heavy) // 2
     return deadline, deadline, max(1, deadline // 4)
 
 
