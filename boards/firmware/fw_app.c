@@ -11,6 +11,7 @@
 #include "fw_config.h"
 #include "fw_line.h"
 #include "fw_out.h"
+#include "fw_sched.h"
 #include "fw_store.h"
 #include "fw_timing.h"
 #include "hal.h"
@@ -38,6 +39,12 @@ static const fw_command_t commands[] = {
     {"model-data", "<hex>", fw_cmd_model_data},
     {"model-commit", "<crc32>", fw_cmd_model_commit},
     {"model-reset", "", fw_cmd_model_reset},
+    {"reds-sched-trace", "clear | add <hex load % per window>", fw_cmd_sched},
+    {"reds-sched-table", "L0,L1,.. [E0,E1,..]", fw_cmd_sched},
+    {"reds-sched-cal", "R", fw_cmd_sched},
+    {"reds-sched-set", "key=value ...", fw_cmd_sched},
+    {"reds-sched-run", "JOBS", fw_cmd_sched},
+    {"reds-sched-cost", "R", fw_cmd_sched},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -19,7 +19,8 @@ SANITIZE = ["-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefi
 
 def _runtime_sources() -> list[Path]:
     rt = REPO / "boards" / "runtime"
-    return sorted((rt / "src").glob("*.c")) + sorted((rt / "kernels").glob("*.c"))
+    return (sorted((rt / "src").glob("*.c")) + sorted((rt / "kernels").glob("*.c")) +
+            sorted((rt / "sched").glob("*.c")))
 
 
 def build(out_dir: Path, sanitize: bool = False, extra: list[str] = ()) -> Path:

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Host driver of the scheduler for tests/sched/test_sched_c.py: reads one command per line on
+ * stdin and prints the scheduler's answer and state, so the test compares every step with
+ * the Python model of the same rules.
+ *   init POLICY WIDEST NARROWEST MARGIN SHIFT UP_AFTER HZ RATE CAP RESERVE N LAT0 E0 ...
+ *   d NOW DEADLINE      -> d K BUCKET SLACK_JOBS
+ *   o K LATENCY         -> o SLOWDOWN PRED0 PRED1 ...
+ *   l LOAD_Q16          -> o SLOWDOWN PRED0 PRED1 ...
+ *   e MV UA_PER_MHZ CYCLES -> e NJ
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reds_sched.h"
+
+static reds_sched_t sched;
+
+int main(void)
+{
+  char line[4096];
+  while (fgets(line, sizeof line, stdin) != NULL) {
+    if (strncmp(line, "init ", 5) == 0) {
+      reds_sched_config_t c;
+      reds_sched_cost_t table[REDS_SCHED_MAX_SUBNETS + 1];
+      unsigned long long v[12 + 2 * (REDS_SCHED_MAX_SUBNETS + 1)];
+      int pos = 5, used = 0, count = 0;
+      while (count < (int)(sizeof v / sizeof v[0]) &&
+             sscanf(line + pos, "%llu%n", &v[count], &used) == 1) {
+        pos += used;
+        count++;
+      }
+      if (count < 11) {
+        printf("init bad\n");
+        continue;
+      }
+      c.policy = (uint32_t)v[0];
+      c.widest = (uint32_t)v[1];
+      c.narrowest = (uint32_t)v[2];
+      c.margin_q16 = (uint32_t)v[3];
+      c.ewma_shift = (uint32_t)v[4];
+      c.up_after = (uint32_t)v[5];
+      c.timer_hz = (uint32_t)v[6];
+      c.energy_rate_uj_per_s = (uint32_t)v[7];
+      c.energy_capacity_nj = (uint32_t)v[8];
+      c.energy_reserve_nj = (uint32_t)v[9];
+      uint32_t n = (uint32_t)v[10];
+      for (uint32_t k = 0; k < n && k <= REDS_SCHED_MAX_SUBNETS && 12 + 2 * k < (uint32_t)count;
+           k++) {
+        table[k].latency_ticks = (uint32_t)v[11 + 2 * k];
+        table[k].energy_nj = (uint32_t)v[12 + 2 * k];
+      }
+      printf("init %d\n", (int)reds_sched_init(&sched, &c, table, n));
+    } else if (line[0] == 'd') {
+      unsigned long now, deadline;
+      if (sscanf(line + 1, "%lu %lu", &now, &deadline) != 2) {
+        printf("d bad\n");
+        continue;
+      }
+      uint32_t k = reds_sched_decide(&sched, (uint32_t)now, (uint32_t)deadline);
+      printf("d %" PRIu32 " %" PRId32 " %" PRIu32 "\n", k, sched.bucket_nj, sched.slack_jobs);
+    } else if (line[0] == 'o') {
+      unsigned long k, lat;
+      if (sscanf(line + 1, "%lu %lu", &k, &lat) != 2) {
+        printf("o bad\n");
+        continue;
+      }
+      reds_sched_observe(&sched, (uint32_t)k, (uint32_t)lat);
+      printf("o %" PRIu32, sched.slowdown_q16);
+      for (uint32_t i = 0; i < sched.n; i++) {
+        printf(" %" PRIu32, sched.predicted[i]);
+      }
+      printf("\n");
+    } else if (line[0] == 'l') {
+      unsigned long load;
+      if (sscanf(line + 1, "%lu", &load) != 1) {
+        printf("l bad\n");
+        continue;
+      }
+      reds_sched_observe_load(&sched, (uint32_t)load);
+      printf("o %" PRIu32, sched.slowdown_q16);
+      for (uint32_t i = 0; i < sched.n; i++) {
+        printf(" %" PRIu32, sched.predicted[i]);
+      }
+      printf("\n");
+    } else if (line[0] == 'e') {
+      unsigned long mv, ua;
+      unsigned long long cycles;
+      if (sscanf(line + 1, "%lu %lu %llu", &mv, &ua, &cycles) != 3) {
+        printf("e bad\n");
+        continue;
+      }
+      reds_sched_board_t b = {(uint32_t)mv, (uint32_t)ua};
+      printf("e %" PRIu32 "\n", reds_sched_energy_nj(&b, (uint64_t)cycles));
+    }
+    fflush(stdout);
+  }
+  return 0;
+}
