@@ -10,6 +10,7 @@ from pathlib import Path
 import hostbuild
 import numpy as np
 import pytest
+from reds import verify
 from reds_bench import measure
 from reds_bench.errors import DeviceError
 from reds_bench.factory import create_dut
@@ -28,7 +29,7 @@ def host_program(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    shape, dtype = measure.input_spec(MODEL.read_bytes())
+    shape, dtype = verify.input_spec(MODEL.read_bytes())
     rng = np.random.default_rng(3)
     x = rng.integers(-128, 128, size=(37, *shape[1:]), dtype=np.int8)
     y = rng.integers(0, 4, size=37)
@@ -65,7 +66,7 @@ def test_native_board_follows_the_rules(native, dataset, tmp_path):
                 goldens[k] = measure.golden_model(MODEL.read_bytes(), k, info)[0]
             if goldens[k] is None:
                 continue
-            out = np.frombuffer(measure.tflm_run(goldens[k], x[r["job"] % 37].tobytes()),
+            out = np.frombuffer(verify.tflm_run(goldens[k], x[r["job"] % 37].tobytes()),
                                 dtype=np.int8)
             assert r["prediction"] == int(np.argmax(out)), (p["policy"], r)
         correct = sum(r["prediction"] == int(y[r["job"] % 37]) for r in rows)

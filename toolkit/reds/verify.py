@@ -68,14 +68,19 @@ def _invoke(interp, x: np.ndarray) -> np.ndarray:
     return np.array(interp.get_output(0))
 
 
+def input_spec(model_bytes: bytes) -> tuple[tuple, np.dtype]:
+    """Shape (with the batch axis) and NumPy dtype of the model's input 0."""
+    m = tflite_io.load_model(model_bytes)
+    t = m.tensors[m.inputs[0]]
+    return tuple(int(d) for d in t.shape), np.dtype(tflite_io.NUMPY_DTYPES[t.dtype])
+
+
 def random_inputs(model_bytes: bytes, n: int, seed: int = 0) -> np.ndarray:
     """n random inputs (leading batch axis): integer inputs cover their type's whole range,
     float inputs are standard normal."""
-    m = tflite_io.load_model(model_bytes)
-    t = m.tensors[m.inputs[0]]
-    dtype = np.dtype(tflite_io.NUMPY_DTYPES[t.dtype])
+    full, dtype = input_spec(model_bytes)
     rng = np.random.default_rng(seed)
-    shape = (n,) + tuple(t.shape[1:])
+    shape = (n,) + full[1:]
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         return rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)
