@@ -5,7 +5,8 @@ Schema (``?`` = optional, defaults in brackets)::
     arch: ds_cnn_s                 # a reds.zoo arch (ARCHS)
     arch_options?: {}              # extra builder arguments, e.g. {channels: 8, blocks: 2}
     width_mult?: 1.0               # width multiplier (MobileNet alpha)
-    dataset: {name: speech_commands, data_dir?: PATH, ...}   # reds.datasets loader + options
+    dataset: {name: speech_commands, data_dir?: PATH, ...}   # reds.datasets loader + options;
+                                   # npz/folder take path: FILE|DIR (relative to the recipe)
     input_shape?: [49, 10, 1]      # [from the dataset]
     classes?: 12                   # [from the dataset]
     pretrain: {epochs: 30, batch_size: 64, lr: 0.001}        # epochs 0 = skip
@@ -163,6 +164,8 @@ def parse_bytes(v, key="peak_memory", where="recipe") -> int:
 
 # --------------------------------------------------------------------------- loading
 
+DATASET_PATH_KEYS = ("path", "data_dir", "cache_dir")
+
 TOP_KEYS = {"arch": None, "arch_options": None, "width_mult": None, "dataset": None, "input_shape": None,
             "classes": None, "pretrain": None, "importance": None, "plan": None, "finetune": None,
             "export": None, "seed": None}
@@ -257,4 +260,8 @@ def load_recipe(path) -> Recipe:
         raise RecipeError(f"{path}: not valid YAML: {e}") from None
     recipe = parse_recipe(data, str(path))
     recipe.path = str(path)
+    for key in DATASET_PATH_KEYS:  # relative dataset paths are relative to the recipe's folder
+        value = recipe.dataset.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            recipe.dataset[key] = str((path.parent / value).resolve())
     return recipe

@@ -1,0 +1,255 @@
+"""Bring your own Keras model: where a recipe's ``arch`` points, loading it, rewriting it into
+the layers REDS slices, and refusing what cannot be sliced before any training.
+
+``arch`` is one of:
+
+* a zoo name (``ds_cnn_s``, see ``reds.zoo.ARCHS``);
+* a Keras model file, ``.keras`` (or ``.h5`` where Keras 3 loads it), relative to the recipe's
+  folder; its weights are kept, and a recipe may then skip pretraining (``pretrain.epochs: 0``);
+* a Python builder ``package.module:function`` (the recipe's folder is importable), called as
+  ``function(input_shape=..., classes=...)`` and returning a Keras model.
+
+:func:`normalize` turns Sequential models into functional ones and splits every
+``SeparableConv2D`` into ``DepthwiseConv2D`` + 1x1 ``Conv2D`` with the same weights (the same
+two ops the TFLite converter emits), so the rest of the toolkit sees a single set of layers.
+:func:`check_layers` names the first layer that cannot be sliced, its type, why, and whether
+keeping it at full width would work.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from reds.errors import UserError
+
+L = keras.layers
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+#: activations the runtime executes (fused into CONV_2D / FULLY_CONNECTED or as SOFTMAX)
+RUNTIME_ACTIVATIONS = ("linear", "relu", "relu6", "softmax")
+
+
+class UnsupportedLayerError(UserError):
+    """A layer of a user model cannot be sliced (or run); the message names it."""
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    kind: str   # "zoo" | "file" | "builder"
+    value: str  # zoo name, absolute file path, or "module:function"
+
+    def describe(self) -> str:
+        return {"zoo": "zoo architecture", "file": "Keras model file", "builder": "model builder"}[self.kind] + \
+            f" {self.value}"
+
+
+def resolve_arch(arch: str, base_dir=None) -> ArchSpec:
+    """Classify a recipe's ``arch`` and resolve a file path against ``base_dir``."""
+    from reds.zoo import ARCHS
+
+    if not isinstance(arch, str) or not arch.strip():
+        raise UserError(f"arch must be a zoo name, a .keras/.h5 file or module:function, got {arch!r}")
+    if arch in ARCHS:
+        return ArchSpec("zoo", arch)
+    if arch.lower().endswith(MODEL_SUFFIXES):
+        path = Path(arch).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        if not path.is_file():
+            raise UserError(f"arch: Keras model file {path} not found")
+        return ArchSpec("file", str(path.resolve()))
+    module, sep, func = arch.partition(":")
+    if sep and module and func.isidentifier() and all(p.isidentifier() for p in module.split(".")):
+        return ArchSpec("builder", arch)
+    raise UserError(f"arch {arch!r} is neither a zoo architecture ({', '.join(sorted(ARCHS))}), a Keras model "
+                    "file (.keras, .h5) nor a builder 'package.module:function'")
+
+
+def load_arch(spec: ArchSpec, input_shape=None, classes: int | None = None, base_dir=None) -> keras.Model:
+    """The user's model, normalized (see module doc). Zoo names are built by ``reds.zoo``."""
+    if spec.kind == "zoo":
+        raise UserError("load_arch: zoo architectures are built with reds.zoo.build_model")
+    if spec.kind == "file":
+        try:
+            model = keras.models.load_model(spec.value, compile=False)
+        except (ValueError, TypeError, OSError, KeyError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise UserError(f"cannot load Keras model {spec.value}: {first} "
+                            "(custom layers must be registered, see docs/your-model.md)") from None
+    else:
+        model = _call_builder(spec.value, input_shape, classes, base_dir)
+    if not isinstance(model, keras.Model):
+        raise UserError(f"{spec.describe()} gave {type(model).__name__}, not a Keras model")
+    model = normalize(model)
+    _check_io(model, spec, input_shape, classes)
+    return model
+
+
+def _call_builder(target: str, input_shape, classes, base_dir):
+    module_name, _, func_name = target.partition(":")
+    added = False
+    if base_dir is not None and str(base_dir) not in sys.path:
+        sys.path.insert(0, str(base_dir))
+        added = True
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UserError(f"arch {target!r}: cannot import {module_name} ({e})") from None
+    finally:
+        if added:
+            sys.path.remove(str(base_dir))
+    fn = getattr(module, func_name, None)
+    if not callable(fn):
+        raise UserError(f"arch {target!r}: {module_name} has no function {func_name}")
+    if input_shape is None or classes is None:
+        raise UserError(f"arch {target!r}: a builder needs input_shape and classes (from the recipe or dataset)")
+    try:
+        return fn(input_shape=tuple(input_shape), classes=int(classes))
+    except TypeError as e:
+        raise UserError(f"arch {target!r}: builder must accept input_shape= and classes= ({e})") from None
+
+
+def _check_io(model, spec, input_shape, classes):
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UserError(f"{spec.describe()}: {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+                        "REDS needs one input and one output")
+    got = tuple(model.inputs[0].shape[1:])
+    if input_shape is not None and got != tuple(input_shape):
+        raise UserError(f"{spec.describe()}: input shape {list(got)} does not match the data's {list(input_shape)}")
+    out = model.outputs[0].shape[-1]
+    if classes is not None and out != classes:
+        raise UserError(f"{spec.describe()}: {out} outputs but the data has {classes} classes")
+
+
+# --------------------------------------------------------------------------- normalize
+
+
+def inbound_names(layer) -> list[str]:
+    node = layer._inbound_nodes[0]
+    return [t._keras_history.operation.name for t in node.input_tensors]
+
+
+def _clone(layer, **overrides):
+    config = layer.get_config()
+    config.update(overrides)
+    return layer.__class__.from_config(config)
+
+
+def _split_separable(layer, x):
+    """``SeparableConv2D`` -> DepthwiseConv2D (no bias, no activation) + Conv2D 1x1, same weights."""
+    cfg = layer.get_config()
+    dw = L.DepthwiseConv2D(cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"],
+                           depth_multiplier=cfg["depth_multiplier"], dilation_rate=cfg["dilation_rate"],
+                           use_bias=False, name=f"{layer.name}_dw")
+    pw = L.Conv2D(cfg["filters"], 1, activation=cfg["activation"], use_bias=cfg["use_bias"],
+                  name=f"{layer.name}_pw")
+    y = pw(dw(x))
+    weights = layer.get_weights()
+    dw.set_weights([weights[0]])
+    pw.set_weights(weights[1:])
+    return y
+
+
+def normalize(model: keras.Model) -> keras.Model:
+    """A functional copy of ``model`` with SeparableConv2D split (weights shared by value).
+    Returns ``model`` itself when there is nothing to change."""
+    sequential = isinstance(model, keras.Sequential)
+    separable = any(isinstance(layer, L.SeparableConv2D) for layer in model.layers)
+    if not sequential and not separable:
+        return model
+    inp = keras.Input(batch_shape=tuple(model.inputs[0].shape), name=model.inputs[0].name.split(":")[0])
+    out: dict[str, object] = {}
+    x = inp
+    for layer in model.layers:
+        if isinstance(layer, L.InputLayer):
+            out[layer.name] = inp
+            continue
+        if sequential:
+            args = x
+        else:
+            ins = [out[n] if n in out else inp for n in inbound_names(layer)]
+            args = ins[0] if len(ins) == 1 else ins
+        if isinstance(layer, L.SeparableConv2D):
+            y = _split_separable(layer, args)
+        else:
+            clone = _clone(layer)
+            y = clone(args)
+            clone.set_weights(layer.get_weights())
+        out[layer.name] = x = y
+    outputs = x if sequential else out[model.outputs[0]._keras_history.operation.name]
+    return keras.Model(inp, outputs, name=model.name)
+
+
+# --------------------------------------------------------------------------- what can be sliced
+
+_FULL_WIDTH_NO_KERNEL = "keeping it at full width would not work either: the runtime has no kernel for it"
+_WHY = {
+    "Concatenate": ("concatenation stacks several channel groups, so a width prefix of its output is not a "
+                    "prefix of each input", _FULL_WIDTH_NO_KERNEL),
+    "Multiply": ("an element-wise product ties channels like Add, but the runtime has no MUL kernel", _FULL_WIDTH_NO_KERNEL),
+    "Subtract": ("the runtime has no SUB kernel", _FULL_WIDTH_NO_KERNEL),
+    "LSTM": ("recurrent units are coupled through the recurrent kernel, so no unit can be dropped alone",
+             _FULL_WIDTH_NO_KERNEL),
+    "GRU": ("recurrent units are coupled through the recurrent kernel", _FULL_WIDTH_NO_KERNEL),
+    "SimpleRNN": ("recurrent units are coupled through the recurrent kernel", _FULL_WIDTH_NO_KERNEL),
+    "Conv1D": ("1-D convolutions are not analysed", "reshape the input to 2-D and use Conv2D with a 1xk kernel"),
+    "GlobalMaxPooling2D": ("the runtime has no REDUCE_MAX kernel", "use GlobalAveragePooling2D"),
+    "LayerNormalization": ("normalizes across channels, so slicing changes every kept channel",
+                           _FULL_WIDTH_NO_KERNEL),
+    "Attention": ("attention mixes positions and channels", _FULL_WIDTH_NO_KERNEL),
+    "MultiHeadAttention": ("attention mixes positions and channels", _FULL_WIDTH_NO_KERNEL),
+    "Embedding": ("the runtime has no GATHER kernel", _FULL_WIDTH_NO_KERNEL),
+    "UpSampling2D": ("the runtime has no RESIZE kernel", _FULL_WIDTH_NO_KERNEL),
+    "Conv2DTranspose": ("the runtime has no TRANSPOSE_CONV kernel", _FULL_WIDTH_NO_KERNEL),
+}
+SLICEABLE = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization", "ReLU", "Activation",
+             "Add", "AveragePooling2D", "MaxPooling2D", "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout",
+             "ZeroPadding2D", "Softmax", "InputLayer")
+
+
+def layer_problem(layer) -> str | None:
+    """Why ``layer`` cannot be part of a REDS model (None if it can)."""
+    kind = type(layer).__name__
+    where = f"layer {layer.name!r} ({kind})"
+    if kind in _WHY:
+        why, full = _WHY[kind]
+        return f"{where} cannot be sliced: {why}; {full}"
+    if kind not in SLICEABLE or type(layer).__module__.split(".")[0] != "keras":
+        return (f"{where} cannot be sliced: the toolkit does not know how its channels map from input to output "
+                f"(supported: {', '.join(SLICEABLE[:-1])}); {_FULL_WIDTH_NO_KERNEL} "
+                "(a custom layer has no TFLite builtin op)")
+    act = getattr(layer, "activation", None)
+    name = getattr(act, "__name__", None) if act is not None else None
+    if kind == "Activation" or (act is not None and kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense")):
+        if name not in RUNTIME_ACTIVATIONS:
+            return (f"{where}: activation {name!r} is element-wise and could be sliced, but the runtime runs only "
+                    f"{', '.join(RUNTIME_ACTIVATIONS)}; use ReLU or ReLU6")
+    if kind == "ReLU":
+        cfg = layer.get_config()
+        if cfg.get("negative_slope") or cfg.get("threshold") or cfg.get("max_value") not in (None, 6, 6.0):
+            return (f"{where}: only ReLU and ReLU6 run on the runtime (got max_value={cfg.get('max_value')}, "
+                    f"negative_slope={cfg.get('negative_slope')}, threshold={cfg.get('threshold')})")
+    if kind in ("Conv2D", "SeparableConv2D") and getattr(layer, "groups", 1) != 1:
+        return f"{where} cannot be sliced: grouped convolution ({layer.groups} groups)"
+    if kind in ("DepthwiseConv2D", "SeparableConv2D") and getattr(layer, "depth_multiplier", 1) != 1:
+        return f"{where} cannot be sliced: depth_multiplier {layer.depth_multiplier} (only 1)"
+    rate = getattr(layer, "dilation_rate", (1, 1))
+    if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D") and tuple(rate) != (1, 1):
+        return f"{where}: dilation {tuple(rate)} is not supported by the runtime"
+    return None
+
+
+def check_layers(model: keras.Model) -> None:
+    """Raise :class:`UnsupportedLayerError` for the first layer that cannot be sliced or run."""
+    for layer in model.layers:
+        problem = layer_problem(layer)
+        if problem:
+            raise UnsupportedLayerError(problem)
+
+
+__all__ = ["ArchSpec", "resolve_arch", "load_arch", "normalize", "check_layers", "layer_problem",
+           "UnsupportedLayerError", "inbound_names"]
