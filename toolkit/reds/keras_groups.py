@@ -3,9 +3,12 @@
 ``channel_groups(model)`` walks the Keras graph and returns the sliceable channel dimensions.
 Every Conv2D/Dense output starts a group, except the logits layer (any layer whose output
 reaches a model output through channel-wise ops is fixed). Depthwise, BN, ReLU, pooling,
-GAP and Add pass the group through; Add merges the groups of its inputs (union-find), so
-residual convs share one group. Flatten of an ``[H, W, C]`` map feeding Dense makes that Dense
-a ``flatten`` consumer: input row ``p * C + c`` (NHWC, channel fastest).
+GAP, zero padding and Add pass the group through; Add merges the groups of its inputs
+(union-find), so residual convs share one group. Flatten (or a Reshape to ``[N]``) of an
+``[H, W, C]`` map feeding Dense makes that Dense a ``flatten`` consumer: input row
+``p * C + c`` (NHWC, channel fastest). A Reshape that keeps the channel axis last passes the
+group through. Any other layer is refused before training with the reason
+(``reds.user_model.layer_problem``).
 """
 from __future__ import annotations
 
@@ -16,12 +19,13 @@ import keras
 
 from reds.errors import UserError
 from reds.unionfind import UnionFind
+from reds.user_model import UnsupportedLayerError, layer_problem
 
 L = keras.layers
 
 UNIT_KINDS = ("conv", "dense", "depthwise")
 _PASSTHROUGH = (L.BatchNormalization, L.ReLU, L.Activation, L.GlobalAveragePooling2D, L.AveragePooling2D,
-                L.MaxPooling2D, L.Dropout, L.Softmax, L.InputLayer)
+                L.MaxPooling2D, L.Dropout, L.Softmax, L.InputLayer, L.ZeroPadding2D)
 
 
 @dataclass
@@ -95,6 +99,9 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
     dws: list[tuple] = []
     next_id = 0
     for layer in model.layers:
+        problem = layer_problem(layer)
+        if problem:
+            raise UnsupportedLayerError(problem)
         ins = [src[n] for n in inbound_layers(layer)] if not isinstance(layer, L.InputLayer) else []
         first = ins[0] if ins else None
         if isinstance(layer, L.InputLayer):
@@ -131,13 +138,21 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
             for s in real[1:]:
                 uf.union(real[0][0], s[0])
             src[layer.name] = real[0]
-        elif isinstance(layer, L.Flatten):
+        elif isinstance(layer, (L.Flatten, L.Reshape)):
+            shape = _out_shape(model.get_layer(inbound_layers(layer)[0]))
+            out = _out_shape(layer)
             if first is None:
                 src[layer.name] = None
-            else:
-                shape = _out_shape(model.get_layer(inbound_layers(layer)[0]))
+            elif isinstance(layer, L.Flatten) or len(out) == 2:
                 pos = int(math.prod(shape[1:-1])) if len(shape) > 2 else 1
                 src[layer.name] = (first[0], first[1] * pos)
+            elif out[-1] == shape[-1]:
+                src[layer.name] = first  # the channel axis stays last and whole
+            else:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} (Reshape) cannot be sliced: it reshapes {list(shape[1:])} to "
+                    f"{list(out[1:])}, which splits the channel axis; reshape to [N] (like Flatten) or keep "
+                    "the last axis")
         elif isinstance(layer, L.BatchNormalization):
             if first is not None:
                 bns.append((first[0], layer.name))

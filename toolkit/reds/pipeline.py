@@ -30,6 +30,7 @@ class Config:
     classes: int | None = None
     width_mult: float = 1.0
     arch_options: dict | None = None
+    arch_dir: str | None = None  # where a recipe's model file or builder module is found
     pretrain_epochs: int = 10
     pretrain_batch: int = 64
     pretrain_lr: float = 3e-3
@@ -58,7 +59,7 @@ class Config:
             arch=r["arch"], dataset=dict(r["dataset"]), seed=int(r.get("seed", 0)),
             input_shape=tuple(r["input_shape"]) if r.get("input_shape") else None,
             classes=r.get("classes"), width_mult=float(r.get("width_mult", 1.0)),
-            arch_options=dict(r.get("arch_options") or {}),
+            arch_options=dict(r.get("arch_options") or {}), arch_dir=r.get("arch_dir"),
             pretrain_epochs=pre.get("epochs", cls.pretrain_epochs),
             pretrain_batch=pre.get("batch_size", cls.pretrain_batch),
             pretrain_lr=pre.get("lr", cls.pretrain_lr),
@@ -127,6 +128,15 @@ class Pipeline:
         scores = dict(np.load(self.run / "scores.npz"))
         return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
 
+    def build_model(self):
+        """The untrained (or, for a user's model file, as-saved) model of this run's arch."""
+        from .user_model import build_arch
+
+        d = self.data
+        return build_arch(self.cfg.arch, self.cfg.input_shape or d.input_shape, self.cfg.classes or d.num_classes,
+                          seed=self.cfg.seed, width_mult=self.cfg.width_mult, arch_options=self.cfg.arch_options,
+                          arch_dir=self.cfg.arch_dir)
+
     def groups(self, model):
         from .keras_groups import channel_groups
 
@@ -142,13 +152,10 @@ class Pipeline:
     def step_pretrain(self):
         from .finetune import evaluate_subnets
         from .pretrain import pretrain
-        from .zoo import build_model
 
         self.seed()
         d = self.data
-        model = build_model(self.cfg.arch, input_shape=self.cfg.input_shape or d.input_shape,
-                            num_classes=self.cfg.classes or d.num_classes, seed=self.cfg.seed,
-                            width_mult=self.cfg.width_mult, **(self.cfg.arch_options or {}))
+        model = self.build_model()
         pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
                  lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
         self.save(model, "pretrained.keras")

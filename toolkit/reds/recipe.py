@@ -2,7 +2,8 @@
 
 Schema (``?`` = optional, defaults in brackets)::
 
-    arch: ds_cnn_s                 # a reds.zoo arch (ARCHS)
+    arch: ds_cnn_s                 # a reds.zoo arch (ARCHS), a Keras file (model.keras, relative
+                                   # to the recipe) or a builder package.module:function
     arch_options?: {}              # extra builder arguments, e.g. {channels: 8, blocks: 2}
     width_mult?: 1.0               # width multiplier (MobileNet alpha)
     dataset: {name: speech_commands, data_dir?: PATH, ...}   # reds.datasets loader + options;
@@ -88,6 +89,7 @@ class Recipe:
     arch_options: dict = field(default_factory=dict)
     seed: int = 0
     path: str | None = None
+    arch_dir: str | None = None
 
     @property
     def dataset_name(self) -> str:
@@ -174,13 +176,15 @@ TOP_KEYS = {"arch": None, "arch_options": None, "width_mult": None, "dataset": N
 def parse_recipe(data, where: str = "recipe") -> Recipe:
     """Validate a recipe already loaded from YAML (a dict)."""
     from reds.datasets import DATASETS
-    from reds.zoo import ARCHS
+    from reds.user_model import arch_error, arch_kind
 
     v = _V(where)
     if data is None:
         raise RecipeError(f"{where}: empty recipe")
     v.mapping(data, "(top level)", TOP_KEYS, required=("arch", "dataset", "pretrain", "plan", "finetune"))
-    arch = v.choice(data["arch"], "arch", sorted(ARCHS))
+    arch = data["arch"]
+    if arch_kind(arch) is None:
+        v.err("arch", arch_error(arch))
     arch_options = data.get("arch_options") or {}
     if not isinstance(arch_options, dict):
         v.err("arch_options", "must be a mapping")
@@ -260,6 +264,7 @@ def load_recipe(path) -> Recipe:
         raise RecipeError(f"{path}: not valid YAML: {e}") from None
     recipe = parse_recipe(data, str(path))
     recipe.path = str(path)
+    recipe.arch_dir = str(path.parent.resolve())  # a model file or builder module lives beside it
     for key in DATASET_PATH_KEYS:  # relative dataset paths are relative to the recipe's folder
         value = recipe.dataset.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():

@@ -47,26 +47,42 @@ class ArchSpec:
             f" {self.value}"
 
 
-def resolve_arch(arch: str, base_dir=None) -> ArchSpec:
-    """Classify a recipe's ``arch`` and resolve a file path against ``base_dir``."""
+def arch_kind(arch) -> str | None:
+    """``"zoo"``, ``"file"``, ``"builder"`` by the spelling of ``arch``, or None."""
     from reds.zoo import ARCHS
 
     if not isinstance(arch, str) or not arch.strip():
-        raise UserError(f"arch must be a zoo name, a .keras/.h5 file or module:function, got {arch!r}")
+        return None
     if arch in ARCHS:
-        return ArchSpec("zoo", arch)
+        return "zoo"
     if arch.lower().endswith(MODEL_SUFFIXES):
+        return "file"
+    module, sep, func = arch.partition(":")
+    if sep and module and func.isidentifier() and all(p.isidentifier() for p in module.split(".")):
+        return "builder"
+    return None
+
+
+def arch_error(arch) -> str:
+    from reds.zoo import ARCHS
+
+    return (f"{arch!r} is neither a zoo architecture ({', '.join(sorted(ARCHS))}), a Keras model file "
+            "(.keras, .h5) nor a builder 'package.module:function'")
+
+
+def resolve_arch(arch: str, base_dir=None) -> ArchSpec:
+    """Classify a recipe's ``arch`` and resolve a file path against ``base_dir``."""
+    kind = arch_kind(arch)
+    if kind is None:
+        raise UserError(f"arch {arch_error(arch)}")
+    if kind == "file":
         path = Path(arch).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         if not path.is_file():
             raise UserError(f"arch: Keras model file {path} not found")
         return ArchSpec("file", str(path.resolve()))
-    module, sep, func = arch.partition(":")
-    if sep and module and func.isidentifier() and all(p.isidentifier() for p in module.split(".")):
-        return ArchSpec("builder", arch)
-    raise UserError(f"arch {arch!r} is neither a zoo architecture ({', '.join(sorted(ARCHS))}), a Keras model "
-                    "file (.keras, .h5) nor a builder 'package.module:function'")
+    return ArchSpec(kind, arch)
 
 
 def load_arch(spec: ArchSpec, input_shape=None, classes: int | None = None, base_dir=None) -> keras.Model:
@@ -128,11 +144,6 @@ def _check_io(model, spec, input_shape, classes):
 # --------------------------------------------------------------------------- normalize
 
 
-def inbound_names(layer) -> list[str]:
-    node = layer._inbound_nodes[0]
-    return [t._keras_history.operation.name for t in node.input_tensors]
-
-
 def _clone(layer, **overrides):
     config = layer.get_config()
     config.update(overrides)
@@ -154,12 +165,21 @@ def _split_separable(layer, x):
     return y
 
 
+def _is_softmax(layer) -> bool:
+    act = getattr(layer, "activation", None)
+    return isinstance(layer, L.Softmax) or getattr(act, "__name__", None) == "softmax"
+
+
 def normalize(model: keras.Model) -> keras.Model:
-    """A functional copy of ``model`` with SeparableConv2D split (weights shared by value).
-    Returns ``model`` itself when there is nothing to change."""
+    """A functional copy of ``model`` with SeparableConv2D split (weights shared by value) and a
+    final softmax removed (the toolkit trains on logits; the argmax is the same). Returns
+    ``model`` itself when there is nothing to change."""
+    from reds.keras_groups import inbound_layers
+
     sequential = isinstance(model, keras.Sequential)
     separable = any(isinstance(layer, L.SeparableConv2D) for layer in model.layers)
-    if not sequential and not separable:
+    last = model.layers[-1] if sequential else model.outputs[0]._keras_history.operation
+    if not sequential and not separable and not _is_softmax(last):
         return model
     inp = keras.Input(batch_shape=tuple(model.inputs[0].shape), name=model.inputs[0].name.split(":")[0])
     out: dict[str, object] = {}
@@ -171,17 +191,45 @@ def normalize(model: keras.Model) -> keras.Model:
         if sequential:
             args = x
         else:
-            ins = [out[n] if n in out else inp for n in inbound_names(layer)]
+            ins = [out[n] if n in out else inp for n in inbound_layers(layer)]
             args = ins[0] if len(ins) == 1 else ins
-        if isinstance(layer, L.SeparableConv2D):
+        if layer is last and isinstance(layer, L.Softmax):
+            y = args
+        elif layer is last and _is_softmax(layer):
+            clone = _clone(layer, activation="linear")
+            y = clone(args)
+            clone.set_weights(layer.get_weights())
+        elif isinstance(layer, L.SeparableConv2D):
             y = _split_separable(layer, args)
         else:
             clone = _clone(layer)
             y = clone(args)
             clone.set_weights(layer.get_weights())
         out[layer.name] = x = y
-    outputs = x if sequential else out[model.outputs[0]._keras_history.operation.name]
+    outputs = x if sequential else out[last.name]
     return keras.Model(inp, outputs, name=model.name)
+
+
+def build_arch(arch: str, input_shape, classes: int, seed: int = 0, width_mult: float = 1.0,
+               arch_options: dict | None = None, arch_dir=None) -> keras.Model:
+    """The model a recipe's ``arch`` names: a zoo architecture, or the user's model loaded,
+    normalized and checked (every layer sliceable) before any training."""
+    from reds.keras_groups import channel_groups
+    from reds.zoo import build_model
+
+    spec = resolve_arch(arch, arch_dir)
+    if spec.kind == "zoo":
+        return build_model(arch, input_shape=input_shape, num_classes=classes, seed=seed,
+                           width_mult=width_mult, **(arch_options or {}))
+    if width_mult != 1.0 or arch_options:
+        raise UserError(f"{spec.describe()}: width_mult and arch_options apply to zoo architectures only")
+    keras.utils.set_random_seed(seed)
+    model = load_arch(spec, input_shape, classes, arch_dir)
+    check_layers(model)
+    if not channel_groups(model):
+        raise UserError(f"{spec.describe()}: no channel group to slice (REDS needs a Conv2D or Dense "
+                        "layer before the logits)")
+    return model
 
 
 # --------------------------------------------------------------------------- what can be sliced
@@ -251,5 +299,48 @@ def check_layers(model: keras.Model) -> None:
             raise UnsupportedLayerError(problem)
 
 
-__all__ = ["ArchSpec", "resolve_arch", "load_arch", "normalize", "check_layers", "layer_problem",
-           "UnsupportedLayerError", "inbound_names"]
+def layer_macs(layer) -> int:
+    """Multiply-accumulates of one Conv2D / DepthwiseConv2D / Dense call at full width."""
+    if not isinstance(layer, (L.Conv2D, L.DepthwiseConv2D, L.Dense)):
+        return 0
+    out = tuple(layer._inbound_nodes[0].output_tensors[0].shape)
+    inp = tuple(layer._inbound_nodes[0].input_tensors[0].shape)
+    if isinstance(layer, L.DepthwiseConv2D):
+        kh, kw = layer.kernel_size
+        return int(out[1] * out[2] * kh * kw * out[3])
+    if isinstance(layer, L.Conv2D):
+        kh, kw = layer.kernel_size
+        return int(out[1] * out[2] * kh * kw * inp[-1] * out[3])
+    if isinstance(layer, L.Dense):
+        rows = 1
+        for d in inp[1:-1]:
+            rows *= int(d)
+        return int(rows * inp[-1] * out[-1])
+    return 0
+
+
+def describe_model(model: keras.Model, min_width: int | dict = 1) -> dict:
+    """What REDS finds in a Keras model: channel groups (width, layers), sliceable layers with
+    their full-width MACs, and the total. Raises UnsupportedLayerError like training would."""
+    from reds.keras_groups import channel_groups, unit_layers
+
+    check_layers(model)
+    groups = channel_groups(model, min_width)
+    units = {u.name: u for u in unit_layers(model)}
+    fed_by = {c.layer: g.name for g in groups for c in g.consumers}
+    layers = []
+    for layer in model.layers:
+        macs = layer_macs(layer)
+        if macs or layer.name in units:
+            u = units.get(layer.name)
+            layers.append({"name": layer.name, "type": type(layer).__name__, "macs": macs,
+                           "group": u.group if u else None,
+                           "in_group": u.in_group if u else fed_by.get(layer.name)})
+    return {"name": model.name, "input_shape": [int(d) for d in model.inputs[0].shape[1:]],
+            "outputs": int(model.outputs[0].shape[-1]), "parameters": int(model.count_params()),
+            "macs": sum(r["macs"] for r in layers),
+            "groups": [{**g.to_dict(), "units": g.width} for g in groups], "layers": layers}
+
+
+__all__ = ["describe_model", "layer_macs", "ArchSpec", "arch_kind", "resolve_arch", "load_arch", "normalize", "check_layers", "layer_problem",
+           "UnsupportedLayerError", "build_arch"]

@@ -224,6 +224,46 @@ def inspect_cmd(model: str, as_json: bool) -> None:
     con.print(table)
 
 
+@cli.command("inspect-keras")
+@click.argument("model")
+@click.option("--input-shape", help="For a builder module:function, e.g. 49,10,1.")
+@click.option("--classes", type=int, help="For a builder module:function.")
+@click.option("--json", "as_json", is_flag=True)
+def inspect_keras_cmd(model: str, input_shape: str | None, classes: int | None, as_json: bool) -> None:
+    """Channel groups, sliceable layers and MACs REDS finds in a Keras model (a .keras/.h5 file
+    or a builder package.module:function), or why a layer cannot be sliced: check before training."""
+    from pathlib import Path
+
+    from reds.user_model import describe_model, load_arch, resolve_arch
+
+    shape = _ints(input_shape) if input_shape else None
+    spec = resolve_arch(model, Path.cwd())
+    if spec.kind == "zoo":
+        from reds.zoo import build_model
+
+        info = describe_model(build_model(model, input_shape=shape, num_classes=classes or 12))
+    else:
+        info = describe_model(load_arch(spec, shape, classes, Path.cwd()))
+    if as_json:
+        _emit(info, True, "")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{info['name']}[/bold]: input {info['input_shape']}, {info['outputs']} outputs, "
+              f"{info['parameters']:,} parameters, {info['macs']:,} MACs at full width")
+    groups = Table("group", "units", "producers", "depthwise", "consumers")
+    for g in info["groups"]:
+        groups.add_row(g["name"], str(g["units"]), ", ".join(g["producers"]), ", ".join(g["depthwise"]),
+                       ", ".join(c["layer"] for c in g["consumers"]))
+    con.print(groups)
+    layers = Table("layer", "type", "output group", "input group", "MACs")
+    for r in info["layers"]:
+        layers.add_row(r["name"], r["type"], r["group"] or "fixed", r["in_group"] or "fixed", f"{r['macs']:,}")
+    con.print(layers)
+
+
 @cli.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--inputs", "n", default=20, show_default=True, help="Random inputs per subnet.")

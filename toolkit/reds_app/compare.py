@@ -231,12 +231,10 @@ class _Comparison:
                 from reds.pretrain import pretrain, set_determinism
                 from reds.slimmable import slice_keras_model
                 from reds.keras_groups import channel_groups
-                from reds.zoo import build_model
 
                 d = self.base.data
                 set_determinism(cfg.seed)
-                full = build_model(cfg.arch, input_shape=cfg.input_shape or d.input_shape,
-                                   num_classes=cfg.classes or d.num_classes, seed=cfg.seed)
+                full = self.base.build_model()
                 # the fresh full model's initial weights cut to the subnet's widths
                 model = slice_keras_model(full, sub["widths"], self.base.groups(full))
                 pretrain(model, d, epochs=epochs, batch_size=cfg.pretrain_batch, lr=cfg.pretrain_lr,
