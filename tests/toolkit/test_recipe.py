@@ -49,7 +49,7 @@ def test_kws_peak_memory_units():
 
 @pytest.mark.parametrize("over,pattern", [
     ({"pretrian": {}}, r"unknown key 'pretrian' at the top level; allowed: arch, .*pretrain"),
-    ({"arch": "vgg"}, r"arch: 'vgg' is not allowed; allowed: .*ds_cnn_s"),
+    ({"arch": "vgg"}, r"arch: 'vgg' is neither a zoo architecture \(.*ds_cnn_s.*\), a Keras model file"),
     ({"dataset": {"name": "mnist"}}, r"dataset.name: 'mnist' is not allowed; allowed: digits"),
     ({"pretrain.epochs": "ten"}, r"pretrain.epochs: must be an integer >= 0, got 'ten'"),
     ({"pretrain.lr": -1}, r"pretrain.lr: must be in > 0.0"),
