@@ -89,17 +89,25 @@ def test_arena_limits(tflite_model):
     full = Runtime(nested_model)
     sizes = [full.arena_bytes(k) for k in range(full.num_subnets)]
     assert sizes[0] > sizes[-1]
+    # the arena holds the model's tables at its tail and the subnet's activations at its head
+    tables = full.persistent_bytes
+    assert 0 < tables < 16 * 1024
+    assert full.bytes_needed() == tables + sizes[0]
     # room for the last subnet only: init picks the first that fits, select(0) fails
-    rt = Runtime(nested_model, arena_bytes=sizes[-1] + 15)  # +15: internal 16-byte alignment
+    rt = Runtime(nested_model, arena_bytes=tables + sizes[-1] + 15)  # +15: internal alignment
     fits = [k for k, s in enumerate(sizes) if s <= sizes[-1]]
     assert rt.active_subnet == fits[0]
     with pytest.raises(RedsRuntimeError) as e:
         rt.select(0)
-    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[0]) in e.value.message
+    assert e.value.name == "REDS_ERR_ARENA" and str(tables + sizes[0]) in e.value.message
     # smaller than the smallest subnet: init fails and says both numbers
     with pytest.raises(RedsRuntimeError) as e:
-        Runtime(nested_model, arena_bytes=sizes[-1] - 16)
-    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[-1]) in e.value.message
+        Runtime(nested_model, arena_bytes=tables + sizes[-1] - 16)
+    assert e.value.name == "REDS_ERR_ARENA" and str(tables + sizes[-1]) in e.value.message
+    # too small for the tables themselves: the error says so, and how far the count got
+    with pytest.raises(RedsRuntimeError) as e:
+        Runtime(nested_model, arena_bytes=64)
+    assert e.value.name == "REDS_ERR_ARENA" and "tables" in e.value.message
 
 
 # ---------------------------------------------------------------- metadata corruption

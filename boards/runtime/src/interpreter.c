@@ -128,9 +128,8 @@ static reds_status_t fill_channel_quant(reds_ctx_t *ctx, uint32_t oi, int in, in
   const reds_tensor_t *w = &ctx->tensors[filt];
   if (w->num_scales != 1 && w->num_scales != (uint32_t)n)
     return reds_err_op(ctx, REDS_ERR_QUANT, oi, op->code, "weight scales count differs from outputs");
-  if (ctx->qused + (uint32_t)n > REDS_MAX_QCHANNELS)
-    return reds_err_op(ctx, REDS_ERR_CAPACITY, oi, op->code,
-                       "more output channels in total than REDS_MAX_QCHANNELS");
+  if ((uint64_t)ctx->qused + (uint64_t)n > ctx->qcap) /* qcap counted the same outputs */
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, op->code, "output channels differ from the output shape");
   op->qoff = ctx->qused;
   const float in_s = ctx->tensors[in].scale, out_s = ctx->tensors[out].scale;
   for (int32_t c = 0; c < n; ++c) {
@@ -377,7 +376,7 @@ static reds_status_t prepare_op(reds_ctx_t *ctx, uint32_t oi) {
 
 /* Active shapes of every op at subnet k must fit together; returns the MACs (metadata.md). */
 static reds_status_t check_subnet(reds_ctx_t *ctx, uint32_t k, uint64_t *macs_out) {
-  const uint32_t *ad = ctx->active_dim[k];
+  const uint32_t *ad = ctx->active_dim + (size_t)k * ctx->num_tensors;
   uint64_t macs = 0;
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
@@ -416,7 +415,7 @@ static reds_status_t check_subnet(reds_ctx_t *ctx, uint32_t k, uint64_t *macs_ou
         uint64_t in_active = (uint64_t)I;
         if (ti->axis >= 0) {
           const uint32_t fw = ctx->full_width[ti->group];
-          in_active = (uint64_t)(I / (int32_t)fw) * ctx->width[k][ti->group];
+          in_active = (uint64_t)(I / (int32_t)fw) * ctx->width[(size_t)k * ctx->num_groups + ti->group];
         }
         if (to->axis >= 0 && to->axis != to->ndims - 1)
           return reds_err_op(ctx, REDS_ERR_METADATA, oi, code, "output sliced on a non-channel axis");
@@ -456,9 +455,30 @@ static reds_status_t check_subnet(reds_ctx_t *ctx, uint32_t k, uint64_t *macs_ou
 
 size_t reds_ctx_size(void) { return sizeof(reds_ctx_t); }
 
+/* Output channels of the ops that keep per-channel requantization (sizes ctx->qmult). */
+static uint64_t count_qchannels(const reds_ctx_t *ctx) {
+  uint64_t n = 0;
+  for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
+    const reds_op_rec_t *op = &ctx->ops[oi];
+    if (op->code != REDS_OP_CONV_2D && op->code != REDS_OP_DEPTHWISE_CONV_2D &&
+        op->code != REDS_OP_FULLY_CONNECTED)
+      continue;
+    const reds_tensor_t *to = &ctx->tensors[op->out];
+    if (to->ndims > 0) n += (uint64_t)to->dims[to->ndims - 1];
+  }
+  return n;
+}
+
+static void set_active(reds_ctx_t *ctx, uint32_t k) {
+  ctx->active = k;
+  ctx->cur_offset = ctx->offset + (size_t)k * ctx->num_tensors;
+  ctx->cur_dim = ctx->active_dim + (size_t)k * ctx->num_tensors;
+  ctx->cur_width = ctx->width + (size_t)k * ctx->num_groups;
+}
+
 reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len, uint8_t *arena,
                         size_t arena_len) {
-  uint32_t meta_macs[REDS_MAX_SUBNETS], meta_arena[REDS_MAX_SUBNETS];
+  const uint8_t *meta_rows = NULL;
   reds_blob_ref_t blob;
   if (ctx == NULL) return REDS_ERR_ARG;
   memset(ctx, 0, sizeof *ctx);
@@ -466,10 +486,12 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
   if (arena == NULL && arena_len != 0) return reds_err(ctx, REDS_ERR_ARG, "arena is NULL");
   ctx->model = model;
   ctx->model_len = model_len;
-  /* 16-byte align the arena start (float and int32 tensors, DSP loads) */
+  /* 16-byte align both ends: activations (float, int32, DSP loads) at the head, 8-byte aligned
+   * tables at the tail */
   const size_t skip = arena ? (size_t)((16u - ((uintptr_t)arena & 15u)) & 15u) : 0;
   ctx->arena = arena ? arena + (skip < arena_len ? skip : arena_len) : NULL;
-  ctx->arena_len = arena_len > skip ? arena_len - skip : 0;
+  ctx->arena_len = (arena_len > skip ? arena_len - skip : 0) & ~(size_t)15u;
+  ctx->act_len = ctx->arena_len;
 
   TRY(reds_model_parse(ctx, &blob));
 
@@ -503,55 +525,89 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
 
   /* REDS metadata, or one subnet of a plain TFLite model */
   if (blob.found) {
-    TRY(reds_metadata_parse(ctx, blob.data, blob.len, meta_macs, meta_arena));
+    TRY(reds_metadata_parse(ctx, blob.data, blob.len, &meta_rows));
   } else {
     ctx->num_subnets = 1;
     ctx->num_groups = 0;
-    meta_macs[0] = meta_arena[0] = 0;
+    ctx->full_width = ctx->width = (uint32_t *)reds_persist(ctx, 0);
+    if (ctx->width == NULL) return reds_err_persist(ctx);
   }
+
+  /* per-channel requantization and per-subnet tables, sized for this model */
+  const uint64_t qcap = count_qchannels(ctx);
+  if (qcap > 0xffffffffu)
+    return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", (int64_t)qcap,
+                     " output channels, above 4294967295 (uint32 table index)", 0, NULL);
+  const uint64_t K = ctx->num_subnets, T = ctx->num_tensors;
+  ctx->qcap = (uint32_t)qcap;
+  ctx->qmult = (int32_t *)reds_persist(ctx, 4u * qcap);
+  ctx->qshift = (int8_t *)reds_persist(ctx, qcap);
+  ctx->offset = (uint32_t *)reds_persist(ctx, 4u * K * T);
+  ctx->active_dim = (uint32_t *)reds_persist(ctx, 4u * K * T);
+  ctx->arena_bytes = (uint32_t *)reds_persist(ctx, 4u * K);
+  ctx->macs = (uint64_t *)reds_persist(ctx, 8u * K);
+  if (ctx->qmult == NULL || ctx->qshift == NULL || ctx->offset == NULL || ctx->active_dim == NULL ||
+      ctx->arena_bytes == NULL || ctx->macs == NULL)
+    return reds_err_persist(ctx);
 
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) TRY(prepare_op(ctx, oi));
 
   size_t smallest = (size_t)-1;
-  uint32_t smallest_k = 0;
+  const uint32_t G = ctx->num_groups;
   for (uint32_t k = 0; k < ctx->num_subnets; ++k) {
+    uint32_t *adim = ctx->active_dim + (size_t)k * T;
     for (uint32_t t = 0; t < ctx->num_tensors; ++t) {
       const reds_tensor_t *tt = &ctx->tensors[t];
-      ctx->active_dim[k][t] =
-          tt->axis >= 0 ? tt->positions * ctx->width[k][tt->group] : (uint32_t)0;
+      adim[t] = tt->axis >= 0 ? tt->positions * ctx->width[(size_t)k * G + tt->group] : (uint32_t)0;
     }
     TRY(check_subnet(ctx, k, &ctx->macs[k]));
     reds_arena_plan(ctx, k);
     if (ctx->arena_bytes[k] == 0xffffffffu)
-      return reds_err2(ctx, REDS_ERR_CAPACITY, "subnet ", k, " needs more than 4 GB of arena", 0, NULL);
-    if (meta_macs[k] != 0 && (uint64_t)meta_macs[k] != ctx->macs[k])
-      return reds_err2(ctx, REDS_ERR_METADATA, "REDS metadata says macs=", meta_macs[k],
-                       " but the runtime counts macs=", (int64_t)ctx->macs[k], " (subnet above)");
-    if (meta_arena[k] != 0 && meta_arena[k] != ctx->arena_bytes[k])
-      return reds_err2(ctx, REDS_ERR_METADATA, "REDS metadata says arena_bytes=", meta_arena[k],
-                       " but the runtime plans arena_bytes=", ctx->arena_bytes[k], "");
-    if (ctx->arena_bytes[k] > ctx->max_arena) ctx->max_arena = ctx->arena_bytes[k];
-    if (ctx->arena_bytes[k] < smallest) {
-      smallest = ctx->arena_bytes[k];
-      smallest_k = k;
+      return reds_err2(ctx, REDS_ERR_CAPACITY, "subnet ", k,
+                       " needs 4 GB of activations or more, above 4294967295 (uint32 offsets)", 0, NULL);
+    if (meta_rows != NULL) {
+      const uint8_t *row = meta_rows + (size_t)k * (8u + 4u * G);
+      const uint32_t meta_macs = reds_ld_u32(row), meta_arena = reds_ld_u32(row + 4);
+      if (meta_macs != 0 && (uint64_t)meta_macs != ctx->macs[k])
+        return reds_err2(ctx, REDS_ERR_METADATA, "REDS metadata says macs=", meta_macs,
+                         " but the runtime counts macs=", (int64_t)ctx->macs[k], " (subnet above)");
+      if (meta_arena != 0 && meta_arena != ctx->arena_bytes[k])
+        return reds_err2(ctx, REDS_ERR_METADATA, "REDS metadata says arena_bytes=", meta_arena,
+                         " but the runtime plans arena_bytes=", ctx->arena_bytes[k], "");
     }
+    if (ctx->arena_bytes[k] > ctx->max_arena) ctx->max_arena = ctx->arena_bytes[k];
+    if (ctx->arena_bytes[k] < smallest) smallest = ctx->arena_bytes[k];
   }
+  ctx->planned_ok = 1;
   /* select subnet 0 if it fits, else the first (largest) that does */
   for (uint32_t k = 0; k < ctx->num_subnets; ++k) {
-    if (ctx->arena_bytes[k] <= ctx->arena_len) {
-      ctx->active = k;
-      ctx->cur_offset = ctx->offset[k];
-      ctx->cur_dim = ctx->active_dim[k];
+    if (ctx->arena_bytes[k] <= ctx->act_len) {
+      set_active(ctx, k);
       ctx->magic = REDS_CTX_MAGIC;
-      ctx->planned_ok = 1;
       ctx->error[0] = '\0';
       return REDS_OK;
     }
   }
-  (void)smallest_k;
-  ctx->planned_ok = 1;
-  return reds_err2(ctx, REDS_ERR_ARENA, "arena too small: the smallest subnet needs ", (int64_t)smallest,
-                   " bytes, available ", (int64_t)ctx->arena_len, " bytes (after 16-byte alignment)");
+  return reds_err2(ctx, REDS_ERR_ARENA, "arena too small: persistent tables + the smallest subnet need ",
+                   (int64_t)(ctx->persistent + smallest), " bytes, available ", (int64_t)ctx->arena_len,
+                   " bytes (after 16-byte alignment)");
+}
+
+reds_status_t reds_err_persist(reds_ctx_t *ctx) {
+  return reds_err2(ctx, REDS_ERR_ARENA, "arena too small for the model's tables: they need more than ",
+                   (int64_t)ctx->persistent, " bytes, available ", (int64_t)ctx->arena_len,
+                   " (reds_arena_bytes_needed tells the total)");
+}
+
+reds_status_t reds_arena_bytes_needed(const uint8_t *model, size_t model_len, uint8_t *work,
+                                      size_t work_len, size_t *bytes) {
+  reds_ctx_t tmp;
+  if (bytes == NULL) return REDS_ERR_ARG;
+  *bytes = 0;
+  const reds_status_t s = reds_init(&tmp, model, model_len, work, work_len);
+  if (s != REDS_OK && !(s == REDS_ERR_ARENA && tmp.planned_ok)) return s;
+  *bytes = reds_max_arena_bytes(&tmp);
+  return REDS_OK;
 }
 
 reds_status_t reds_select(reds_ctx_t *ctx, uint32_t subnet) {
@@ -560,12 +616,11 @@ reds_status_t reds_select(reds_ctx_t *ctx, uint32_t subnet) {
   if (subnet >= ctx->num_subnets)
     return reds_err2(ctx, REDS_ERR_SUBNET, "subnet ", subnet, " out of range (model has ",
                      ctx->num_subnets, " subnets)");
-  if (ctx->arena_bytes[subnet] > ctx->arena_len)
+  if (ctx->arena_bytes[subnet] > ctx->act_len)
     return reds_err2(ctx, REDS_ERR_ARENA, "arena too small for this subnet: needs ",
-                     ctx->arena_bytes[subnet], " bytes, available ", (int64_t)ctx->arena_len, " bytes");
-  ctx->active = subnet;
-  ctx->cur_offset = ctx->offset[subnet];
-  ctx->cur_dim = ctx->active_dim[subnet];
+                     (int64_t)(ctx->persistent + ctx->arena_bytes[subnet]), " bytes, available ",
+                     (int64_t)ctx->arena_len, " bytes");
+  set_active(ctx, subnet);
   return REDS_OK;
 }
 
@@ -617,7 +672,7 @@ reds_status_t reds_invoke(reds_ctx_t *ctx) {
         p.batches = (int32_t)(full_in / (uint64_t)I);
         if (ti->axis >= 0) {
           p.in_stride = (int32_t)ctx->full_width[ti->group];
-          p.in_width = (int32_t)ctx->width[ctx->active][ti->group];
+          p.in_width = (int32_t)ctx->cur_width[ti->group];
           p.in_positions = I / p.in_stride;
         } else {
           p.in_stride = p.in_width = I;
@@ -693,7 +748,7 @@ uint32_t reds_active_subnet(const reds_ctx_t *ctx) { return ready(ctx) ? ctx->ac
 uint32_t reds_num_groups(const reds_ctx_t *ctx) { return ready(ctx) ? ctx->num_groups : 0; }
 uint32_t reds_group_width(const reds_ctx_t *ctx, uint32_t subnet, uint32_t group) {
   if (!ready(ctx) || subnet >= ctx->num_subnets || group >= ctx->num_groups) return 0;
-  return ctx->width[subnet][group];
+  return ctx->width[(size_t)subnet * ctx->num_groups + group];
 }
 uint32_t reds_group_full_width(const reds_ctx_t *ctx, uint32_t group) {
   return ready(ctx) && group < ctx->num_groups ? ctx->full_width[group] : 0;
@@ -705,10 +760,13 @@ size_t reds_subnet_arena_bytes(const reds_ctx_t *ctx, uint32_t subnet) {
   return ready(ctx) && subnet < ctx->num_subnets ? ctx->arena_bytes[subnet] : 0;
 }
 size_t reds_max_arena_bytes(const reds_ctx_t *ctx) {
-  return ctx != NULL && ctx->planned_ok ? ctx->max_arena : 0;
+  return ctx != NULL && ctx->planned_ok ? (size_t)ctx->persistent + ctx->max_arena : 0;
 }
 size_t reds_arena_used_bytes(const reds_ctx_t *ctx) {
-  return ready(ctx) ? ctx->arena_bytes[ctx->active] : 0;
+  return ready(ctx) ? (size_t)ctx->persistent + ctx->arena_bytes[ctx->active] : 0;
+}
+size_t reds_persistent_bytes(const reds_ctx_t *ctx) {
+  return ready(ctx) || (ctx != NULL && ctx->planned_ok) ? (size_t)ctx->persistent : 0;
 }
 uint32_t reds_num_inputs(const reds_ctx_t *ctx) { return ready(ctx) ? ctx->num_inputs : 0; }
 uint32_t reds_num_outputs(const reds_ctx_t *ctx) { return ready(ctx) ? ctx->num_outputs : 0; }

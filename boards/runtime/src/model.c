@@ -113,7 +113,7 @@ static reds_status_t parse_buffer(reds_ctx_t *ctx, const reds_fb_t *fb, const re
 }
 
 static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *bufs,
-                                  const reds_fb_table_t *tt, uint32_t ti) {
+                                  const reds_fb_table_t *tt, uint32_t ti, int32_t **dims_pool) {
   reds_tensor_t *t = &ctx->tensors[ti];
   reds_fb_vec_t shape;
   uint32_t buffer = 0;
@@ -123,10 +123,13 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
   t->last = -1;
   int r = reds_fb_vector(fb, tt, T_SHAPE, 4, &shape);
   FB_TRY(r, "tensor shape out of range");
+  t->dims = *dims_pool;
   if (r == 0) {
-    if (shape.count > REDS_MAX_DIMS)
-      return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has rank above REDS_MAX_DIMS", 0, NULL);
+    if (shape.count > 255)
+      return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has rank ", shape.count,
+                       ", above 255 (uint8 rank)");
     t->ndims = (uint8_t)shape.count;
+    *dims_pool += shape.count;
     uint64_t elems = 1;
     for (uint32_t d = 0; d < shape.count; ++d) {
       const int32_t dim = reds_ld_i32(fb->buf + shape.data + 4u * d);
@@ -311,40 +314,54 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
   r = reds_fb_vector(&fb, &sg, SG_TENSORS, 4, &tensors);
   FB_TRY(r, "tensors out of range");
   if (r) tensors.count = 0;
-  if (tensors.count > REDS_MAX_TENSORS)
+  if (tensors.count > 32767)
     return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", tensors.count,
-                     " tensors, more than REDS_MAX_TENSORS (", REDS_MAX_TENSORS, ")");
-  ctx->num_tensors = tensors.count;
-  for (uint32_t i = 0; i < tensors.count; ++i) {
-    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
-    s = parse_tensor(ctx, &fb, &buffers, &t, i);
-    if (s != REDS_OK) return s;
-  }
-
-  /* subgraph inputs and outputs */
-  r = reds_fb_vector(&fb, &sg, SG_INPUTS, 4, &v);
+                     " tensors, above 32767 (int16 tensor index)", 0, NULL);
+  reds_fb_vec_t ins, outs;
+  r = reds_fb_vector(&fb, &sg, SG_INPUTS, 4, &ins);
   FB_TRY(r, "subgraph inputs out of range");
-  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no inputs");
-  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph inputs than REDS_MAX_IO");
-  ctx->num_inputs = v.count;
-  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->inputs, 0, 0, -1);
-  if (s != REDS_OK) return s;
-  r = reds_fb_vector(&fb, &sg, SG_OUTPUTS, 4, &v);
+  if (r || ins.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no inputs");
+  r = reds_fb_vector(&fb, &sg, SG_OUTPUTS, 4, &outs);
   FB_TRY(r, "subgraph outputs out of range");
-  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no outputs");
-  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph outputs than REDS_MAX_IO");
-  ctx->num_outputs = v.count;
-  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->outputs, 0, 0, -1);
-  if (s != REDS_OK) return s;
-
-  /* operators */
+  if (r || outs.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no outputs");
   r = reds_fb_vector(&fb, &sg, SG_OPERATORS, 4, &ops);
   FB_TRY(r, "operators out of range");
   if (r) ops.count = 0;
   if (ops.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no operators");
-  if (ops.count > REDS_MAX_OPS)
-    return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", ops.count,
-                     " operators, more than REDS_MAX_OPS (", REDS_MAX_OPS, ")");
+
+  /* persistent records, sized for this model (ranks summed first: dims live in one pool) */
+  uint64_t total_dims = 0;
+  for (uint32_t i = 0; i < tensors.count; ++i) {
+    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
+    r = reds_fb_vector(&fb, &t, T_SHAPE, 4, &v);
+    FB_TRY(r, "tensor shape out of range");
+    if (r == 0) total_dims += v.count;
+  }
+  ctx->tensors = (reds_tensor_t *)reds_persist(ctx, (uint64_t)tensors.count * sizeof(reds_tensor_t));
+  int32_t *dims_pool = (int32_t *)reds_persist(ctx, total_dims * sizeof(int32_t));
+  ctx->ops = (reds_op_rec_t *)reds_persist(ctx, (uint64_t)ops.count * sizeof(reds_op_rec_t));
+  ctx->inputs = (int16_t *)reds_persist(ctx, (uint64_t)ins.count * sizeof(int16_t));
+  ctx->outputs = (int16_t *)reds_persist(ctx, (uint64_t)outs.count * sizeof(int16_t));
+  if (ctx->tensors == NULL || dims_pool == NULL || ctx->ops == NULL || ctx->inputs == NULL ||
+      ctx->outputs == NULL)
+    return reds_err_persist(ctx);
+
+  ctx->num_tensors = tensors.count;
+  for (uint32_t i = 0; i < tensors.count; ++i) {
+    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
+    s = parse_tensor(ctx, &fb, &buffers, &t, i, &dims_pool);
+    if (s != REDS_OK) return s;
+  }
+
+  /* subgraph inputs and outputs */
+  ctx->num_inputs = ins.count;
+  s = parse_index_vec(ctx, &fb, &ins, ins.count, ctx->inputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+  ctx->num_outputs = outs.count;
+  s = parse_index_vec(ctx, &fb, &outs, outs.count, ctx->outputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+
+  /* operators */
   ctx->num_ops = ops.count;
   for (uint32_t i = 0; i < ops.count; ++i) {
     reds_op_rec_t *op = &ctx->ops[i];
