@@ -152,6 +152,21 @@ def mlp(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def dw_same(seed: int = 0):
+    """Depthwise SAME (stride 1, then stride 2: border windows), 1x1 conv, flatten, dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((7, 6, 5), batch_size=1)
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)
+    x = L.Conv2D(3, 1)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(4, bias_initializer="random_normal")(x)
+    return keras.Model(inp, x)
+
+
 def softmaxes(seed: int = 0):
     """SOFTMAX over 300 classes (many repeated differences x - max: the kernel's exp memo) and
     over 70, with a dense layer between."""
@@ -221,6 +236,7 @@ MODELS = {
     "mlp_per_channel": (mlp, {}),
     "float_io": (conv_dw_gap, {"float_io": True}),
     "softmaxes": (softmaxes, {}),
+    "dw_same": (dw_same, {}),
 }
 
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "reds_quant.h" /* reds_add_wrap */
+
 #if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
 static inline uint32_t reds_sxtb16(uint32_t x) {
   uint32_t r;
@@ -225,13 +227,12 @@ static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8
   acc[3] = (int32_t)a11;
 }
 
-/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4. */
+/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4. The accumulator may
+ * start at any int32 bias, so the sum wraps in uint32 as TFLM's int32 addition does on hardware
+ * (a signed overflow would be undefined behaviour); the product itself fits 16 bits. */
 typedef int32_t reds_off2_t; /* input offset as the depthwise tap wants it */
 static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off, int32_t acc[4]) {
-  acc[0] += (x[0] + off) * w[0];
-  acc[1] += (x[1] + off) * w[1];
-  acc[2] += (x[2] + off) * w[2];
-  acc[3] += (x[3] + off) * w[3];
+  for (int j = 0; j < 4; ++j) acc[j] = reds_add_wrap(acc[j], (x[j] + off) * w[j]);
 }
 #define REDS_OFF2(off) (off)
 #endif
