@@ -6,6 +6,7 @@
 
 #include "flatbuffer.h"
 #include "reds_internal.h"
+#include "reds_ops.h"
 
 /* Field numbers of schema.fbs (vtable slot i is at byte 4 + 2 i). */
 enum { M_OPCODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4, M_METADATA = 6 };
@@ -17,11 +18,6 @@ enum { OC_DEPRECATED = 0, OC_BUILTIN = 3 };
 enum { B_DATA = 0, B_OFFSET = 1, B_SIZE = 2 };
 enum { MD_NAME = 0, MD_BUFFER = 1 };
 
-/* BuiltinOptions union tags */
-enum {
-  OPT_CONV = 1, OPT_DW = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11,
-  OPT_RESHAPE = 17, OPT_REDUCER = 27
-};
 
 const char *reds_op_name(int code) {
   switch (code) {
@@ -62,18 +58,6 @@ uint32_t reds_type_size(int type) {
     case REDS_TYPE_INT16: return 2;
     case REDS_TYPE_INT8: return 1;
     default: return 0;
-  }
-}
-
-static int is_supported_op(int code) {
-  switch (code) {
-    case REDS_OP_ADD: case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_CONV_2D:
-    case REDS_OP_DEPTHWISE_CONV_2D: case REDS_OP_DEQUANTIZE: case REDS_OP_FULLY_CONNECTED:
-    case REDS_OP_MAX_POOL_2D: case REDS_OP_RESHAPE: case REDS_OP_SOFTMAX: case REDS_OP_MEAN:
-    case REDS_OP_QUANTIZE:
-      return 1;
-    default:
-      return 0;
   }
 }
 
@@ -179,87 +163,21 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
   return REDS_OK;
 }
 
+/* BuiltinOptions: the union tag must be the one the op's kernel reads; the kernel reads them. */
 static reds_status_t parse_options(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_table_t *ot,
                                    uint32_t oi) {
   reds_op_rec_t *op = &ctx->ops[oi];
+  const reds_op_kernel_t *kernel = reds_op_kernel_at(op->kind);
   uint8_t opt_type = 0;
   reds_fb_table_t o;
-  int32_t dil_w = 1, dil_h = 1, depth_mult = 1;
-  uint8_t u = 0;
   FB_TRY(reds_fb_u8(fb, ot, OP_OPT_TYPE, 0, &opt_type), "builtin options type out of range");
   int r = reds_fb_subtable(fb, ot, OP_OPT, &o);
   FB_TRY(r, "builtin options out of range");
-  const int have = (r == 0);
-  int expect = 0;
-  switch (op->code) {
-    case REDS_OP_CONV_2D: expect = OPT_CONV; break;
-    case REDS_OP_DEPTHWISE_CONV_2D: expect = OPT_DW; break;
-    case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_MAX_POOL_2D: expect = OPT_POOL; break;
-    case REDS_OP_FULLY_CONNECTED: expect = OPT_FC; break;
-    case REDS_OP_SOFTMAX: expect = OPT_SOFTMAX; break;
-    case REDS_OP_ADD: expect = OPT_ADD; break;
-    case REDS_OP_MEAN: expect = OPT_REDUCER; break;
-    case REDS_OP_RESHAPE: expect = OPT_RESHAPE; break;
-    default: expect = 0; break;
-  }
   op->beta = 1.0f;
-  if (!have) return REDS_OK; /* defaults; validated per op */
-  if (expect == 0 || opt_type != expect)
+  if (r != 0) return REDS_OK; /* absent: defaults, validated by prepare */
+  if (kernel->options_type == 0 || opt_type != kernel->options_type)
     return reds_err_op(ctx, REDS_ERR_MODEL, oi, op->code, "builtin options of the wrong type");
-#define OPT_I32(f, dst, def) FB_TRY(reds_fb_i32(fb, &o, (f), (def), (dst)), "option out of range")
-#define OPT_U8(f, dst, def) FB_TRY(reds_fb_u8(fb, &o, (f), (def), (dst)), "option out of range")
-  switch (op->code) {
-    case REDS_OP_CONV_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_U8(3, &op->fused, 0);
-      OPT_I32(4, &dil_w, 1);
-      OPT_I32(5, &dil_h, 1);
-      break;
-    case REDS_OP_DEPTHWISE_CONV_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_I32(3, &depth_mult, 1);
-      OPT_U8(4, &op->fused, 0);
-      OPT_I32(5, &dil_w, 1);
-      OPT_I32(6, &dil_h, 1);
-      break;
-    case REDS_OP_AVERAGE_POOL_2D:
-    case REDS_OP_MAX_POOL_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_I32(3, &op->filter_w, 0);
-      OPT_I32(4, &op->filter_h, 0);
-      OPT_U8(5, &op->fused, 0);
-      break;
-    case REDS_OP_FULLY_CONNECTED:
-      OPT_U8(0, &op->fused, 0);
-      OPT_U8(1, &u, 0);
-      if (u != 0)
-        return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "shuffled weights format");
-      OPT_U8(2, &op->keep_dims, 0);
-      break;
-    case REDS_OP_ADD:
-      OPT_U8(0, &op->fused, 0);
-      break;
-    case REDS_OP_SOFTMAX:
-      FB_TRY(reds_fb_f32(fb, &o, 0, 0.0f, &op->beta), "option out of range");
-      break;
-    case REDS_OP_MEAN:
-      OPT_U8(0, &op->keep_dims, 0);
-      break;
-    default:
-      break;
-  }
-#undef OPT_I32
-#undef OPT_U8
-  if (dil_w != 1 || dil_h != 1)
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "dilation other than 1");
-  (void)depth_mult; /* derived from the shapes, checked in prepare */
-  return REDS_OK;
+  return kernel->options != NULL ? kernel->options(ctx, oi, fb, &o) : REDS_OK;
 }
 
 static reds_status_t parse_index_vec(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *v,
@@ -380,11 +298,10 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
     FB_TRY(reds_fb_u8(&fb, &ct, OC_DEPRECATED, 0, &dep), "operator code out of range");
     FB_TRY(reds_fb_i32(&fb, &ct, OC_BUILTIN, 0, &builtin), "operator code out of range");
     const int32_t code = builtin > (int8_t)dep ? builtin : (int8_t)dep;
-    if (!is_supported_op(code))
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code,
-                         "not supported by the REDS runtime (supported: ADD, AVERAGE_POOL_2D, "
-                         "CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, "
-                         "MEAN, QUANTIZE, RESHAPE, SOFTMAX)");
+    const int kind = reds_op_index(code);
+    if (kind < 0)
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code, "not supported by the REDS runtime (supported: " REDS_SUPPORTED_OPS ")");
+    op->kind = (uint8_t)kind;
     op->code = (uint8_t)code;
     r = reds_fb_vector(&fb, &ot, OP_INPUTS, 4, &v);
     FB_TRY(r, "operator inputs out of range");
