@@ -226,6 +226,52 @@ def random_model(seed: int):
 
 
 #: name -> (builder, convert kwargs)
+def zoo_arch(arch: str, shape, classes: int, width_mult: float = 1.0):
+    """A builder of the toolkit zoo's full-size `arch` with seeded weights and batch 1."""
+    def build(seed: int = 0):
+        from reds import zoo
+
+        model = zoo.with_batch(zoo.build_model(arch, input_shape=shape, num_classes=classes,
+                                               width_mult=width_mult, seed=seed), 1)
+        _randomize_bn(model, np.random.default_rng(seed))
+        return model
+
+    return build
+
+
+def ad_autoencoder(seed: int = 0):
+    """MLPerf Tiny AD: dense autoencoder 640 -> 128 x4 -> 8 -> 128 x4 -> 640 (BN + ReLU)."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((640,), batch_size=1)
+    for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+        x = L.Dense(units)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.Dense(640)(x)
+    m = keras.Model(inp, x)
+    _randomize_bn(m, np.random.default_rng(seed))
+    return m
+
+
+# Public architectures at full size (MLPerf Tiny, Hello Edge): name -> builder
+PUBLIC = {
+    "kws_ds_cnn": zoo_arch("ds_cnn_s", (49, 10, 1), 12),
+    "vww_mobilenet_v1_025": zoo_arch("mobilenet_v1", (96, 96, 3), 2, 0.25),
+    "ic_resnet8": zoo_arch("resnet8", (32, 32, 3), 10),
+    "ad_autoencoder": ad_autoencoder,
+    "dnn_s": zoo_arch("dnn_s", (49, 10, 1), 12),
+    "dnn_m": zoo_arch("dnn_m", (49, 10, 1), 12),
+    "dnn_l": zoo_arch("dnn_l", (49, 10, 1), 12),
+    "cnn_s": zoo_arch("cnn_s", (49, 10, 1), 12),
+    "cnn_m": zoo_arch("cnn_m", (49, 10, 1), 12),
+    "cnn_l": zoo_arch("cnn_l", (49, 10, 1), 12),
+    "ds_cnn_s": zoo_arch("ds_cnn_s", (49, 10, 1), 12),
+    "ds_cnn_m": zoo_arch("ds_cnn_m", (49, 10, 1), 12),
+    "ds_cnn_l": zoo_arch("ds_cnn_l", (49, 10, 1), 12),
+}
+
 MODELS = {
     "conv_dw_gap": (conv_dw_gap, {}),
     "residual": (residual, {}),
@@ -237,6 +283,8 @@ MODELS = {
     "float_io": (conv_dw_gap, {"float_io": True}),
     "softmaxes": (softmaxes, {}),
     "dw_same": (dw_same, {}),
+    **{f"{name}_int8": (fn, {}) for name, fn in PUBLIC.items()},
+    **{f"{name}_float": (fn, {"float_io": True}) for name, fn in PUBLIC.items()},
 }
 
 
