@@ -448,4 +448,32 @@ static inline uint32_t reds_sat4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t 
 }
 #endif
 
+/* Depthwise interior tap of four channels, no offset (folded into the start value):
+ * a_j += x[j] * w[j] in uint32 accumulators (acc_t), wrap-around as TFLM's int32 sum. */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
+  do {                                                                      \
+    uint32_t xv_, wv_;                                                      \
+    memcpy(&xv_, (xp), 4);                                                  \
+    memcpy(&wv_, (wp), 4);                                                  \
+    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
+    const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);   \
+    a0 = reds_smlabb(x02_, w02_, a0);                                       \
+    a2 = reds_smlatt(x02_, w02_, a2);                                       \
+    a1 = reds_smlabb(x13_, w13_, a1);                                       \
+    a3 = reds_smlatt(x13_, w13_, a3);                                       \
+  } while (0)
+typedef uint32_t acc_t;
+#else
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
+  do {                                                                      \
+    const int8_t *x_ = (xp), *w_ = (wp);                                    \
+    a0 += (uint32_t)(x_[0] * w_[0]);                                        \
+    a1 += (uint32_t)(x_[1] * w_[1]);                                        \
+    a2 += (uint32_t)(x_[2] * w_[2]);                                        \
+    a3 += (uint32_t)(x_[3] * w_[3]);                                        \
+  } while (0)
+typedef uint32_t acc_t;
+#endif
+
 #endif /* REDS_DOT_H */
