@@ -191,3 +191,29 @@ def test_member_tensor_out_of_range(nested_residual):
     g = struct.unpack_from("<H", blob, 16)[0]
     struct.pack_into("<I", blob, 32 + 4 * g, 60_000)
     expect_error(with_blob(nested_residual, recrc(blob)), "REDS_ERR_METADATA", "does not exist")
+
+
+def test_arena_bytes_needed_is_exact(tflite_model):
+    """reds_arena_bytes_needed: REDS_ERR_ARENA while the work buffer cannot hold the tables, then
+    the exact arena: an arena of that size runs every subnet, 16 bytes less cannot hold subnet 0."""
+    import ctypes
+
+    from reds.runtime import load_library
+
+    nested_model, _ = nested(tflite_model("residual"))
+    lib = load_library()
+    model = (ctypes.c_uint8 * len(nested_model)).from_buffer_copy(nested_model)
+    needed = ctypes.c_size_t(123)
+    small = (ctypes.c_uint8 * 64)()
+    assert lib.reds_arena_bytes_needed(model, len(nested_model), small, 64, ctypes.byref(needed)) == -8
+    assert needed.value == 0
+    big = (ctypes.c_uint8 * (1 << 20))()
+    assert lib.reds_arena_bytes_needed(model, len(nested_model), big, 1 << 20, ctypes.byref(needed)) == 0
+    exact = Runtime(nested_model, arena_bytes=needed.value)
+    assert exact.persistent_bytes + exact.arena_bytes(0) == needed.value
+    for k in range(exact.num_subnets):
+        exact.select(k)  # every subnet fits
+    short = Runtime(nested_model, arena_bytes=needed.value - 16)
+    assert short.active_subnet > 0  # init fell back to a narrower subnet
+    with pytest.raises(RedsRuntimeError, match="REDS_ERR_ARENA"):
+        short.select(0)
