@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The REDS context: a small fixed header (about 250 bytes on a 32-bit target). Everything
+ * The REDS context: a small fixed header (304 bytes on Cortex-M, 400 on a 64-bit host). Everything
  * reds_init() derives from a model (tensor and op records, per-channel requantization, per-subnet
  * offset / width tables) lives in the persistent region at the tail of the caller's arena, sized
  * exactly for that model, as TFLM does. Allocate the header statically; treat fields as private.
