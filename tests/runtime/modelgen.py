@@ -152,6 +152,21 @@ def mlp(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def dw_same(seed: int = 0):
+    """Depthwise SAME (stride 1, then stride 2: border windows), 1x1 conv, flatten, dense."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((7, 6, 5), batch_size=1)
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)
+    x = L.Conv2D(3, 1)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(4, bias_initializer="random_normal")(x)
+    return keras.Model(inp, x)
+
+
 def softmaxes(seed: int = 0):
     """SOFTMAX over 300 classes (many repeated differences x - max: the kernel's exp memo) and
     over 70, with a dense layer between."""
@@ -211,6 +226,52 @@ def random_model(seed: int):
 
 
 #: name -> (builder, convert kwargs)
+def zoo_arch(arch: str, shape, classes: int, width_mult: float = 1.0):
+    """A builder of the toolkit zoo's full-size `arch` with seeded weights and batch 1."""
+    def build(seed: int = 0):
+        from reds import zoo
+
+        model = zoo.with_batch(zoo.build_model(arch, input_shape=shape, num_classes=classes,
+                                               width_mult=width_mult, seed=seed), 1)
+        _randomize_bn(model, np.random.default_rng(seed))
+        return model
+
+    return build
+
+
+def ad_autoencoder(seed: int = 0):
+    """MLPerf Tiny AD: dense autoencoder 640 -> 128 x4 -> 8 -> 128 x4 -> 640 (BN + ReLU)."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((640,), batch_size=1)
+    for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+        x = L.Dense(units)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.Dense(640)(x)
+    m = keras.Model(inp, x)
+    _randomize_bn(m, np.random.default_rng(seed))
+    return m
+
+
+# Public architectures at full size (MLPerf Tiny, Hello Edge): name -> builder
+PUBLIC = {
+    "kws_ds_cnn": zoo_arch("ds_cnn_s", (49, 10, 1), 12),
+    "vww_mobilenet_v1_025": zoo_arch("mobilenet_v1", (96, 96, 3), 2, 0.25),
+    "ic_resnet8": zoo_arch("resnet8", (32, 32, 3), 10),
+    "ad_autoencoder": ad_autoencoder,
+    "dnn_s": zoo_arch("dnn_s", (49, 10, 1), 12),
+    "dnn_m": zoo_arch("dnn_m", (49, 10, 1), 12),
+    "dnn_l": zoo_arch("dnn_l", (49, 10, 1), 12),
+    "cnn_s": zoo_arch("cnn_s", (49, 10, 1), 12),
+    "cnn_m": zoo_arch("cnn_m", (49, 10, 1), 12),
+    "cnn_l": zoo_arch("cnn_l", (49, 10, 1), 12),
+    "ds_cnn_s": zoo_arch("ds_cnn_s", (49, 10, 1), 12),
+    "ds_cnn_m": zoo_arch("ds_cnn_m", (49, 10, 1), 12),
+    "ds_cnn_l": zoo_arch("ds_cnn_l", (49, 10, 1), 12),
+}
+
 MODELS = {
     "conv_dw_gap": (conv_dw_gap, {}),
     "residual": (residual, {}),
@@ -221,6 +282,9 @@ MODELS = {
     "mlp_per_channel": (mlp, {}),
     "float_io": (conv_dw_gap, {"float_io": True}),
     "softmaxes": (softmaxes, {}),
+    "dw_same": (dw_same, {}),
+    **{f"{name}_int8": (fn, {}) for name, fn in PUBLIC.items()},
+    **{f"{name}_float": (fn, {"float_io": True}) for name, fn in PUBLIC.items()},
 }
 
 

@@ -89,17 +89,25 @@ def test_arena_limits(tflite_model):
     full = Runtime(nested_model)
     sizes = [full.arena_bytes(k) for k in range(full.num_subnets)]
     assert sizes[0] > sizes[-1]
+    # the arena holds the model's tables at its tail and the subnet's activations at its head
+    tables = full.persistent_bytes
+    assert 0 < tables < 16 * 1024
+    assert full.bytes_needed() == tables + sizes[0]
     # room for the last subnet only: init picks the first that fits, select(0) fails
-    rt = Runtime(nested_model, arena_bytes=sizes[-1] + 15)  # +15: internal 16-byte alignment
+    rt = Runtime(nested_model, arena_bytes=tables + sizes[-1] + 15)  # +15: internal alignment
     fits = [k for k, s in enumerate(sizes) if s <= sizes[-1]]
     assert rt.active_subnet == fits[0]
     with pytest.raises(RedsRuntimeError) as e:
         rt.select(0)
-    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[0]) in e.value.message
+    assert e.value.name == "REDS_ERR_ARENA" and str(tables + sizes[0]) in e.value.message
     # smaller than the smallest subnet: init fails and says both numbers
     with pytest.raises(RedsRuntimeError) as e:
-        Runtime(nested_model, arena_bytes=sizes[-1] - 16)
-    assert e.value.name == "REDS_ERR_ARENA" and str(sizes[-1]) in e.value.message
+        Runtime(nested_model, arena_bytes=tables + sizes[-1] - 16)
+    assert e.value.name == "REDS_ERR_ARENA" and str(tables + sizes[-1]) in e.value.message
+    # too small for the tables themselves: the error says so, and how far the count got
+    with pytest.raises(RedsRuntimeError) as e:
+        Runtime(nested_model, arena_bytes=64)
+    assert e.value.name == "REDS_ERR_ARENA" and "tables" in e.value.message
 
 
 # ---------------------------------------------------------------- metadata corruption
@@ -183,3 +191,29 @@ def test_member_tensor_out_of_range(nested_residual):
     g = struct.unpack_from("<H", blob, 16)[0]
     struct.pack_into("<I", blob, 32 + 4 * g, 60_000)
     expect_error(with_blob(nested_residual, recrc(blob)), "REDS_ERR_METADATA", "does not exist")
+
+
+def test_arena_bytes_needed_is_exact(tflite_model):
+    """reds_arena_bytes_needed: REDS_ERR_ARENA while the work buffer cannot hold the tables, then
+    the exact arena: an arena of that size runs every subnet, 16 bytes less cannot hold subnet 0."""
+    import ctypes
+
+    from reds.runtime import load_library
+
+    nested_model, _ = nested(tflite_model("residual"))
+    lib = load_library()
+    model = (ctypes.c_uint8 * len(nested_model)).from_buffer_copy(nested_model)
+    needed = ctypes.c_size_t(123)
+    small = (ctypes.c_uint8 * 64)()
+    assert lib.reds_arena_bytes_needed(model, len(nested_model), small, 64, ctypes.byref(needed)) == -8
+    assert needed.value == 0
+    big = (ctypes.c_uint8 * (1 << 20))()
+    assert lib.reds_arena_bytes_needed(model, len(nested_model), big, 1 << 20, ctypes.byref(needed)) == 0
+    exact = Runtime(nested_model, arena_bytes=needed.value)
+    assert exact.persistent_bytes + exact.arena_bytes(0) == needed.value
+    for k in range(exact.num_subnets):
+        exact.select(k)  # every subnet fits
+    short = Runtime(nested_model, arena_bytes=needed.value - 16)
+    assert short.active_subnet > 0  # init fell back to a narrower subnet
+    with pytest.raises(RedsRuntimeError, match="REDS_ERR_ARENA"):
+        short.select(0)

@@ -103,6 +103,11 @@ def load_library() -> ctypes.CDLL:
         "reds_subnet_arena_bytes": (c.c_size_t, [c.c_void_p, c.c_uint32]),
         "reds_max_arena_bytes": (c.c_size_t, [c.c_void_p]),
         "reds_arena_used_bytes": (c.c_size_t, [c.c_void_p]),
+        "reds_persistent_bytes": (c.c_size_t, [c.c_void_p]),
+        "reds_arena_bytes_needed": (
+            c.c_int,
+            [c.c_void_p, c.c_size_t, c.c_void_p, c.c_size_t, c.POINTER(c.c_size_t)],
+        ),
         "reds_num_inputs": (c.c_uint32, [c.c_void_p]),
         "reds_num_outputs": (c.c_uint32, [c.c_void_p]),
         "reds_input_data": (c.c_void_p, [c.c_void_p, c.c_uint32]),
@@ -152,15 +157,32 @@ class Runtime:
         self._model_len = len(model)
         self._ctx_buf, self._ctx = _aligned_buffer(self._lib.reds_ctx_size())
         if arena_bytes is None:
-            # plan without an arena, then allocate what the widest subnet needs
-            code = self._lib.reds_init(self._ctx, self._model_addr, self._model_len, None, 0)
-            if code not in (0, -8):  # REDS_ERR_ARENA is expected here
-                self._raise(code)
-            arena_bytes = max(int(self._lib.reds_max_arena_bytes(self._ctx)), 16)
+            arena_bytes = self.bytes_needed()
         self._arena_buf, self._arena = _aligned_buffer(int(arena_bytes))
         self._check(
             self._lib.reds_init(self._ctx, self._model_addr, self._model_len, self._arena, int(arena_bytes))
         )
+
+    def bytes_needed(self) -> int:
+        """Arena bytes of this model (persistent tables + the widest subnet's activations)."""
+        work_bytes = 1 << 14
+        needed = ctypes.c_size_t(0)
+        while True:  # the tables must fit the work buffer before the activations can be planned
+            work, addr = _aligned_buffer(work_bytes)
+            code = self._lib.reds_arena_bytes_needed(
+                self._model_addr, self._model_len, addr, work_bytes, ctypes.byref(needed)
+            )
+            if code == 0:
+                return max(int(needed.value), 16)
+            if code != -8 or work_bytes >= 1 << 34:  # REDS_ERR_ARENA: the tables did not fit
+                code = self._lib.reds_init(self._ctx, self._model_addr, self._model_len, addr, work_bytes)
+                self._raise(code)
+            work_bytes *= 4
+
+    @property
+    def persistent_bytes(self) -> int:
+        """Bytes of the model's tables at the tail of the arena."""
+        return int(self._lib.reds_persistent_bytes(self._ctx))
 
     # -- errors
     def _raise(self, code: int):

@@ -6,8 +6,10 @@ weights, the depthwise row ring). This compiles ``boards/runtime`` for a target'
 ``-fcallgraph-info=su`` (GCC >= 10: one ``.ci`` file per unit, every function's frame size and
 its direct calls) and takes the deepest path from each entry point. Library routines (memcpy,
 memset, the EABI helpers) count as 0 bytes: newlib's are leaf functions with frames of a few
-words. The numbers are exact for the compiled code because the runtime makes no indirect calls
-and has no recursion or variable-length arrays; any of those makes `analyse` raise.
+words. The numbers are exact for the compiled code because the runtime's only indirect calls go
+through its table of ops (``reds_op_kernel_t`` entries in the kernel files), whose targets are
+read from those initializers, and it has no recursion or variable-length arrays; an indirect call
+with no such table, recursion or a variable-length array makes `analyse` raise.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ ENTRY_POINTS = ("reds_init", "reds_select", "reds_invoke")
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
 _FRAME = re.compile(r"\\n(\d+) bytes \(([a-z,]+)\)")
+# `const reds_op_kernel_t reds_op_x = {CODE, TAG, options, prepare, check, eval};`
+_OP_ENTRY = re.compile(r"const\s+reds_op_kernel_t\s+\w+\s*=\s*\{([^}]*)\}\s*;")
 
 
 @dataclass
@@ -89,6 +93,16 @@ def callgraph(cc: list[str], workdir: Path, sources: list[Path]
     return frames, calls
 
 
+def op_table_targets(sources: list[Path]) -> set[str]:
+    """Functions named in the runtime's op table entries: the targets of its indirect calls."""
+    names: set[str] = set()
+    for src in sources:
+        for body in _OP_ENTRY.findall(src.read_text()):
+            fields = [f.strip() for f in body.split(",")]
+            names.update(f for f in fields[2:] if re.fullmatch(r"[A-Za-z_]\w*", f) and f != "NULL")
+    return names
+
+
 def _resolve(name: str, frames: dict[str, int]) -> str:
     """Extern references name the callee without its file prefix; map them to the definition."""
     if name in frames:
@@ -102,8 +116,13 @@ def analyse(variant: str, cc: list[str], sources: list[Path] | None = None,
     """Worst-case stack bytes of each entry point (default: the runtime's public calls)."""
     with tempfile.TemporaryDirectory() as tmp:
         frames, calls = callgraph(cc, Path(tmp), sources or runtime_sources())
-    if any("__indirect_call" in targets for targets in calls.values()):
-        raise UserError("the runtime makes indirect calls: worst-case stack cannot be bounded")
+    indirect = op_table_targets(sources or runtime_sources())
+    for targets in calls.values():
+        if "__indirect_call" in targets:
+            if not indirect:
+                raise UserError("the runtime makes indirect calls: worst-case stack cannot be bounded")
+            targets.discard("__indirect_call")
+            targets.update(indirect)
     memo: dict[str, tuple[int, list[str]]] = {}
 
     def deepest(fn: str, active: tuple[str, ...]) -> tuple[int, list[str]]:

@@ -4,6 +4,8 @@
  *
  * Typical use:
  *   static reds_ctx_t ctx;  static uint8_t arena[N] __attribute__((aligned(16)));
+ *   (N: reds_arena_bytes_needed(); the arena holds the model's persistent tables at its tail
+ *   and the activations of the selected subnet at its head, see docs/arena.md)
  *   reds_status_t s = reds_init(&ctx, model_data, model_len, arena, sizeof arena);
  *   s = reds_select(&ctx, 2);               // O(1)
  *   memcpy(reds_input_data(&ctx, 0), x, reds_input_bytes(&ctx, 0));
@@ -20,23 +22,6 @@
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/* Compile-time capacity of a context (no heap). Override with -D. */
-#ifndef REDS_MAX_TENSORS
-#define REDS_MAX_TENSORS 128
-#endif
-#ifndef REDS_MAX_OPS
-#define REDS_MAX_OPS 64
-#endif
-#ifndef REDS_MAX_SUBNETS
-#define REDS_MAX_SUBNETS 8
-#endif
-#ifndef REDS_MAX_GROUPS
-#define REDS_MAX_GROUPS 32
-#endif
-#ifndef REDS_MAX_MEMBERS
-#define REDS_MAX_MEMBERS REDS_MAX_TENSORS
 #endif
 
 typedef struct reds_ctx reds_ctx_t; /* defined in reds_ctx.h; allocate it statically */
@@ -69,10 +54,23 @@ uint32_t reds_crc32(const uint8_t *data, uint32_t len);
 
 /* --- additions (introspection for bindings and the firmware) --- */
 size_t reds_ctx_size(void);                          /* sizeof(reds_ctx_t), for FFI callers */
-size_t reds_arena_used_bytes(const reds_ctx_t *ctx); /* arena bytes of the active subnet */
-/* Arena bytes that hold every subnet; valid after reds_init returned REDS_OK or REDS_ERR_ARENA,
- * so a caller can init once with no arena, allocate this much, and init again. */
+/* Arena bytes in use with the active subnet: persistent tables + its activations. */
+size_t reds_arena_used_bytes(const reds_ctx_t *ctx);
+/* Bytes of the persistent region (tail of the arena) of the loaded model. */
+size_t reds_persistent_bytes(const reds_ctx_t *ctx);
+/* Arena bytes that hold every subnet (persistent + the largest subnet's activations); valid after
+ * reds_init returned REDS_OK, or REDS_ERR_ARENA once the persistent tables fitted. When the
+ * arena could not even hold the tables it is 0 and reds_last_error() names the shortfall. */
 size_t reds_max_arena_bytes(const reds_ctx_t *ctx);
+/* Arena bytes `model` needs (persistent tables + the largest subnet's activations), asked before
+ * the real init. The tables must be built to plan the activations, so the call uses `work` (any
+ * 8-byte aligned scratch; it may be the arena that reds_init will get next) and a context of its
+ * own on the stack. REDS_ERR_ARENA when `work` cannot hold the tables: *bytes is then 0 and a
+ * bigger work buffer is needed (doubling converges fast; the tables are a few KB per model). */
+reds_status_t reds_arena_bytes_needed(const uint8_t *model, size_t model_len, uint8_t *work,
+                                      size_t work_len, size_t *bytes);
+/* IEEE 802.3 CRC-32 (reflected 0xEDB88320), as zlib.crc32; the REDS metadata uses it. */
+uint32_t reds_crc32(const uint8_t *data, uint32_t len);
 /* TFLite TensorType of input/output i (9 int8, 0 float32), or -1. */
 int reds_input_type(const reds_ctx_t *ctx, uint32_t i);
 int reds_output_type(const reds_ctx_t *ctx, uint32_t i);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The REDS context: everything reds_init() derives from a model, in fixed arrays sized by the
- * REDS_MAX_* limits of reds.h (no heap). Allocate one statically; treat the fields as private.
- *
- * Size with the defaults: about 40 KB on a 32-bit target (tensors ~9 KB, per-subnet tables
- * ~12 KB, per-channel requantization ~10 KB). Lower REDS_MAX_* for small boards.
+ * The REDS context: a small fixed header (304 bytes on Cortex-M, 400 on a 64-bit host). Everything
+ * reds_init() derives from a model (tensor and op records, per-channel requantization, per-subnet
+ * offset / width tables) lives in the persistent region at the tail of the caller's arena, sized
+ * exactly for that model, as TFLM does. Allocate the header statically; treat fields as private.
  */
 #ifndef REDS_CTX_H
 #define REDS_CTX_H
@@ -17,15 +16,6 @@
 extern "C" {
 #endif
 
-#ifndef REDS_MAX_DIMS
-#define REDS_MAX_DIMS 6
-#endif
-#ifndef REDS_MAX_IO
-#define REDS_MAX_IO 4 /* subgraph inputs / outputs */
-#endif
-#ifndef REDS_MAX_QCHANNELS
-#define REDS_MAX_QCHANNELS 2048 /* sum of output channels of all conv / dw / fc ops */
-#endif
 #ifndef REDS_ERROR_LEN
 #define REDS_ERROR_LEN 160
 #endif
@@ -33,7 +23,7 @@ extern "C" {
 typedef struct {
   const uint8_t *data; /* constant data inside the model; NULL for arena tensors */
   uint32_t data_len;
-  int32_t dims[REDS_MAX_DIMS];
+  int32_t *dims;       /* ndims entries, in the persistent region */
   uint8_t ndims;
   uint8_t type;    /* TFLite TensorType */
   uint8_t planned; /* 1: lives in the arena (arena.md rule 1) */
@@ -51,11 +41,12 @@ typedef struct {
 typedef struct {
   uint8_t code;     /* reds_op_t code (TFLite BuiltinOperator subset) */
   uint8_t num_in;
-  int16_t in[3];    /* tensor indices, -1 for an absent optional input */
-  int16_t out;
   uint8_t padding;  /* 0 SAME, 1 VALID */
   uint8_t keep_dims;
   uint8_t fused;    /* fused activation: 0 NONE, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6 */
+  uint8_t kind;     /* index of the op's entry in the kernel table (ops.c) */
+  int16_t out;
+  int16_t in[3];    /* tensor indices, -1 for an absent optional input */
   int32_t stride_w, stride_h, filter_w, filter_h;
   int32_t pad_w, pad_h;
   int32_t act_min, act_max;
@@ -67,38 +58,44 @@ typedef struct {
   int32_t same_quant;
 } reds_op_rec_t;
 
+/* The fixed header. Every table below points into the persistent region at the tail of the
+ * caller's arena (docs/arena.md "Layout"), sized for the model by reds_init. */
 struct reds_ctx {
   uint32_t magic; /* set by a successful reds_init */
   const uint8_t *model;
   size_t model_len;
-  uint8_t *arena; /* 16-byte aligned start inside the caller's buffer */
-  size_t arena_len;
+  uint8_t *arena;      /* 16-byte aligned start inside the caller's buffer */
+  size_t arena_len;    /* bytes from arena to the end of the caller's buffer, 16-byte multiple */
+  size_t act_len;      /* head: bytes available to activations (persistent region starts here) */
+  uint64_t persistent; /* tail: bytes of the persistent region (counted on even if they failed) */
+  int persist_failed;  /* the arena could not hold the tables */
 
   uint32_t num_tensors, num_ops, num_inputs, num_outputs;
-  int16_t inputs[REDS_MAX_IO], outputs[REDS_MAX_IO];
-  reds_tensor_t tensors[REDS_MAX_TENSORS];
-  reds_op_rec_t ops[REDS_MAX_OPS];
-  int32_t qmult[REDS_MAX_QCHANNELS];
-  int8_t qshift[REDS_MAX_QCHANNELS];
-  uint32_t qused;
+  int16_t *inputs, *outputs;   /* [num_inputs], [num_outputs] */
+  reds_tensor_t *tensors;      /* [num_tensors] */
+  reds_op_rec_t *ops;          /* [num_ops] */
+  int32_t *qmult;              /* [qcap] per-channel requantization of conv / dw / fc */
+  int8_t *qshift;              /* [qcap] */
+  uint32_t qused, qcap;
 
   /* REDS metadata (one subnet and no groups for a plain model) */
   uint32_t num_subnets, num_groups;
-  uint32_t full_width[REDS_MAX_GROUPS];
-  uint32_t width[REDS_MAX_SUBNETS][REDS_MAX_GROUPS];
+  uint32_t *full_width; /* [G] */
+  uint32_t *width;      /* [K][G]: width of group g at subnet k is width[k * G + g] */
   int has_metadata;
 
   /* per-subnet tables computed at init; reds_select() only swaps the pointers below */
-  uint32_t offset[REDS_MAX_SUBNETS][REDS_MAX_TENSORS];     /* arena offset, planned tensors */
-  uint32_t active_dim[REDS_MAX_SUBNETS][REDS_MAX_TENSORS]; /* size of the sliced axis */
-  uint32_t arena_bytes[REDS_MAX_SUBNETS];
-  uint64_t macs[REDS_MAX_SUBNETS];
-  uint32_t max_arena; /* arena bytes of the widest subnet */
-  int planned_ok;     /* tables valid (reds_init returned REDS_OK or REDS_ERR_ARENA) */
+  uint32_t *offset;      /* [K][T] arena offset of planned tensors */
+  uint32_t *active_dim;  /* [K][T] size of the sliced axis */
+  uint32_t *arena_bytes; /* [K] */
+  uint64_t *macs;        /* [K] */
+  uint32_t max_arena;    /* arena bytes of the widest subnet (activations only) */
+  int planned_ok;        /* tables valid (reds_init returned REDS_OK or REDS_ERR_ARENA) */
 
   uint32_t active;
-  const uint32_t *cur_offset;
-  const uint32_t *cur_dim;
+  const uint32_t *cur_offset; /* offset + active * T */
+  const uint32_t *cur_dim;    /* active_dim + active * T */
+  const uint32_t *cur_width;  /* width + active * G */
 
   char error[REDS_ERROR_LEN];
 };

@@ -172,3 +172,72 @@ reds_status_t reds_add_s8(const reds_add_params_t *p, size_t count, const int8_t
 }
 
 size_t reds_add_s8_scratch_size(void) { return 0; }
+
+/* ------------------------------------------------------------------ op table entry (reds_ops.h)
+ * REDS_KERNEL_MATH_ONLY: tests/runtime/c/add_check.c includes this file for its static math. */
+#ifndef REDS_KERNEL_MATH_ONLY
+#include "../src/reds_ops.h"
+
+static reds_status_t add_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                 const reds_fb_table_t *opt) {
+  REDS_OPT_U8(0, &ctx->ops[oi].fused, 0);
+  return REDS_OK;
+}
+
+/* TFLM add Prepare (int8, no broadcast): equal shapes, rescale multipliers with left_shift 20. */
+static reds_status_t add_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  const int in = op->in[0], out = op->out, code = op->code;
+  const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
+  const int in2 = op->num_in >= 2 ? op->in[1] : -1;
+  if (in2 < 0) return reds_err_op(ctx, REDS_ERR_MODEL, oi, code, "missing second input");
+  TRY(reds_need_act(ctx, oi, in2));
+  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, in2, REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
+  const reds_tensor_t *t2 = &ctx->tensors[in2];
+  if (ti->ndims != t2->ndims || ti->ndims != to->ndims ||
+      memcmp(ti->dims, t2->dims, sizeof(int32_t) * ti->ndims) != 0 ||
+      memcmp(ti->dims, to->dims, sizeof(int32_t) * ti->ndims) != 0)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "broadcasting ADD (shapes differ)");
+  const float s1 = ti->scale, s2 = t2->scale;
+  const double twice_max = 2.0 * (double)(s1 > s2 ? s1 : s2);
+  int32_t m[3];
+  int sh[3];
+  const double real[3] = {(double)s1 / twice_max, (double)s2 / twice_max,
+                          twice_max / ((double)(1 << 20) * (double)to->scale)};
+  for (int j = 0; j < 3; ++j) {
+    if (!(real[j] > 0.0 && real[j] < 1.0) || reds_quantize_multiplier(real[j], &m[j], &sh[j]) != 0 || sh[j] > 0)
+      return reds_err_op(ctx, REDS_ERR_QUANT, oi, code, "rescale multiplier not in (0, 1)");
+    op->m[j] = m[j];
+    op->s[j] = sh[j];
+  }
+  return reds_act_range(ctx, oi, to);
+}
+
+static reds_status_t add_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                               uint64_t *macs) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  const int in = op->in[0], in2 = op->in[1], out = op->out;
+  const reds_tensor_t *ti = &ctx->tensors[in];
+  (void)k;
+  (void)macs;
+  int ok = ti->axis == ctx->tensors[in2].axis && ti->axis == ctx->tensors[out].axis;
+  for (int d = 0; ok && d < ti->ndims; ++d)
+    ok = reds_act_dim(ctx, ad, in, d) == reds_act_dim(ctx, ad, in2, d) &&
+         reds_act_dim(ctx, ad, in, d) == reds_act_dim(ctx, ad, out, d);
+  return ok ? REDS_OK : reds_err_inconsistent(ctx, oi);
+}
+
+static reds_status_t add_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
+  const reds_tensor_t *t1 = &ctx->tensors[op->in[0]], *t2 = &ctx->tensors[op->in[1]];
+  const reds_add_params_t p = {-t1->zero_point, -t2->zero_point, ctx->tensors[op->out].zero_point, 20,
+                               op->m[0], op->m[1], op->m[2], op->s[0], op->s[1], op->s[2],
+                               {op->act_min, op->act_max}};
+  return reds_add_s8(&p, (size_t)reds_elems_at(ctx, ctx->cur_dim, op->out),
+                     (const int8_t *)reds_in_ptr(ctx, op->in[0]), (const int8_t *)reds_in_ptr(ctx, op->in[1]),
+                     (int8_t *)reds_out_ptr(ctx, op->out));
+}
+
+const reds_op_kernel_t reds_op_add = {REDS_OP_ADD, 11, add_options, add_prepare, add_check, add_eval};
+#endif /* REDS_KERNEL_MATH_ONLY */

@@ -38,6 +38,7 @@
 #define IM2COL_ANY_DEPTH 0
 #endif
 #include "reds_dot.h"
+#include "../src/reds_ops.h"
 
 enum {
   CHUNK = 32,      /* output channels whose base / requantization constants live on the stack */
@@ -898,3 +899,53 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
 }
 
 size_t reds_conv2d_s8_scratch_size(void) { return 0; }
+
+/* ------------------------------------------------------------------ op table entry (reds_ops.h) */
+
+static reds_status_t conv_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                  const reds_fb_table_t *opt) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  int32_t dil_w = 1, dil_h = 1;
+  REDS_OPT_U8(0, &op->padding, 0);
+  REDS_OPT_I32(1, &op->stride_w, 0);
+  REDS_OPT_I32(2, &op->stride_h, 0);
+  REDS_OPT_U8(3, &op->fused, 0);
+  REDS_OPT_I32(4, &dil_w, 1);
+  REDS_OPT_I32(5, &dil_h, 1);
+  if (dil_w != 1 || dil_h != 1)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "dilation other than 1");
+  return REDS_OK;
+}
+
+static reds_status_t conv_prepare(reds_ctx_t *ctx, uint32_t oi) { return reds_prepare_conv(ctx, oi, 0); }
+
+static reds_status_t conv_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                                uint64_t *macs) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  reds_dims_t di, dout;
+  (void)k;
+  TRY(reds_check_channel_axis(ctx, oi));
+  reds_dims4(ctx, ad, op->in[0], &di);
+  reds_dims4(ctx, ad, op->out, &dout);
+  const int32_t *fd = ctx->tensors[op->in[1]].dims;
+  *macs += (uint64_t)dout.h * dout.w * fd[1] * fd[2] * (uint64_t)di.c * dout.c;
+  return REDS_OK;
+}
+
+static reds_status_t conv_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
+  const reds_conv_params_t p = {op->stride_w, op->stride_h, op->pad_w, op->pad_h,
+                                -ti->zero_point, to->zero_point, {op->act_min, op->act_max}};
+  const reds_channel_quant_t q = {ctx->qmult + op->qoff, ctx->qshift + op->qoff};
+  reds_dims_t di, df, dout;
+  reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
+  reds_dims4(ctx, ctx->cur_dim, op->in[1], &df); /* constant: full dims */
+  reds_dims4(ctx, ctx->cur_dim, op->out, &dout);
+  const int32_t *bias = op->num_in >= 3 ? (const int32_t *)reds_in_ptr(ctx, op->in[2]) : NULL;
+  return reds_conv2d_s8(&p, &q, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), &df,
+                        (const int8_t *)reds_in_ptr(ctx, op->in[1]), bias, &dout,
+                        (int8_t *)reds_out_ptr(ctx, op->out));
+}
+
+const reds_op_kernel_t reds_op_conv2d = {REDS_OP_CONV_2D, 1, conv_options, conv_prepare,
+                                         conv_check, conv_eval};

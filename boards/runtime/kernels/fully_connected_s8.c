@@ -7,6 +7,7 @@
 #include "reds_kernels.h"
 #include "reds_quant.h"
 #include "reds_dot.h"
+#include "../src/reds_ops.h"
 
 /* Requantized accumulator + output offset (unclamped), equal to reds_requantize(acc) + out_off:
  * reds_rqf (offset folded in) for shifts in [-22, -2], else reds_rq (both exact, reds_dot.h). */
@@ -69,3 +70,102 @@ reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_chan
 }
 
 size_t reds_fully_connected_s8_scratch_size(void) { return 0; }
+
+/* ------------------------------------------------------------------ op table entry (reds_ops.h) */
+
+static reds_status_t fc_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                const reds_fb_table_t *opt) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  uint8_t format = 0;
+  REDS_OPT_U8(0, &op->fused, 0);
+  REDS_OPT_U8(1, &format, 0);
+  if (format != 0)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "shuffled weights format");
+  REDS_OPT_U8(2, &op->keep_dims, 0);
+  return REDS_OK;
+}
+
+/* TFLM fully_connected_common: int8 in/out, 2-D [O, I] symmetric weights, output [.., O] with
+ * (input elements / I) rows; per-channel or per-tensor requantization. */
+static reds_status_t fc_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  const int in = op->in[0], out = op->out, code = op->code;
+  const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
+  const int f = op->num_in >= 2 ? op->in[1] : -1;
+  const int bias = op->num_in >= 3 ? op->in[2] : -1;
+  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
+  if (f < 0 || ctx->tensors[f].ndims != 2)
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "weights must be 2-D [O, I]");
+  const int32_t O = ctx->tensors[f].dims[0], I = ctx->tensors[f].dims[1];
+  TRY(reds_need_weights(ctx, oi, f, (uint64_t)O * I));
+  if (I > MAX_DOT_DEPTH)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "input depth could overflow the int32 accumulator");
+  const uint64_t full_in = reds_full_elems(ti), full_out = reds_full_elems(to);
+  if (to->ndims < 1 || full_in % (uint64_t)I != 0 ||
+      full_out != (full_in / (uint64_t)I) * (uint64_t)O || to->dims[to->ndims - 1] != O)
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "input/output sizes do not match weights [O, I]");
+  if (ti->axis >= 0) {
+    if (ti->axis != ti->ndims - 1 || (uint32_t)I % ctx->full_width[ti->group] != 0)
+      return reds_err_op(ctx, REDS_ERR_METADATA, oi, code,
+                         "sliced input must be sliced on its last axis, a divisor of the weight depth");
+  }
+  TRY(reds_need_bias(ctx, oi, bias, O));
+  const int per_channel = ctx->tensors[f].num_scales > 1;
+  TRY(reds_fill_channel_quant(ctx, oi, in, f, out, O, !per_channel));
+  return reds_act_range(ctx, oi, to);
+}
+
+/* Active input depth: P positions of the active width of the input's group (flatten). */
+static uint64_t fc_in_active(const reds_ctx_t *ctx, const reds_op_rec_t *op, const uint32_t *width) {
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]];
+  const int32_t I = ctx->tensors[op->in[1]].dims[1];
+  if (ti->axis < 0) return (uint64_t)I;
+  return (uint64_t)(I / (int32_t)ctx->full_width[ti->group]) * width[ti->group];
+}
+
+static reds_status_t fc_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                              uint64_t *macs) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
+  const int32_t I = ctx->tensors[op->in[1]].dims[1];
+  const uint64_t batches = reds_full_elems(ti) / (uint64_t)I;
+  const uint64_t in_active = fc_in_active(ctx, op, ctx->width + (size_t)k * ctx->num_groups);
+  if (to->axis >= 0 && to->axis != to->ndims - 1)
+    return reds_err_op(ctx, REDS_ERR_METADATA, oi, op->code, "output sliced on a non-channel axis");
+  const uint64_t o_act = (uint64_t)reds_last_dim(ctx, ad, op->out);
+  if (reds_elems_at(ctx, ad, op->in[0]) != batches * in_active ||
+      reds_elems_at(ctx, ad, op->out) != batches * o_act)
+    return reds_err_inconsistent(ctx, oi);
+  *macs += in_active * o_act;
+  return REDS_OK;
+}
+
+static reds_status_t fc_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
+  const int32_t I = ctx->tensors[op->in[1]].dims[1];
+  const reds_channel_quant_t q = {ctx->qmult + op->qoff, ctx->qshift + op->qoff};
+  reds_fc_params_t p;
+  p.batches = (int32_t)(reds_full_elems(ti) / (uint64_t)I);
+  if (ti->axis >= 0) {
+    p.in_stride = (int32_t)ctx->full_width[ti->group];
+    p.in_width = (int32_t)ctx->cur_width[ti->group];
+    p.in_positions = I / p.in_stride;
+  } else {
+    p.in_stride = p.in_width = I;
+    p.in_positions = 1;
+  }
+  p.weights_cols = I;
+  p.out_width = reds_last_dim(ctx, ctx->cur_dim, op->out);
+  p.input_offset = -ti->zero_point;
+  p.output_offset = to->zero_point;
+  p.act.act_min = op->act_min;
+  p.act.act_max = op->act_max;
+  const int32_t *bias = op->num_in >= 3 ? (const int32_t *)reds_in_ptr(ctx, op->in[2]) : NULL;
+  return reds_fully_connected_s8(&p, &q, (const int8_t *)reds_in_ptr(ctx, op->in[0]),
+                                 (const int8_t *)reds_in_ptr(ctx, op->in[1]), bias,
+                                 (int8_t *)reds_out_ptr(ctx, op->out));
+}
+
+const reds_op_kernel_t reds_op_fully_connected = {REDS_OP_FULLY_CONNECTED, 8, fc_options,
+                                                  fc_prepare, fc_check, fc_eval};

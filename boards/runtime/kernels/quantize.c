@@ -5,6 +5,7 @@
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
+#include "../src/reds_ops.h"
 
 reds_status_t reds_quantize_f32_s8(float scale, int32_t zero_point, size_t count,
                                    const float *in_data, int8_t *out_data) {
@@ -24,3 +25,21 @@ reds_status_t reds_quantize_f32_s8(float scale, int32_t zero_point, size_t count
   }
   return REDS_OK;
 }
+
+/* ------------------------------------------------------------------ op table entry (reds_ops.h) */
+
+static reds_status_t quantize_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  TRY(reds_need_type(ctx, oi, op->in[0], REDS_TYPE_FLOAT32, "input type (float32 -> int8 only)"));
+  TRY(reds_need_type(ctx, oi, op->out, REDS_TYPE_INT8, "output type (float32 -> int8 only)"));
+  return reds_same_count(ctx, oi);
+}
+
+static reds_status_t quantize_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
+  const reds_tensor_t *to = &ctx->tensors[op->out];
+  return reds_quantize_f32_s8(to->scale, to->zero_point, (size_t)reds_elems_at(ctx, ctx->cur_dim, op->out),
+                              (const float *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
+}
+
+const reds_op_kernel_t reds_op_quantize = {REDS_OP_QUANTIZE, 0, NULL, quantize_prepare,
+                                           reds_check_same_count, quantize_eval};

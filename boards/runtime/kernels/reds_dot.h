@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "reds_quant.h" /* reds_add_wrap */
+
 #if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
 static inline uint32_t reds_sxtb16(uint32_t x) {
   uint32_t r;
@@ -225,13 +227,12 @@ static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8
   acc[3] = (int32_t)a11;
 }
 
-/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4. */
+/* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4. The accumulator may
+ * start at any int32 bias, so the sum wraps in uint32 as TFLM's int32 addition does on hardware
+ * (a signed overflow would be undefined behaviour); the product itself fits 16 bits. */
 typedef int32_t reds_off2_t; /* input offset as the depthwise tap wants it */
 static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off, int32_t acc[4]) {
-  acc[0] += (x[0] + off) * w[0];
-  acc[1] += (x[1] + off) * w[1];
-  acc[2] += (x[2] + off) * w[2];
-  acc[3] += (x[3] + off) * w[3];
+  for (int j = 0; j < 4; ++j) acc[j] = reds_add_wrap(acc[j], (x[j] + off) * w[j]);
 }
 #define REDS_OFF2(off) (off)
 #endif
@@ -445,6 +446,34 @@ static inline uint32_t reds_sat4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t 
   return reds_clamp_u8(v0, -128, 127) | (reds_clamp_u8(v1, -128, 127) << 8) |
          (reds_clamp_u8(v2, -128, 127) << 16) | (reds_clamp_u8(v3, -128, 127) << 24);
 }
+#endif
+
+/* Depthwise interior tap of four channels, no offset (folded into the start value):
+ * a_j += x[j] * w[j] in uint32 accumulators (acc_t), wrap-around as TFLM's int32 sum. */
+#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
+  do {                                                                      \
+    uint32_t xv_, wv_;                                                      \
+    memcpy(&xv_, (xp), 4);                                                  \
+    memcpy(&wv_, (wp), 4);                                                  \
+    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
+    const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);   \
+    a0 = reds_smlabb(x02_, w02_, a0);                                       \
+    a2 = reds_smlatt(x02_, w02_, a2);                                       \
+    a1 = reds_smlabb(x13_, w13_, a1);                                       \
+    a3 = reds_smlatt(x13_, w13_, a3);                                       \
+  } while (0)
+typedef uint32_t acc_t;
+#else
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
+  do {                                                                      \
+    const int8_t *x_ = (xp), *w_ = (wp);                                    \
+    a0 += (uint32_t)(x_[0] * w_[0]);                                        \
+    a1 += (uint32_t)(x_[1] * w_[1]);                                        \
+    a2 += (uint32_t)(x_[2] * w_[2]);                                        \
+    a3 += (uint32_t)(x_[3] * w_[3]);                                        \
+  } while (0)
+typedef uint32_t acc_t;
 #endif
 
 #endif /* REDS_DOT_H */

@@ -7,6 +7,7 @@
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
+#include "../src/reds_ops.h"
 
 /* x * 2^e with saturation (gemmlowp SaturatingRoundingMultiplyByPOT, e > 0) */
 static int32_t sat_shl(int32_t x, int e) {
@@ -120,3 +121,60 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
 }
 
 size_t reds_softmax_s8_scratch_size(void) { return 0; }
+
+/* ------------------------------------------------------------------ op table entry (reds_ops.h) */
+
+static reds_status_t softmax_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                     const reds_fb_table_t *opt) {
+  if (reds_fb_f32(fb, opt, 0, 0.0f, &ctx->ops[oi].beta) < 0)
+    return reds_err(ctx, REDS_ERR_TRUNCATED, "option out of range");
+  return REDS_OK;
+}
+
+/* TFLM softmax Prepare (int8 -> int8): equal shapes, output scale 1/256 zero point -128. */
+static reds_status_t softmax_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  const int in = op->in[0], out = op->out, code = op->code;
+  const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
+  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
+  if (ti->ndims < 1 || ti->ndims != to->ndims || memcmp(ti->dims, to->dims, sizeof(int32_t) * ti->ndims) != 0)
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "input and output shapes differ");
+  if (ti->dims[ti->ndims - 1] > 4095)
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "softmax depth above 4095");
+  if (to->zero_point != -128 || to->scale != 1.0f / 256.0f)
+    return reds_err_op(ctx, REDS_ERR_QUANT, oi, code, "int8 output must have scale 1/256, zero point -128");
+  /* PreprocessSoftmaxScaling(beta, input_scale, 5) and CalculateInputRadius(5, shift, 31) */
+  double real = (double)op->beta * (double)ti->scale * (double)(1 << 26);
+  if (real > 2147483647.0) real = 2147483647.0;
+  int32_t m;
+  int sh;
+  if (!(real > 1.0) || reds_quantize_multiplier(real, &m, &sh) != 0 || sh < 0 || sh > 30)
+    return reds_err_op(ctx, REDS_ERR_QUANT, oi, code, "beta * input scale out of range");
+  op->m[0] = m;
+  op->s[0] = sh;
+  op->s[1] = -(int32_t)(((int64_t)31 << 26) >> sh); /* diff_min */
+  return REDS_OK;
+}
+
+static reds_status_t softmax_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                                   uint64_t *macs) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]];
+  (void)k;
+  (void)macs;
+  int ok = ti->axis == ctx->tensors[op->out].axis;
+  for (int d = 0; ok && d < ti->ndims; ++d)
+    ok = reds_act_dim(ctx, ad, op->in[0], d) == reds_act_dim(ctx, ad, op->out, d);
+  return ok ? REDS_OK : reds_err_inconsistent(ctx, oi);
+}
+
+static reds_status_t softmax_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
+  const reds_softmax_params_t p = {op->m[0], op->s[0], op->s[1]};
+  const int32_t depth = reds_last_dim(ctx, ctx->cur_dim, op->in[0]);
+  return reds_softmax_s8(&p, (int32_t)(reds_elems_at(ctx, ctx->cur_dim, op->in[0]) / (uint64_t)depth), depth,
+                         (const int8_t *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
+}
+
+const reds_op_kernel_t reds_op_softmax = {REDS_OP_SOFTMAX, 9, softmax_options, softmax_prepare,
+                                          softmax_check, softmax_eval};

@@ -10,16 +10,18 @@
  *   +--------------------------------------------------------------+
  *   0                                         arena_bytes[k] = max(offset + size)
  * One offset table per subnet; activations are compact at active width, so smaller subnets
- * need fewer bytes. No scratch, no persistent data: the context holds the tables. */
+ * need fewer bytes. Activations use the head of the arena; the tables (this plan included) live
+ * in the persistent region at its tail (reds_persist below, docs/arena.md "Layout"). */
 #include "reds_internal.h"
 
 static uint64_t round16(uint64_t x) { return (x + 15u) & ~(uint64_t)15u; }
 
 uint64_t reds_tensor_elems(const reds_ctx_t *ctx, uint32_t k, uint32_t t) {
   const reds_tensor_t *tt = &ctx->tensors[t];
+  const uint32_t *adim = ctx->active_dim + (size_t)k * ctx->num_tensors;
   uint64_t n = 1;
   for (uint32_t d = 0; d < tt->ndims; ++d)
-    n *= ((int)d == tt->axis) ? (uint64_t)ctx->active_dim[k][t] : (uint64_t)tt->dims[d];
+    n *= ((int)d == tt->axis) ? (uint64_t)adim[t] : (uint64_t)tt->dims[d];
   return n;
 }
 
@@ -31,53 +33,86 @@ static int conflict(const reds_tensor_t *a, const reds_tensor_t *b) {
   return a->first <= b->last && b->first <= a->last;
 }
 
+/* Rule 4 order: a (size sa) comes before b (size sb). Keys are unique (index breaks ties). */
+static int before(const reds_ctx_t *ctx, uint32_t a, uint64_t sa, uint32_t b, uint64_t sb) {
+  if (sa != sb) return sa > sb;
+  if (ctx->tensors[a].first != ctx->tensors[b].first)
+    return ctx->tensors[a].first < ctx->tensors[b].first;
+  return a < b;
+}
+
+#define UNPLACED 0xffffffffu
+
+/* The plan needs no memory beyond subnet k's offset table: tensors are visited in rule-4 order
+ * by repeated selection, sizes are recomputed, and UNPLACED marks tensors not yet placed. */
 void reds_arena_plan(reds_ctx_t *ctx, uint32_t k) {
-  uint16_t order[REDS_MAX_TENSORS];
-  uint64_t size[REDS_MAX_TENSORS], off[REDS_MAX_TENSORS];
+  const uint32_t T = ctx->num_tensors;
+  uint32_t *off = ctx->offset + (size_t)k * T;
   uint32_t n = 0;
-  for (uint32_t t = 0; t < ctx->num_tensors; ++t) {
-    ctx->offset[k][t] = 0;
-    if (!ctx->tensors[t].planned) continue;
-    size[t] = round16(reds_tensor_bytes(ctx, k, t));
-    /* insertion sort: size desc, first asc, index asc (n <= REDS_MAX_TENSORS) */
-    uint32_t j = n++;
-    while (j > 0) {
-      const uint32_t u = order[j - 1];
-      const int before = size[t] > size[u] ||
-                         (size[t] == size[u] && ctx->tensors[t].first < ctx->tensors[u].first);
-      if (!before) break; /* equal keys keep ascending index: t > u */
-      order[j] = order[j - 1];
-      --j;
-    }
-    order[j] = (uint16_t)t;
+  for (uint32_t t = 0; t < T; ++t) {
+    off[t] = ctx->tensors[t].planned ? UNPLACED : 0;
+    n += ctx->tensors[t].planned;
   }
   uint64_t total = 0;
+  int32_t prev = -1;
+  uint64_t prev_size = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t t = order[i];
+    /* next tensor in order: the first one after prev */
+    int32_t t = -1;
+    uint64_t st = 0;
+    for (uint32_t u = 0; u < T; ++u) {
+      if (!ctx->tensors[u].planned || off[u] != UNPLACED) continue;
+      const uint64_t su = round16(reds_tensor_bytes(ctx, k, u));
+      if (prev >= 0 && !before(ctx, (uint32_t)prev, prev_size, u, su)) continue;
+      if (t < 0 || before(ctx, u, su, (uint32_t)t, st)) {
+        t = (int32_t)u;
+        st = su;
+      }
+    }
+    /* lowest fitting candidate: 0 or the end of a placed conflicting tensor */
+    const reds_tensor_t *tt = &ctx->tensors[t];
     uint64_t best = UINT64_MAX;
-    /* candidates: 0 and the end of every placed conflicting tensor; keep the lowest that fits */
-    for (uint32_t c = 0; c <= i; ++c) {
-      uint64_t cand;
-      if (c == i) {
-        cand = 0;
-      } else {
-        const uint32_t u = order[c];
-        if (!conflict(&ctx->tensors[t], &ctx->tensors[u])) continue;
-        cand = off[u] + size[u];
+    for (uint32_t c = 0; c <= T; ++c) {
+      uint64_t cand = 0;
+      if (c < T) {
+        if (off[c] == UNPLACED || !ctx->tensors[c].planned || !conflict(tt, &ctx->tensors[c])) continue;
+        cand = off[c] + round16(reds_tensor_bytes(ctx, k, c));
       }
       if (cand >= best) continue;
       int fits = 1;
-      for (uint32_t j = 0; j < i && fits; ++j) {
-        const uint32_t u = order[j];
-        if (conflict(&ctx->tensors[t], &ctx->tensors[u]) && cand < off[u] + size[u] &&
-            off[u] < cand + size[t])
-          fits = 0;
+      for (uint32_t u = 0; u < T && fits; ++u) {
+        if (off[u] == UNPLACED || !ctx->tensors[u].planned || !conflict(tt, &ctx->tensors[u])) continue;
+        const uint64_t su = round16(reds_tensor_bytes(ctx, k, u));
+        if (cand < off[u] + su && off[u] < cand + st) fits = 0;
       }
       if (fits) best = cand;
     }
-    off[t] = best;
-    ctx->offset[k][t] = (uint32_t)best; /* init rejects plans above 2^32 via arena_bytes */
-    if (best + size[t] > total) total = best + size[t];
+    if (best + st >= UNPLACED) { /* a plan at or above 4 GB: init rejects it */
+      ctx->arena_bytes[k] = UNPLACED;
+      for (uint32_t u = 0; u < T; ++u)
+        if (off[u] == UNPLACED) off[u] = 0;
+      return;
+    }
+    off[t] = (uint32_t)best;
+    if (best + st > total) total = best + st;
+    prev = t;
+    prev_size = st;
   }
-  ctx->arena_bytes[k] = total > 0xffffffffu ? 0xffffffffu : (uint32_t)total;
+  ctx->arena_bytes[k] = (uint32_t)total;
+}
+
+/* Tail allocator of the persistent region: 16-byte aligned blocks, growing down from the end of
+ * the (16-byte rounded) arena. NULL when the arena cannot hold the block; ctx->persistent then
+ * still counts it, so the error can say how many bytes the tables needed so far. */
+void *reds_persist(reds_ctx_t *ctx, uint64_t bytes) {
+  const uint64_t need = round16(bytes); /* keeps the head a 16-byte multiple */
+  const int fits = ctx->arena != NULL && !ctx->persist_failed && need <= ctx->arena_len &&
+                   ctx->persistent <= ctx->arena_len - need;
+  ctx->persistent += need < ((uint64_t)1 << 40) ? need : ((uint64_t)1 << 40);
+  if (!fits) {
+    ctx->persist_failed = 1;
+    return NULL;
+  }
+  ctx->act_len = ctx->arena_len - (size_t)ctx->persistent;
+  return ctx->arena + ctx->act_len;
 }

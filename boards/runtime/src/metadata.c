@@ -23,7 +23,7 @@ uint32_t reds_crc32(const uint8_t *data, uint32_t len) {
 }
 
 reds_status_t reds_metadata_parse(reds_ctx_t *ctx, const uint8_t *b, uint32_t len,
-                                  uint32_t meta_macs[], uint32_t meta_arena[]) {
+                                  const uint8_t **rows) {
   if (b == NULL || len < HEADER_BYTES)
     return reds_err2(ctx, REDS_ERR_METADATA, "REDS blob has ", len, " bytes, less than its 32-byte header", 0, NULL);
   if (memcmp(b, "REDS", 4) != 0) return reds_err(ctx, REDS_ERR_METADATA, "REDS blob magic is not \"REDS\"");
@@ -44,10 +44,9 @@ reds_status_t reds_metadata_parse(reds_ctx_t *ctx, const uint8_t *b, uint32_t le
     return reds_err2(ctx, REDS_ERR_CRC, "REDS CRC-32 mismatch: stored ", reds_ld_u32(b + 12), ", computed ", crc, "");
   if (reds_ld_u32(b + 24) != 0) return reds_err(ctx, REDS_ERR_METADATA, "REDS subgraph is not 0");
   if (K < 1) return reds_err(ctx, REDS_ERR_METADATA, "REDS metadata has no subnets");
-  if (K > REDS_MAX_SUBNETS)
-    return reds_err2(ctx, REDS_ERR_CAPACITY, "REDS metadata has ", K, " subnets, more than REDS_MAX_SUBNETS (", REDS_MAX_SUBNETS, ")");
-  if (G > REDS_MAX_GROUPS)
-    return reds_err2(ctx, REDS_ERR_CAPACITY, "REDS metadata has ", G, " groups, more than REDS_MAX_GROUPS (", REDS_MAX_GROUPS, ")");
+  ctx->full_width = (uint32_t *)reds_persist(ctx, 4ull * G);
+  ctx->width = (uint32_t *)reds_persist(ctx, 4ull * G * K);
+  if (ctx->full_width == NULL || ctx->width == NULL) return reds_err_persist(ctx);
 
   const uint8_t *p = b + HEADER_BYTES;
   for (uint32_t g = 0; g < G; ++g) {
@@ -76,16 +75,15 @@ reds_status_t reds_metadata_parse(reds_ctx_t *ctx, const uint8_t *b, uint32_t le
     t->group = (uint16_t)g;
     t->positions = dim / ctx->full_width[g];
   }
+  *rows = p;
   for (uint32_t k = 0; k < K; ++k, p += 8u + 4u * G) {
-    meta_macs[k] = reds_ld_u32(p);
-    meta_arena[k] = reds_ld_u32(p + 4);
     for (uint32_t g = 0; g < G; ++g) {
       const uint32_t w = reds_ld_u32(p + 8u + 4u * g);
       if (w < 1 || w > ctx->full_width[g])
         return reds_err2(ctx, REDS_ERR_METADATA, "REDS subnet ", k, " has a width out of range in group ", g, "");
-      if (k > 0 && w > ctx->width[k - 1][g])
+      if (k > 0 && w > ctx->width[(k - 1) * G + g])
         return reds_err2(ctx, REDS_ERR_METADATA, "REDS subnets not nested: subnet ", k, " is wider than the previous one in group ", g, "");
-      ctx->width[k][g] = w;
+      ctx->width[k * G + g] = w;
     }
   }
   ctx->num_groups = G;

@@ -6,6 +6,7 @@
 
 #include "flatbuffer.h"
 #include "reds_internal.h"
+#include "reds_ops.h"
 
 /* Field numbers of schema.fbs (vtable slot i is at byte 4 + 2 i). */
 enum { M_OPCODES = 1, M_SUBGRAPHS = 2, M_BUFFERS = 4, M_METADATA = 6 };
@@ -17,11 +18,6 @@ enum { OC_DEPRECATED = 0, OC_BUILTIN = 3 };
 enum { B_DATA = 0, B_OFFSET = 1, B_SIZE = 2 };
 enum { MD_NAME = 0, MD_BUFFER = 1 };
 
-/* BuiltinOptions union tags */
-enum {
-  OPT_CONV = 1, OPT_DW = 2, OPT_POOL = 5, OPT_FC = 8, OPT_SOFTMAX = 9, OPT_ADD = 11,
-  OPT_RESHAPE = 17, OPT_REDUCER = 27
-};
 
 const char *reds_op_name(int code) {
   switch (code) {
@@ -65,18 +61,6 @@ uint32_t reds_type_size(int type) {
   }
 }
 
-static int is_supported_op(int code) {
-  switch (code) {
-    case REDS_OP_ADD: case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_CONV_2D:
-    case REDS_OP_DEPTHWISE_CONV_2D: case REDS_OP_DEQUANTIZE: case REDS_OP_FULLY_CONNECTED:
-    case REDS_OP_MAX_POOL_2D: case REDS_OP_RESHAPE: case REDS_OP_SOFTMAX: case REDS_OP_MEAN:
-    case REDS_OP_QUANTIZE:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
 #define FB_TRY(expr, what)                                                   \
   do {                                                                       \
     if ((expr) < 0) return reds_err(ctx, REDS_ERR_TRUNCATED, (what));        \
@@ -113,7 +97,7 @@ static reds_status_t parse_buffer(reds_ctx_t *ctx, const reds_fb_t *fb, const re
 }
 
 static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *bufs,
-                                  const reds_fb_table_t *tt, uint32_t ti) {
+                                  const reds_fb_table_t *tt, uint32_t ti, int32_t **dims_pool) {
   reds_tensor_t *t = &ctx->tensors[ti];
   reds_fb_vec_t shape;
   uint32_t buffer = 0;
@@ -123,10 +107,13 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
   t->last = -1;
   int r = reds_fb_vector(fb, tt, T_SHAPE, 4, &shape);
   FB_TRY(r, "tensor shape out of range");
+  t->dims = *dims_pool;
   if (r == 0) {
-    if (shape.count > REDS_MAX_DIMS)
-      return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has rank above REDS_MAX_DIMS", 0, NULL);
+    if (shape.count > 255)
+      return reds_err2(ctx, REDS_ERR_CAPACITY, "tensor ", ti, " has rank ", shape.count,
+                       ", above 255 (uint8 rank)");
     t->ndims = (uint8_t)shape.count;
+    *dims_pool += shape.count;
     uint64_t elems = 1;
     for (uint32_t d = 0; d < shape.count; ++d) {
       const int32_t dim = reds_ld_i32(fb->buf + shape.data + 4u * d);
@@ -176,87 +163,21 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
   return REDS_OK;
 }
 
+/* BuiltinOptions: the union tag must be the one the op's kernel reads; the kernel reads them. */
 static reds_status_t parse_options(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_table_t *ot,
                                    uint32_t oi) {
   reds_op_rec_t *op = &ctx->ops[oi];
+  const reds_op_kernel_t *kernel = reds_op_kernel_at(op->kind);
   uint8_t opt_type = 0;
   reds_fb_table_t o;
-  int32_t dil_w = 1, dil_h = 1, depth_mult = 1;
-  uint8_t u = 0;
   FB_TRY(reds_fb_u8(fb, ot, OP_OPT_TYPE, 0, &opt_type), "builtin options type out of range");
   int r = reds_fb_subtable(fb, ot, OP_OPT, &o);
   FB_TRY(r, "builtin options out of range");
-  const int have = (r == 0);
-  int expect = 0;
-  switch (op->code) {
-    case REDS_OP_CONV_2D: expect = OPT_CONV; break;
-    case REDS_OP_DEPTHWISE_CONV_2D: expect = OPT_DW; break;
-    case REDS_OP_AVERAGE_POOL_2D: case REDS_OP_MAX_POOL_2D: expect = OPT_POOL; break;
-    case REDS_OP_FULLY_CONNECTED: expect = OPT_FC; break;
-    case REDS_OP_SOFTMAX: expect = OPT_SOFTMAX; break;
-    case REDS_OP_ADD: expect = OPT_ADD; break;
-    case REDS_OP_MEAN: expect = OPT_REDUCER; break;
-    case REDS_OP_RESHAPE: expect = OPT_RESHAPE; break;
-    default: expect = 0; break;
-  }
   op->beta = 1.0f;
-  if (!have) return REDS_OK; /* defaults; validated per op */
-  if (expect == 0 || opt_type != expect)
+  if (r != 0) return REDS_OK; /* absent: defaults, validated by prepare */
+  if (kernel->options_type == 0 || opt_type != kernel->options_type)
     return reds_err_op(ctx, REDS_ERR_MODEL, oi, op->code, "builtin options of the wrong type");
-#define OPT_I32(f, dst, def) FB_TRY(reds_fb_i32(fb, &o, (f), (def), (dst)), "option out of range")
-#define OPT_U8(f, dst, def) FB_TRY(reds_fb_u8(fb, &o, (f), (def), (dst)), "option out of range")
-  switch (op->code) {
-    case REDS_OP_CONV_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_U8(3, &op->fused, 0);
-      OPT_I32(4, &dil_w, 1);
-      OPT_I32(5, &dil_h, 1);
-      break;
-    case REDS_OP_DEPTHWISE_CONV_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_I32(3, &depth_mult, 1);
-      OPT_U8(4, &op->fused, 0);
-      OPT_I32(5, &dil_w, 1);
-      OPT_I32(6, &dil_h, 1);
-      break;
-    case REDS_OP_AVERAGE_POOL_2D:
-    case REDS_OP_MAX_POOL_2D:
-      OPT_U8(0, &op->padding, 0);
-      OPT_I32(1, &op->stride_w, 0);
-      OPT_I32(2, &op->stride_h, 0);
-      OPT_I32(3, &op->filter_w, 0);
-      OPT_I32(4, &op->filter_h, 0);
-      OPT_U8(5, &op->fused, 0);
-      break;
-    case REDS_OP_FULLY_CONNECTED:
-      OPT_U8(0, &op->fused, 0);
-      OPT_U8(1, &u, 0);
-      if (u != 0)
-        return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "shuffled weights format");
-      OPT_U8(2, &op->keep_dims, 0);
-      break;
-    case REDS_OP_ADD:
-      OPT_U8(0, &op->fused, 0);
-      break;
-    case REDS_OP_SOFTMAX:
-      FB_TRY(reds_fb_f32(fb, &o, 0, 0.0f, &op->beta), "option out of range");
-      break;
-    case REDS_OP_MEAN:
-      OPT_U8(0, &op->keep_dims, 0);
-      break;
-    default:
-      break;
-  }
-#undef OPT_I32
-#undef OPT_U8
-  if (dil_w != 1 || dil_h != 1)
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, op->code, "dilation other than 1");
-  (void)depth_mult; /* derived from the shapes, checked in prepare */
-  return REDS_OK;
+  return kernel->options != NULL ? kernel->options(ctx, oi, fb, &o) : REDS_OK;
 }
 
 static reds_status_t parse_index_vec(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *v,
@@ -311,40 +232,54 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
   r = reds_fb_vector(&fb, &sg, SG_TENSORS, 4, &tensors);
   FB_TRY(r, "tensors out of range");
   if (r) tensors.count = 0;
-  if (tensors.count > REDS_MAX_TENSORS)
+  if (tensors.count > 32767)
     return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", tensors.count,
-                     " tensors, more than REDS_MAX_TENSORS (", REDS_MAX_TENSORS, ")");
-  ctx->num_tensors = tensors.count;
-  for (uint32_t i = 0; i < tensors.count; ++i) {
-    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
-    s = parse_tensor(ctx, &fb, &buffers, &t, i);
-    if (s != REDS_OK) return s;
-  }
-
-  /* subgraph inputs and outputs */
-  r = reds_fb_vector(&fb, &sg, SG_INPUTS, 4, &v);
+                     " tensors, above 32767 (int16 tensor index)", 0, NULL);
+  reds_fb_vec_t ins, outs;
+  r = reds_fb_vector(&fb, &sg, SG_INPUTS, 4, &ins);
   FB_TRY(r, "subgraph inputs out of range");
-  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no inputs");
-  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph inputs than REDS_MAX_IO");
-  ctx->num_inputs = v.count;
-  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->inputs, 0, 0, -1);
-  if (s != REDS_OK) return s;
-  r = reds_fb_vector(&fb, &sg, SG_OUTPUTS, 4, &v);
+  if (r || ins.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no inputs");
+  r = reds_fb_vector(&fb, &sg, SG_OUTPUTS, 4, &outs);
   FB_TRY(r, "subgraph outputs out of range");
-  if (r || v.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no outputs");
-  if (v.count > REDS_MAX_IO) return reds_err(ctx, REDS_ERR_CAPACITY, "more subgraph outputs than REDS_MAX_IO");
-  ctx->num_outputs = v.count;
-  s = parse_index_vec(ctx, &fb, &v, REDS_MAX_IO, ctx->outputs, 0, 0, -1);
-  if (s != REDS_OK) return s;
-
-  /* operators */
+  if (r || outs.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no outputs");
   r = reds_fb_vector(&fb, &sg, SG_OPERATORS, 4, &ops);
   FB_TRY(r, "operators out of range");
   if (r) ops.count = 0;
   if (ops.count == 0) return reds_err(ctx, REDS_ERR_MODEL, "subgraph has no operators");
-  if (ops.count > REDS_MAX_OPS)
-    return reds_err2(ctx, REDS_ERR_CAPACITY, "model has ", ops.count,
-                     " operators, more than REDS_MAX_OPS (", REDS_MAX_OPS, ")");
+
+  /* persistent records, sized for this model (ranks summed first: dims live in one pool) */
+  uint64_t total_dims = 0;
+  for (uint32_t i = 0; i < tensors.count; ++i) {
+    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
+    r = reds_fb_vector(&fb, &t, T_SHAPE, 4, &v);
+    FB_TRY(r, "tensor shape out of range");
+    if (r == 0) total_dims += v.count;
+  }
+  ctx->tensors = (reds_tensor_t *)reds_persist(ctx, (uint64_t)tensors.count * sizeof(reds_tensor_t));
+  int32_t *dims_pool = (int32_t *)reds_persist(ctx, total_dims * sizeof(int32_t));
+  ctx->ops = (reds_op_rec_t *)reds_persist(ctx, (uint64_t)ops.count * sizeof(reds_op_rec_t));
+  ctx->inputs = (int16_t *)reds_persist(ctx, (uint64_t)ins.count * sizeof(int16_t));
+  ctx->outputs = (int16_t *)reds_persist(ctx, (uint64_t)outs.count * sizeof(int16_t));
+  if (ctx->tensors == NULL || dims_pool == NULL || ctx->ops == NULL || ctx->inputs == NULL ||
+      ctx->outputs == NULL)
+    return reds_err_persist(ctx);
+
+  ctx->num_tensors = tensors.count;
+  for (uint32_t i = 0; i < tensors.count; ++i) {
+    FB_TRY(reds_fb_vec_table(&fb, &tensors, i, &t), "tensor table out of range");
+    s = parse_tensor(ctx, &fb, &buffers, &t, i, &dims_pool);
+    if (s != REDS_OK) return s;
+  }
+
+  /* subgraph inputs and outputs */
+  ctx->num_inputs = ins.count;
+  s = parse_index_vec(ctx, &fb, &ins, ins.count, ctx->inputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+  ctx->num_outputs = outs.count;
+  s = parse_index_vec(ctx, &fb, &outs, outs.count, ctx->outputs, 0, 0, -1);
+  if (s != REDS_OK) return s;
+
+  /* operators */
   ctx->num_ops = ops.count;
   for (uint32_t i = 0; i < ops.count; ++i) {
     reds_op_rec_t *op = &ctx->ops[i];
@@ -363,11 +298,10 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
     FB_TRY(reds_fb_u8(&fb, &ct, OC_DEPRECATED, 0, &dep), "operator code out of range");
     FB_TRY(reds_fb_i32(&fb, &ct, OC_BUILTIN, 0, &builtin), "operator code out of range");
     const int32_t code = builtin > (int8_t)dep ? builtin : (int8_t)dep;
-    if (!is_supported_op(code))
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code,
-                         "not supported by the REDS runtime (supported: ADD, AVERAGE_POOL_2D, "
-                         "CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, "
-                         "MEAN, QUANTIZE, RESHAPE, SOFTMAX)");
+    const int kind = reds_op_index(code);
+    if (kind < 0)
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code, "not supported by the REDS runtime (supported: " REDS_SUPPORTED_OPS ")");
+    op->kind = (uint8_t)kind;
     op->code = (uint8_t)code;
     r = reds_fb_vector(&fb, &ot, OP_INPUTS, 4, &v);
     FB_TRY(r, "operator inputs out of range");

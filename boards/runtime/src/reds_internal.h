@@ -49,12 +49,17 @@ const char *reds_op_name(int code);
 uint32_t reds_type_size(int type); /* 0 for types the arena cannot hold */
 
 /* REDS metadata (metadata.c): parse, CRC, validation against the tensors. */
+/* Allocates full_width / width and sets *rows to the K subnet rows { u32 macs; u32 arena_bytes;
+ * u32 width[G] } inside the blob (read again when checking the runtime's own numbers). */
 reds_status_t reds_metadata_parse(reds_ctx_t *ctx, const uint8_t *blob, uint32_t len,
-                                  uint32_t meta_macs[], uint32_t meta_arena[]);
-uint32_t reds_crc32(const uint8_t *data, uint32_t len);
+                                  const uint8_t **rows);
 
-/* Arena planner (arena.c): arena.md rule for subnet k from ctx->active_dim[k]. */
+/* Arena planner (arena.c): arena.md rule for subnet k from its row of ctx->active_dim. */
 void reds_arena_plan(reds_ctx_t *ctx, uint32_t k);
+/* Persistent region (arena.c): `bytes` from the tail of the arena, 8-byte aligned; NULL if the
+ * arena cannot hold them (then reds_err_persist() gives the error). */
+void *reds_persist(reds_ctx_t *ctx, uint64_t bytes);
+reds_status_t reds_err_persist(reds_ctx_t *ctx);
 uint64_t reds_tensor_bytes(const reds_ctx_t *ctx, uint32_t k, uint32_t t); /* unpadded */
 
 /* Element count of tensor t at subnet k's widths. */
