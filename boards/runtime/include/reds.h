@@ -50,8 +50,6 @@ size_t reds_output_bytes(const reds_ctx_t *ctx, uint32_t i);  /* active subnet *
 /* Readable text for the last error of this context (op index and name, bytes needed, ...). */
 const char *reds_last_error(const reds_ctx_t *ctx);
 
-uint32_t reds_crc32(const uint8_t *data, uint32_t len);
-
 /* --- additions (introspection for bindings and the firmware) --- */
 size_t reds_ctx_size(void);                          /* sizeof(reds_ctx_t), for FFI callers */
 /* Arena bytes in use with the active subnet: persistent tables + its activations. */

@@ -41,8 +41,10 @@
 extern "C" {
 #endif
 
+/* The scheduler's cost table lives in its caller-allocated state (no heap). A model with more
+ * subnets than this is refused by reds_sched_init (REDS_ERR_CAPACITY); override with -D. */
 #ifndef REDS_SCHED_MAX_SUBNETS
-#define REDS_SCHED_MAX_SUBNETS REDS_MAX_SUBNETS
+#define REDS_SCHED_MAX_SUBNETS 16
 #endif
 
 #define REDS_SCHED_ONE 65536u          /* 1.0 in Q16 */

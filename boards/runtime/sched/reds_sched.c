@@ -48,7 +48,10 @@ void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy)
 reds_status_t reds_sched_init(reds_sched_t *s, const reds_sched_config_t *cfg,
                               const reds_sched_cost_t *table, uint32_t n)
 {
-  if (s == NULL || cfg == NULL || table == NULL || n == 0 || n > REDS_SCHED_MAX_SUBNETS ||
+  if (n > REDS_SCHED_MAX_SUBNETS) {
+    return REDS_ERR_CAPACITY; /* more subnets than the table holds: raise REDS_SCHED_MAX_SUBNETS */
+  }
+  if (s == NULL || cfg == NULL || table == NULL || n == 0 ||
       cfg->widest > cfg->narrowest || cfg->narrowest >= n ||
       cfg->margin_q16 > REDS_SCHED_MAX_MARGIN || cfg->ewma_shift > REDS_SCHED_MAX_EWMA_SHIFT ||
       cfg->energy_capacity_nj > SCHED_I32_LIMIT || cfg->energy_reserve_nj > SCHED_I32_LIMIT ||
