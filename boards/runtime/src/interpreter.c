@@ -9,6 +9,7 @@
 #include "reds_internal.h"
 #include "reds_kernels.h"
 #include "reds_quant.h"
+#include "validate.h"
 
 #define MAX_DOT_DEPTH 65793 /* 255 * 128 * depth < 2^31 */
 
@@ -472,6 +473,7 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
   ctx->arena_len = arena_len > skip ? arena_len - skip : 0;
 
   TRY(reds_model_parse(ctx, &blob));
+  TRY(reds_validate_graph(ctx)); /* data flow: every read is defined (validate.c) */
 
   /* lifetimes (arena.md rule 3) */
   const int32_t last_op = (int32_t)ctx->num_ops - 1;

@@ -1,0 +1,392 @@
+"""Every check reds_init makes on a model: a valid model rewritten to break exactly one rule must
+be refused with the expected status and an error text naming the problem (docs/robustness.md
+lists these checks; each row of its table is a case here).
+
+The bad models are made by editing a valid flatbuffer with the toolkit's reader/writer
+(``reds.tflite_io``), so each case breaks one rule and keeps the rest of the model valid."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from reds import tflite_io
+from reds.runtime import RedsRuntimeError, Runtime
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+# Operator indices of modelgen.residual (checked by test_residual_layout):
+#  0 CONV_2D x -> a   1 CONV_2D a -> b   2 CONV_2D x -> c   3 ADD b,c -> s
+#  4 DEPTHWISE s -> d 5 ADD s,d -> r     6 MAX_POOL_2D      7 RESHAPE   8 FULLY_CONNECTED -> y
+RESIDUAL_OPS = ["CONV_2D", "CONV_2D", "CONV_2D", "ADD", "DEPTHWISE_CONV_2D", "ADD", "MAX_POOL_2D",
+                "RESHAPE", "FULLY_CONNECTED"]
+
+
+@pytest.fixture(scope="module")
+def residual(tflite_model) -> bytes:
+    return tflite_model("residual")
+
+
+@pytest.fixture(scope="module")
+def nested_residual(residual) -> bytes:
+    from modelgen import nested
+
+    return nested(residual)[0]
+
+
+def init_error(model: bytes) -> tuple[str, str]:
+    """(status name, error text) of reds_init on `model`; fails the test if init succeeds."""
+    try:
+        Runtime(model)
+    except RedsRuntimeError as e:
+        return e.name, e.message
+    raise AssertionError("reds_init accepted the model")
+
+
+def rewrite(model: bytes, edit) -> bytes:
+    """`model` after `edit(model_t, subgraph_t)` on the flatbuffer object API."""
+    mt = tflite_io.unpack(model)
+    edit(mt, mt.subgraphs[0])
+    return tflite_io.pack(mt)
+
+
+def op_out(sg, i: int) -> int:
+    return int(sg.operators[i].outputs[0])
+
+
+def op_in(sg, i: int, j: int = 0) -> int:
+    return int(sg.operators[i].inputs[j])
+
+
+def set_out(sg, i: int, t: int) -> None:
+    sg.operators[i].outputs = np.array([t], dtype=np.int32)
+
+
+def set_in(sg, i: int, j: int, t: int) -> None:
+    ins = np.array(sg.operators[i].inputs, dtype=np.int32)
+    ins[j] = t
+    sg.operators[i].inputs = ins
+
+
+def add_tensor(sg, like: int) -> int:
+    """Append a copy of tensor `like` (an activation with nothing writing it); returns its index."""
+    import copy
+
+    sg.tensors.append(copy.deepcopy(sg.tensors[like]))
+    return len(sg.tensors) - 1
+
+
+def test_residual_layout(residual):
+    """The indices the cases below rely on."""
+    m = tflite_io.load_model(residual)
+    assert [op.op for op in m.operators] == RESIDUAL_OPS
+    assert Runtime(residual).num_subnets == 1
+
+
+def test_valid_models_still_load(residual, nested_residual, tflite_model):
+    for data in (residual, nested_residual, tflite_model("conv_dw_gap"), tflite_model("float_io")):
+        Runtime(data)
+
+
+# ------------------------------------------------------------------------------ data flow
+
+def _drop_last_op(mt, sg):
+    sg.operators = sg.operators[:-1]
+
+
+def _read_before_written(mt, sg):  # op 1 reads the ADD output s, written only by op 3
+    set_in(sg, 1, 0, op_out(sg, 3))
+
+
+def _read_never_written(mt, sg):  # op 2 reads a fresh activation tensor nothing writes
+    set_in(sg, 2, 0, add_tensor(sg, op_out(sg, 2)))
+
+
+def _write_own_input(mt, sg):  # the depthwise conv writes its own input s
+    set_out(sg, 4, op_in(sg, 4))
+
+
+def _two_writers(mt, sg):  # op 2 (reads x) writes a, already written by op 0
+    set_out(sg, 2, op_out(sg, 0))
+
+
+def _write_subgraph_input(mt, sg):  # op 1 (reads a) writes the subgraph input x
+    set_out(sg, 1, int(sg.inputs[0]))
+
+
+def _output_never_written(mt, sg):  # the subgraph output is a tensor no op writes
+    sg.outputs = np.array([add_tensor(sg, int(sg.outputs[0]))], dtype=np.int32)
+
+
+DATA_FLOW = [
+    # (case, edit, expected substrings of the error text)
+    ("op count lowered by one", _drop_last_op,
+     ["subgraph output 0 (tensor 19) is never written by an op"]),
+    ("op reads a tensor written only later", _read_before_written,
+     ["op 1 (CONV_2D): reads tensor 14 before any op writes it"]),
+    ("op reads a tensor nothing writes", _read_never_written,
+     ["op 2 (CONV_2D): reads tensor 20 before any op writes it",
+      "not a constant, not a subgraph input"]),
+    ("op writes its own input", _write_own_input,
+     ["op 4 (DEPTHWISE_CONV_2D): writes tensor 14, one of its own inputs"]),
+    ("two ops write one tensor", _two_writers,
+     ["op 2 (CONV_2D): writes tensor 11, already written by op 0"]),
+    ("op writes a subgraph input", _write_subgraph_input,
+     ["op 1 (CONV_2D): writes tensor 0, a subgraph input"]),
+    ("subgraph output written by no op", _output_never_written,
+     ["subgraph output 0 (tensor 20) is never written by an op"]),
+]
+
+
+@pytest.mark.parametrize("case,edit,texts", DATA_FLOW, ids=[c[0] for c in DATA_FLOW])
+def test_data_flow_is_validated(residual, case, edit, texts):
+    name, msg = init_error(rewrite(residual, edit))
+    assert name == "REDS_ERR_MODEL", msg
+    for t in texts:
+        assert t in msg, f"{case}: {msg!r}"
+
+
+# ------------------------------------------------------------------- flatbuffer structure
+
+def _no_subgraph(mt, sg):
+    mt.subgraphs = []
+
+
+def _too_many_tensors(mt, sg):
+    while len(sg.tensors) <= 128:
+        add_tensor(sg, 0)
+
+
+def _rank7(mt, sg):
+    sg.tensors[0].shape = np.ones(7, dtype=np.int32)
+
+
+def _dynamic_dim(mt, sg):
+    sg.tensors[0].shape = np.array([1, -1, 7, 3], dtype=np.int32)
+
+
+def _huge_tensor(mt, sg):
+    sg.tensors[0].shape = np.array([1, 65536, 65536, 3], dtype=np.int32)
+
+
+def _buffer_index(mt, sg):
+    sg.tensors[10].buffer = 9999
+
+
+def _zero_point_range(mt, sg):
+    sg.tensors[0].quantization.zeroPoint = np.array([1 << 40], dtype=np.int64)
+
+
+def _zero_points_differ(mt, sg):
+    q = sg.tensors[10].quantization  # per-channel conv weights
+    zp = np.zeros(len(q.scale), dtype=np.int64)
+    zp[1] = 3
+    q.zeroPoint = zp
+
+
+def _no_inputs(mt, sg):
+    sg.inputs = np.array([], dtype=np.int32)
+
+
+def _five_inputs(mt, sg):
+    sg.inputs = np.zeros(5, dtype=np.int32)
+
+
+def _input_index(mt, sg):
+    sg.inputs = np.array([999], dtype=np.int32)
+
+
+def _no_outputs(mt, sg):
+    sg.outputs = np.array([], dtype=np.int32)
+
+
+def _five_outputs(mt, sg):
+    sg.outputs = np.full(5, sg.outputs[0], dtype=np.int32)
+
+
+def _no_operators(mt, sg):
+    sg.operators = []
+
+
+def _too_many_ops(mt, sg):
+    import copy
+
+    while len(sg.operators) <= 64:
+        sg.operators.append(copy.deepcopy(sg.operators[-1]))
+
+
+def _opcode_index(mt, sg):
+    sg.operators[3].opcodeIndex = 99
+
+
+def _tanh(mt, sg):
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = 28  # TANH
+    mt.operatorCodes.append(code)
+    sg.operators[6].opcodeIndex = len(mt.operatorCodes) - 1
+
+
+def _four_inputs(mt, sg):
+    sg.operators[0].inputs = np.array([0, 10, 6, 6], dtype=np.int32)
+
+
+def _two_outputs(mt, sg):
+    sg.operators[6].outputs = np.array([17, 18], dtype=np.int32)
+
+
+def _op_tensor_index(mt, sg):
+    set_in(sg, 3, 1, 500)
+
+
+def _wrong_options(mt, sg):
+    sg.operators[0].builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    sg.operators[0].builtinOptions = schema.FullyConnectedOptionsT()
+
+
+def _shuffled_fc(mt, sg):
+    sg.operators[8].builtinOptions.weightsFormat = 1
+
+
+def _dilation(mt, sg):
+    sg.operators[1].builtinOptions.dilationWFactor = 2
+
+
+def _input_constant(mt, sg):
+    sg.inputs = np.array([0, 10], dtype=np.int32)  # x and the conv weights
+
+
+def _output_constant(mt, sg):
+    sg.outputs = np.array([10], dtype=np.int32)
+
+
+STRUCTURE = [
+    ("no subgraph", _no_subgraph, "REDS_ERR_MODEL", "model has no subgraph"),
+    ("more tensors than REDS_MAX_TENSORS", _too_many_tensors, "REDS_ERR_CAPACITY",
+     "model has 129 tensors, more than REDS_MAX_TENSORS (128)"),
+    ("rank above REDS_MAX_DIMS", _rank7, "REDS_ERR_CAPACITY", "tensor 0 has rank above REDS_MAX_DIMS"),
+    ("dynamic dimension", _dynamic_dim, "REDS_ERR_SHAPE", "tensor 0 has a dimension below 1"),
+    ("too many elements", _huge_tensor, "REDS_ERR_CAPACITY", "tensor 0 has too many elements"),
+    ("buffer index out of range", _buffer_index, "REDS_ERR_MODEL", "buffer index 9999 out of range"),
+    ("zero point beyond int32", _zero_point_range, "REDS_ERR_QUANT", "tensor 0 zero point out of int32 range"),
+    ("per-channel zero points differ", _zero_points_differ, "REDS_ERR_QUANT",
+     "tensor 10 has differing per-channel zero points"),
+    ("no subgraph inputs", _no_inputs, "REDS_ERR_MODEL", "subgraph has no inputs"),
+    ("more inputs than REDS_MAX_IO", _five_inputs, "REDS_ERR_CAPACITY", "more subgraph inputs than REDS_MAX_IO"),
+    ("input tensor index out of range", _input_index, "REDS_ERR_MODEL", "tensor index 999 out of range (20 tensors)"),
+    ("no subgraph outputs", _no_outputs, "REDS_ERR_MODEL", "subgraph has no outputs"),
+    ("more outputs than REDS_MAX_IO", _five_outputs, "REDS_ERR_CAPACITY", "more subgraph outputs than REDS_MAX_IO"),
+    ("no operators", _no_operators, "REDS_ERR_MODEL", "subgraph has no operators"),
+    ("more ops than REDS_MAX_OPS", _too_many_ops, "REDS_ERR_CAPACITY",
+     "model has 65 operators, more than REDS_MAX_OPS (64)"),
+    ("opcode index out of range", _opcode_index, "REDS_ERR_MODEL", "operator 3 has opcode index out of range"),
+    ("unsupported operator", _tanh, "REDS_ERR_UNSUPPORTED_OP", "op 6 (TANH): not supported by the REDS runtime"),
+    ("four operator inputs", _four_inputs, "REDS_ERR_UNSUPPORTED_OP", "op 0 (CONV_2D): too many inputs or outputs"),
+    ("two operator outputs", _two_outputs, "REDS_ERR_UNSUPPORTED_OP",
+     "op 6 (MAX_POOL_2D): operator must have exactly one output"),
+    ("operator tensor index out of range", _op_tensor_index, "REDS_ERR_MODEL", "tensor index 500 out of range"),
+    ("options of another op", _wrong_options, "REDS_ERR_MODEL", "op 0 (CONV_2D): builtin options of the wrong type"),
+    ("shuffled FC weights", _shuffled_fc, "REDS_ERR_UNSUPPORTED_OP", "op 8 (FULLY_CONNECTED): shuffled weights format"),
+    ("dilation", _dilation, "REDS_ERR_UNSUPPORTED_OP", "op 1 (CONV_2D): dilation other than 1"),
+    ("constant subgraph input", _input_constant, "REDS_ERR_MODEL", "a subgraph input is a constant tensor"),
+    ("constant subgraph output", _output_constant, "REDS_ERR_MODEL", "a subgraph output is a constant tensor"),
+]
+
+
+@pytest.mark.parametrize("case,edit,status,text", STRUCTURE, ids=[c[0] for c in STRUCTURE])
+def test_structure_is_validated(residual, case, edit, status, text):
+    name, msg = init_error(rewrite(residual, edit))
+    assert (name, text in msg) == (status, True), f"{case}: {name} {msg!r}"
+
+
+def test_short_and_foreign_files(residual):
+    assert init_error(residual[:7]) == ("REDS_ERR_TRUNCATED", "model shorter than 8 bytes")
+    name, msg = init_error(residual[:4] + b"XXXX" + residual[8:])
+    assert name == "REDS_ERR_MODEL" and "file identifier is not TFL3" in msg
+
+
+# ------------------------------------------------------------------------- REDS metadata
+
+def patch_blob(model: bytes, edit, fix_crc: bool = True) -> bytes:
+    """`model` with its REDS blob edited by `edit(bytearray)`, CRC recomputed unless told not to."""
+    mt = tflite_io.unpack(model)
+    entry = next(m for m in mt.metadata if m.name in (b"REDS", "REDS"))
+    buf = mt.buffers[entry.buffer]
+    blob = bytearray(np.asarray(buf.data, dtype=np.uint8).tobytes())
+    edit(blob)
+    if fix_crc and len(blob) >= 16:
+        total = min(struct.unpack_from("<I", blob, 8)[0], len(blob))
+        struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[16:total])))
+    buf.data = np.frombuffer(bytes(blob), dtype=np.uint8).copy()
+    return tflite_io.pack(mt)
+
+
+def _u16(off, v):
+    return lambda b: struct.pack_into("<H", b, off, v)
+
+
+def _u32(off, v):
+    return lambda b: struct.pack_into("<I", b, off, v)
+
+
+def _header(b):
+    return dict(zip(("G", "K", "M"), struct.unpack_from("<HHH", b, 16)))
+
+
+def _member(i, field, v):  # field: 0 tensor (u32), 4 axis (u16), 6 group (u16)
+    def edit(b):
+        off = 32 + 4 * _header(b)["G"] + 8 * i + field
+        struct.pack_into("<I" if field == 0 else "<H", b, off, v)
+    return edit
+
+
+def _width(k, g, v):
+    def edit(b):
+        h = _header(b)
+        struct.pack_into("<I", b, 32 + 4 * h["G"] + 8 * h["M"] + k * (8 + 4 * h["G"]) + 8 + 4 * g, v)
+    return edit
+
+
+def _full_width(g, v):
+    return lambda b: struct.pack_into("<I", b, 32 + 4 * g, v)
+
+
+def _second_member_is_first(b):
+    off = 32 + 4 * _header(b)["G"]
+    b[off + 8:off + 16] = b[off:off + 8]
+
+
+METADATA = [
+    ("blob shorter than its header", lambda b: b.__delitem__(slice(20, None)), "REDS_ERR_METADATA",
+     "REDS blob has 20 bytes, less than its 32-byte header"),
+    ("magic", lambda b: b.__setitem__(slice(0, 4), b"XXXX"), "REDS_ERR_METADATA", "REDS blob magic is not"),
+    ("version", _u16(4, 2), "REDS_ERR_VERSION", "REDS metadata version 2 not supported"),
+    ("header size", _u16(6, 36), "REDS_ERR_METADATA", "REDS header_bytes is not 32"),
+    ("total_bytes beyond the buffer", _u32(8, 1 << 20), "REDS_ERR_METADATA", "REDS total_bytes 1048576 invalid"),
+    ("total_bytes disagrees with the tables", _u16(20, 1), "REDS_ERR_METADATA", "does not match the table sizes"),
+    ("subgraph other than 0", _u32(24, 1), "REDS_ERR_METADATA", "REDS subgraph is not 0"),
+    ("full width 0", _full_width(0, 0), "REDS_ERR_METADATA", "REDS group 0 has full width 0"),
+    ("member tensor missing", _member(0, 0, 999), "REDS_ERR_METADATA", "REDS member 0 names tensor 999"),
+    ("member is a constant", _member(0, 0, 10), "REDS_ERR_METADATA", "REDS member 0 names constant tensor 10"),
+    ("member axis", _member(0, 4, 9), "REDS_ERR_METADATA", "REDS member 0 axis 9 out of range"),
+    ("member group", _member(0, 6, 99), "REDS_ERR_METADATA", "REDS member 0 group 99 out of range"),
+    ("tensor listed twice", _second_member_is_first, "REDS_ERR_METADATA", "is listed twice"),
+    ("width 0", _width(0, 0, 0), "REDS_ERR_METADATA", "REDS subnet 0 has a width out of range in group 0"),
+    ("width above the full width", _width(1, 0, 10_000), "REDS_ERR_METADATA",
+     "REDS subnet 1 has a width out of range in group 0"),
+    ("subnets not nested", _width(0, 0, 1), "REDS_ERR_METADATA",
+     "REDS subnets not nested: subnet 1 is wider than the previous one in group 0"),
+]
+
+
+@pytest.mark.parametrize("case,edit,status,text", METADATA, ids=[c[0] for c in METADATA])
+def test_metadata_is_validated(nested_residual, case, edit, status, text):
+    name, msg = init_error(patch_blob(nested_residual, edit))
+    assert (name, text in msg) == (status, True), f"{case}: {name} {msg!r}"
+
+
+def test_metadata_crc(nested_residual):
+    bad = patch_blob(nested_residual, _u32(12, 0x12345678), fix_crc=False)
+    name, msg = init_error(bad)
+    assert name == "REDS_ERR_CRC" and "REDS CRC-32 mismatch: stored 305419896" in msg
