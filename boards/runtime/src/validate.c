@@ -26,24 +26,31 @@ static reds_status_t op_tensor_error(reds_ctx_t *ctx, uint32_t oi, const char *w
   return reds_err2(ctx, REDS_ERR_MODEL, first, extra_op, "", 0, NULL);
 }
 
+static int is_subgraph_input(const reds_ctx_t *ctx, int t) {
+  for (uint32_t i = 0; i < ctx->num_inputs; ++i)
+    if (ctx->inputs[i] == t) return 1;
+  return 0;
+}
+
+/* Index of the first op before `before` that writes t, or -1. */
+static int32_t writer_before(const reds_ctx_t *ctx, int t, uint32_t before) {
+  for (uint32_t j = 0; j < before; ++j)
+    if (ctx->ops[j].out == t) return (int32_t)j;
+  return -1;
+}
+
+/* Defined before op `oi` runs: a constant, a subgraph input, or written by an earlier op. */
+static int defined_before(const reds_ctx_t *ctx, int t, uint32_t oi) {
+  return ctx->tensors[t].data != NULL || is_subgraph_input(ctx, t) || writer_before(ctx, t, oi) >= 0;
+}
+
+/* Scans instead of per-tensor tables: no memory beyond the context, O(ops^2) once at init. */
 reds_status_t reds_validate_graph(reds_ctx_t *ctx) {
-  /* writer[t]: 0 undefined, 1 constant or subgraph input, 2 + i written by op i */
-  uint16_t writer[REDS_MAX_TENSORS];
-  uint8_t is_input[REDS_MAX_TENSORS];
   const uint32_t nt = ctx->num_tensors;
-  if (nt > REDS_MAX_TENSORS || ctx->num_ops > REDS_MAX_OPS || ctx->num_inputs > REDS_MAX_IO ||
-      ctx->num_outputs > REDS_MAX_IO)
-    return reds_err(ctx, REDS_ERR_CAPACITY, "graph larger than the context (REDS_MAX_*)");
-  for (uint32_t t = 0; t < nt; ++t) {
-    writer[t] = ctx->tensors[t].data != NULL ? 1u : 0u;
-    is_input[t] = 0;
-  }
   for (uint32_t i = 0; i < ctx->num_inputs; ++i) {
     const int t = ctx->inputs[i];
     if (t < 0 || (uint32_t)t >= nt)
       return reds_err2(ctx, REDS_ERR_MODEL, "subgraph input ", i, " names tensor ", t, " which does not exist");
-    writer[t] = 1;
-    is_input[t] = 1;
   }
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
@@ -53,7 +60,7 @@ reds_status_t reds_validate_graph(reds_ctx_t *ctx) {
       const int t = op->in[j];
       if (t < 0) continue; /* absent optional input (e.g. no bias) */
       if ((uint32_t)t >= nt) return op_tensor_error(ctx, oi, "reads tensor ", t, " which does not exist", -1);
-      if (writer[t] == 0)
+      if (!defined_before(ctx, t, oi))
         return op_tensor_error(ctx, oi, "reads tensor ", t,
                                " before any op writes it (not a constant, not a subgraph input)", -1);
     }
@@ -61,16 +68,16 @@ reds_status_t reds_validate_graph(reds_ctx_t *ctx) {
       return op_tensor_error(ctx, oi, "writes tensor ", out, " which does not exist", -1);
     for (int j = 0; j < num_in; ++j)
       if (op->in[j] == out) return op_tensor_error(ctx, oi, "writes tensor ", out, ", one of its own inputs", -1);
-    if (is_input[out]) return op_tensor_error(ctx, oi, "writes tensor ", out, ", a subgraph input", -1);
-    if (writer[out] >= 2)
-      return op_tensor_error(ctx, oi, "writes tensor ", out, ", already written by op ", writer[out] - 2);
-    if (writer[out] == 0) writer[out] = (uint16_t)(2u + oi); /* a constant output is prepare's error */
+    if (is_subgraph_input(ctx, out)) return op_tensor_error(ctx, oi, "writes tensor ", out, ", a subgraph input", -1);
+    const int32_t prev = writer_before(ctx, out, oi);
+    if (prev >= 0) return op_tensor_error(ctx, oi, "writes tensor ", out, ", already written by op ", prev);
+    /* writing a constant is refused by the op's own checks ("constant activation input or output") */
   }
   for (uint32_t i = 0; i < ctx->num_outputs; ++i) {
     const int t = ctx->outputs[i];
     if (t < 0 || (uint32_t)t >= nt)
       return reds_err2(ctx, REDS_ERR_MODEL, "subgraph output ", i, " names tensor ", t, " which does not exist");
-    if (writer[t] == 0)
+    if (!defined_before(ctx, t, ctx->num_ops))
       return reds_err2(ctx, REDS_ERR_MODEL, "subgraph output ", i, " (tensor ", t,
                        ") is never written by an op");
   }
