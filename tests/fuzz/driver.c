@@ -6,11 +6,12 @@
  * reaches a new one. Flags follow libFuzzer's spelling, so one command line serves both:
  *
  *   driver [-max_total_time=S] [-runs=N] [-seed=N] [-dict=FILE] [-artifact_prefix=DIR/]
- *          [-timeout=S] [-max_len=N] CORPUS_DIR...     fuzz; new inputs go to the first dir
+ *          [-timeout=S] [-max_len=N] [-slow_dir=DIR] CORPUS_DIR...
+ *                                                    fuzz; new inputs go to the first dir
  *   driver FILE...                                     replay each file once
  *
- * A crash, sanitizer report or hang (an input running longer than -timeout, default 1 s)
- * writes the input to <artifact_prefix>crash-<hash> or timeout-<hash> and exits non-zero.
+ * A crash, sanitizer report or hang (an input using more than -timeout of CPU time, default
+ * 1 s; CPU time, so a loaded machine does not make slow inputs look hung) writes the input to <artifact_prefix>crash-<hash> or timeout-<hash> and exits non-zero.
  * The last line of a finished run is "#REDS-FUZZ done execs=... edges=... ...".
  */
 #define _POSIX_C_SOURCE 200809L
@@ -91,6 +92,7 @@ static size_t n_tokens;
 static size_t max_len = 1u << 16;
 static const char *artifact_prefix = "./";
 static const char *out_dir;
+static const char *slow_dir; /* -slow_dir=DIR: keep inputs that ran longer than 0.1 s */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -311,27 +313,41 @@ static void on(int sig, void (*handler)(int)) { /* sigaction: signal() may reset
   sigaction(sig, &sa, NULL);
 }
 
-static double now_s(void) {
+static double clock_s(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+static double cpu_s(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
+
 static double max_exec_s;
-static uint64_t slow_execs; /* above 0.1 s */
+static uint64_t slow_execs; /* above 0.1 s of CPU time */
 
 static unsigned execute(const uint8_t *d, size_t n) {
   cur_len = n;
   cur_data = d;
   ++exec_id;
-  const double t0 = now_s();
+  const double t0 = cpu_s();
   tracing = 1;
   prev_block = 0;
   LLVMFuzzerTestOneInput(d, n);
   tracing = 0;
-  const double dt = now_s() - t0;
+  const double dt = cpu_s() - t0;
   if (dt > max_exec_s) max_exec_s = dt;
-  if (dt > 0.1) ++slow_execs;
+  if (dt > 0.1) {
+    ++slow_execs;
+    if (slow_dir) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/slow-%08x-%.0fms", slow_dir, fnv1a(d, n), dt * 1e3);
+      FILE *f = fopen(path, "wb");
+      if (f) {
+        fwrite(d, 1, n, f);
+        fclose(f);
+      }
+    }
+  }
   cur_data = NULL;
   return merge_hits();
 }
@@ -377,6 +393,7 @@ int main(int argc, char **argv) {
     else if ((v = flag(argv[i], "-artifact_prefix"))) artifact_prefix = v;
     else if ((v = flag(argv[i], "-timeout"))) timeout_s = atof(v);
     else if ((v = flag(argv[i], "-max_len"))) max_len = strtoull(v, NULL, 10);
+    else if ((v = flag(argv[i], "-slow_dir"))) slow_dir = v;
     else if (argv[i][0] == '-') fprintf(stderr, "ignoring flag %s\n", argv[i]);
     else {
       ++n_paths;
@@ -386,9 +403,9 @@ int main(int argc, char **argv) {
   if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(on_death);
   const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
   for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; ++i) on(fatal[i], on_signal);
-  on(SIGALRM, on_tick);
+  on(SIGPROF, on_tick); /* ticks of process CPU time */
   struct itimerval tick = {{0, TICK_MS * 1000}, {0, TICK_MS * 1000}};
-  setitimer(ITIMER_REAL, &tick, NULL);
+  setitimer(ITIMER_PROF, &tick, NULL);
 
   if (n_paths > 0 && n_dirs == 0) { /* replay */
     for (int i = 1; i < argc; ++i) {
@@ -401,7 +418,7 @@ int main(int argc, char **argv) {
       execute(u.data, u.len);
       free(u.data);
     }
-    printf("#REDS-FUZZ replayed %d inputs max_exec_ms=%.2f\n", n_paths, max_exec_s * 1e3);
+    printf("#REDS-FUZZ replayed %d inputs max_exec_cpu_ms=%.2f\n", n_paths, max_exec_s * 1e3);
     return 0;
   }
   for (int i = 1; i < argc; ++i) {
@@ -442,7 +459,7 @@ int main(int argc, char **argv) {
   unsigned edges, features;
   count_map(&edges, &features);
   printf("#REDS-FUZZ done execs=%llu seconds=%.1f corpus=%zu seeds=%zu edges=%u features=%u "
-         "max_exec_ms=%.2f slow_execs=%llu models_run=%llu invokes=%llu\n",
+         "max_exec_cpu_ms=%.2f slow_execs=%llu models_run=%llu invokes=%llu\n",
          (unsigned long long)execs, now_s() - t0, n_corpus, n_seeds, edges, features,
          max_exec_s * 1e3, (unsigned long long)slow_execs,
          &reds_fuzz_models_run ? reds_fuzz_models_run : 0ull, &reds_fuzz_invokes ? reds_fuzz_invokes : 0ull);

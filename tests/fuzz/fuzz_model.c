@@ -7,7 +7,7 @@
  * target works whether the context's tables are fixed arrays or live in the arena's tail: the
  * checks fill and inspect only the activation head of the arena, [0, max_k arena_bytes(k)).
  *
- * Beyond the sanitizers, each model that loads is checked for:
+ * Beyond the sanitizers, each model that loads (and needs at most RUN_MACS_MAX MACs) is checked for:
  *   - reads of bytes this inference did not write: every subnet runs twice, with the arena and
  *     its guard bytes filled 0x7f and then 0x80; the outputs (and statuses) must be equal;
  *   - writes outside the planned tensors: after an inference every arena byte that belongs to no
@@ -37,6 +37,9 @@ uint32_t reds_crc32(const uint8_t *data, uint32_t len); /* the runtime's CRC of 
 #define FILL_B 0x80
 #define MAX_OUT (1u << 16)
 #define TYPE_FLOAT32 0 /* TFLite TensorType */
+/* Models are run only up to this many MACs (all subnets, or the per-op check's prefixes), so
+ * that a mutated shape asking for billions of MACs stays a legal slow model, not a "hang". */
+#define RUN_MACS_MAX 8000000ull
 
 static reds_ctx_t ctx;
 
@@ -210,9 +213,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_error_text(s);
   const uint32_t k_n = s == REDS_OK ? reds_num_subnets(&ctx) : 0;
   arena_t a = {NULL, NULL, s == REDS_OK ? reds_max_arena_bytes(&ctx) : 0, 0};
-  for (uint32_t k = 0; k < k_n; ++k)
+  unsigned long long macs = 0;
+  for (uint32_t k = 0; k < k_n; ++k) {
     if (reds_subnet_arena_bytes(&ctx, k) > a.act) a.act = reds_subnet_arena_bytes(&ctx, k);
-  if (k_n > 0 && k_n <= 256 && a.need > 0 && a.act <= a.need) {
+    macs += reds_subnet_macs(&ctx, k);
+  }
+  if (k_n > 0 && k_n <= 256 && a.need > 0 && a.act <= a.need && macs <= RUN_MACS_MAX) {
     const uint32_t seed = fnv1a(data, size);
     a.buf = (uint8_t *)malloc(a.need + 2u * GUARD); /* an exact-size arena between two guards */
     a.arena = a.buf + GUARD;
@@ -226,7 +232,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       finding("output depends on arena bytes the inference did not write", (uint32_t)na, (uint32_t)nb);
     if ((seed & 3u) == 0) {
       const uint32_t k = (seed >> 2) % k_n;
-      if (reds_select(&ctx, k) == REDS_OK) check_per_op(&a, seed + k, scratch + a.act, scratch + 2u * a.act);
+      if ((unsigned long long)reds_subnet_macs(&ctx, k) * ctx.num_ops <= RUN_MACS_MAX &&
+          reds_select(&ctx, k) == REDS_OK)
+        check_per_op(&a, seed + k, scratch + a.act, scratch + 2u * a.act);
     }
     free(scratch);
     free(a.buf);

@@ -12,7 +12,8 @@ Serial fuzzer: tests/fuzz/serial_fuzz.py against the native firmware built with 
 
 Every finding (crash, sanitizer report, hang, check failure) is copied to
 tests/fuzz/regressions/<target>/, where tests/fuzz/test_fuzz_smoke.py replays it. The summary
-(executions, lines, time, coverage, findings) is printed and written to <out>/summary.json.
+(executions, lines, time, coverage, findings) is printed and written to
+<out>/summary-<target>.json.
 Exit status: 0 without findings, 1 with.
 """
 from __future__ import annotations
@@ -195,8 +196,8 @@ def run_serial(seconds: float, out: Path, seed: int = 1, max_lines: int = 0,
         saved = _save_regression(regressions, "serial", f.stream, f.kind)
         findings.append({"kind": f.kind, "reason": f.detail[:500], "regression": str(saved)})
     return {"seconds": round(time.monotonic() - t0, 1), "lines": st.lines, "batches": st.batches,
-            "board_starts": st.restarts, "max_line_ms": round(st.max_line_s * 1e3, 2),
-            "uploads_accepted": st.uploads_ok, "uploads_rejected": st.uploads_rejected,
+            "board_starts": st.restarts, "max_line_wall_ms": round(st.max_line_s * 1e3, 2),
+            "models_loaded": st.uploads_ok, "uploads_rejected": st.uploads_rejected,
             "line_timeout_s": line_timeout, "hostile_counts": hostile_counts,
             "finding_events": st.events, "findings": findings}
 
@@ -219,6 +220,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60, help="time per fuzzer (Default: 60)")
     ap.add_argument("--target", choices=["model", "serial", "both"], default="both")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=0, help="model: stop after this many executions")
+    ap.add_argument("--lines", type=int, default=0, help="serial: stop after this many lines")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "fuzz", help="(Default: build/fuzz)")
     ap.add_argument("--engine", choices=["auto", "libfuzzer", "gcc-driver"], default="auto")
     ap.add_argument("--bounded-counts", action="store_true",
@@ -241,11 +244,11 @@ def main(argv=None) -> int:
     summary = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "command": "python tests/fuzz/run_fuzz.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     if args.target in ("model", "both"):
-        summary["model"] = run_model(args.seconds, out, args.seed, args.engine)
+        summary["model"] = run_model(args.seconds, out, args.seed, args.engine, runs=args.runs)
     if args.target in ("serial", "both"):
-        summary["serial"] = run_serial(args.seconds, out, args.seed,
+        summary["serial"] = run_serial(args.seconds, out, args.seed, max_lines=args.lines,
                                        hostile_counts=not args.bounded_counts)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / f"summary-{args.target}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     n = sum(len(summary[t]["findings"]) for t in ("model", "serial") if t in summary)
     return 1 if n else 0

@@ -84,9 +84,19 @@ class Board:
         self._err.flush()
         return self.log.read_bytes().decode(errors="replace")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the board process has used, from /proc."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("inf")
+
     def send(self, data: bytes, n_ready: int, timeout: float) -> list[tuple[list[str], float]]:
-        """Write `data`; read until `n_ready` m-ready lines. Raises TimeoutError when one line's
-        reply takes longer than `timeout` (with the replies so far), BoardDied on exit."""
+        """Write `data`; read until `n_ready` m-ready lines. Raises TimeoutError when one line
+        keeps the board busy for more than `timeout` seconds of its CPU time (with the replies so
+        far; CPU time, so a loaded host does not fake a hang), BoardDied when it exits. The
+        durations returned are wall-clock."""
         if data:
             writer = threading.Thread(target=self._write, args=(data,), daemon=True)
             writer.start()
@@ -94,6 +104,8 @@ class Board:
         cur: list[str] = []
         fd = self.proc.stdout.fileno()
         last = time.monotonic()
+        cpu_last = self.cpu_seconds()
+        wait_from = last
         while len(replies) < n_ready:
             while b"\r\n" in self._buf and len(replies) < n_ready:
                 line, self._buf = self._buf.split(b"\r\n", 1)
@@ -101,14 +113,17 @@ class Board:
                 if text == "m-ready":
                     now = time.monotonic()
                     replies.append((cur, now - last))
-                    cur, last = [], now
+                    cur, last, wait_from = [], now, now
+                    cpu_last = self.cpu_seconds()
                 elif text:
                     cur.append(text)
             if len(replies) == n_ready:
                 break
-            left = timeout - (time.monotonic() - last)
+            left = timeout - (time.monotonic() - wait_from)
             if left <= 0:
-                raise TimeoutError(replies)
+                if self.cpu_seconds() - cpu_last > timeout or time.monotonic() - last > 60 * timeout:
+                    raise TimeoutError(replies)
+                wait_from, left = time.monotonic(), timeout  # busy host, not a busy board: wait on
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
                 chunk = os.read(fd, 65536)
