@@ -226,6 +226,8 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["auto", "libfuzzer", "gcc-driver"], default="auto")
     ap.add_argument("--bounded-counts", action="store_true",
                     help="serial: draw counts below 300 only, to look past unbounded-count hangs")
+    ap.add_argument("--regressions", type=Path, default=REGRESSIONS,
+                    help="where findings are saved (Default: tests/fuzz/regressions)")
     ap.add_argument("--replay", action="store_true", help="replay tests/fuzz/regressions and exit")
     args = ap.parse_args(argv)
     out = args.out.resolve()
@@ -244,10 +246,12 @@ def main(argv=None) -> int:
     summary = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "command": "python tests/fuzz/run_fuzz.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     if args.target in ("model", "both"):
-        summary["model"] = run_model(args.seconds, out, args.seed, args.engine, runs=args.runs)
+        summary["model"] = run_model(args.seconds, out, args.seed, args.engine, runs=args.runs,
+                                     regressions=args.regressions.resolve())
     if args.target in ("serial", "both"):
         summary["serial"] = run_serial(args.seconds, out, args.seed, max_lines=args.lines,
-                                       hostile_counts=not args.bounded_counts)
+                                       hostile_counts=not args.bounded_counts,
+                                       regressions=args.regressions.resolve())
     (out / f"summary-{args.target}.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     n = sum(len(summary[t]["findings"]) for t in ("model", "serial") if t in summary)
