@@ -359,3 +359,156 @@ def test_metadata_crc(nested_residual):
     bad = patch_blob(nested_residual, _u32(12, 0x12345678), fix_crc=False)
     name, msg = init_error(bad)
     assert name == "REDS_ERR_CRC" and "REDS CRC-32 mismatch: stored 305419896" in msg
+
+
+# ------------------------------------------------------------------ operator preparation
+
+@pytest.fixture(scope="module")
+def conv_dw_gap(tflite_model) -> bytes:
+    return tflite_model("conv_dw_gap")
+
+
+@pytest.fixture(scope="module")
+def float_io(tflite_model) -> bytes:
+    return tflite_model("float_io")
+
+
+# modelgen.conv_dw_gap: 0 CONV_2D (in 0, filter 8, bias 7) -> 9; 1 DEPTHWISE (9, 6, 5) -> 10;
+# 2 CONV_2D 1x1 (10, 4, 3) -> 11; 3 MEAN (11, axes 1) -> 12; 4 FULLY_CONNECTED (12, 2) -> 13;
+# 5 SOFTMAX 13 -> 14.  float_io: 0 QUANTIZE 0 -> 9, the same ops, 7 DEQUANTIZE 15 -> 16.
+
+def _t(sg, i):
+    return sg.tensors[i]
+
+
+def _shape(i, *dims):
+    def edit(mt, sg):
+        _t(sg, i).shape = np.array(dims, dtype=np.int32)
+    return edit
+
+
+def _type(i, code):
+    def edit(mt, sg):
+        _t(sg, i).type = code
+    return edit
+
+
+def _opt(op, **values):
+    def edit(mt, sg):
+        for k, v in values.items():
+            setattr(sg.operators[op].builtinOptions, k, v)
+    return edit
+
+
+def _inputs(op, *ts):
+    def edit(mt, sg):
+        sg.operators[op].inputs = np.array(ts, dtype=np.int32)
+    return edit
+
+
+def _scales(i, fn):
+    def edit(mt, sg):
+        q = _t(sg, i).quantization
+        q.scale = np.asarray(fn(np.array(q.scale, dtype=np.float32)), dtype=np.float32)
+        if q.zeroPoint is not None and len(q.zeroPoint) != len(q.scale):
+            q.zeroPoint = np.zeros(len(q.scale), dtype=np.int64)
+    return edit
+
+
+def _zero_points(i, v):
+    def edit(mt, sg):
+        q = _t(sg, i).quantization
+        q.zeroPoint = np.full(len(q.zeroPoint), v, dtype=np.int64)
+    return edit
+
+
+def _short_buffer(i, n):
+    def edit(mt, sg):
+        b = mt.buffers[_t(sg, i).buffer]
+        b.data = np.array(b.data[:n], dtype=np.uint8)
+    return edit
+
+
+def _axes(*axes):
+    def edit(mt, sg):
+        mt.buffers[_t(sg, 1).buffer].data = np.frombuffer(np.array(axes, dtype="<i4").tobytes(), np.uint8).copy()
+    return edit
+
+
+UINT8, INT8 = 3, 9
+PREPARE = [
+    # (model, case, edit, status, text)
+    ("conv_dw_gap", "constant activation", _inputs(3, 3, 1), "REDS_ERR_UNSUPPORTED_OP",
+     "op 3 (MEAN): constant activation input or output"),
+    ("conv_dw_gap", "activation without scale", _scales(9, lambda s: s * 0), "REDS_ERR_QUANT",
+     "op 0 (CONV_2D): int8 activation without a valid scale / zero point"),
+    ("conv_dw_gap", "input type", _type(0, UINT8), "REDS_ERR_UNSUPPORTED_OP", "op 0 (CONV_2D): input type (int8 only)"),
+    ("conv_dw_gap", "weights not constant", _inputs(0, 0, 0, 7), "REDS_ERR_UNSUPPORTED_OP",
+     "op 0 (CONV_2D): weights must be constant int8"),
+    ("conv_dw_gap", "weight buffer short", _short_buffer(8, 10), "REDS_ERR_TRUNCATED",
+     "op 0 (CONV_2D): weight buffer too short"),
+    ("conv_dw_gap", "weight zero point", _zero_points(8, 1), "REDS_ERR_QUANT", "op 0 (CONV_2D): weight zero point is not 0"),
+    ("conv_dw_gap", "bias not int32", _inputs(0, 0, 8, 8), "REDS_ERR_UNSUPPORTED_OP",
+     "op 0 (CONV_2D): bias must be constant int32"),
+    ("conv_dw_gap", "bias length", _shape(7, 12), "REDS_ERR_SHAPE", "op 0 (CONV_2D): bias length differs from outputs"),
+    ("conv_dw_gap", "filter rank", _shape(8, 13, 3, 9), "REDS_ERR_SHAPE", "op 0 (CONV_2D): filter must be 4-D"),
+    ("conv_dw_gap", "stride disagrees with shapes", _opt(0, strideW=1), "REDS_ERR_SHAPE",
+     "op 0 (CONV_2D): output size does not match padding / stride"),
+    ("conv_dw_gap", "stride 0", _opt(0, strideH=0), "REDS_ERR_UNSUPPORTED_OP", "op 0 (CONV_2D): stride below 1"),
+    ("conv_dw_gap", "filter channels", _shape(4, 7, 1, 1, 12), "REDS_ERR_SHAPE",
+     "op 2 (CONV_2D): filter [O,kh,kw,I] does not match input/output channels"),
+    ("conv_dw_gap", "depth multiplier", _shape(6, 1, 3, 3, 12), "REDS_ERR_UNSUPPORTED_OP",
+     "op 1 (DEPTHWISE_CONV_2D): depth multiplier other than 1"),
+    ("conv_dw_gap", "fused TANH", _opt(0, fusedActivationFunction=4), "REDS_ERR_UNSUPPORTED_OP",
+     "op 0 (CONV_2D): fused activation (supported: NONE, RELU, RELU_N1_TO_1, RELU6)"),
+    ("conv_dw_gap", "weight scale count", _scales(8, lambda s: s[:2]), "REDS_ERR_QUANT",
+     "op 0 (CONV_2D): weight scales count differs from outputs"),
+    ("conv_dw_gap", "weight scale 0", _scales(8, lambda s: np.where(np.arange(len(s)) == 3, 0, s)), "REDS_ERR_QUANT",
+     "op 0 (CONV_2D): weight scale not positive and finite"),
+    ("conv_dw_gap", "mean axis type", _type(1, INT8), "REDS_ERR_UNSUPPORTED_OP",
+     "op 3 (MEAN): axis must be a constant int32 pair"),
+    ("conv_dw_gap", "mean over C", _axes(1, 3), "REDS_ERR_UNSUPPORTED_OP",
+     "op 3 (MEAN): only the mean over H and W of a 4-D input"),
+    ("conv_dw_gap", "mean keep_dims", _opt(3, keepDims=True), "REDS_ERR_SHAPE",
+     "op 3 (MEAN): output shape does not match keep_dims"),
+    ("conv_dw_gap", "FC weights rank", _shape(2, 5, 7, 1), "REDS_ERR_SHAPE", "op 4 (FULLY_CONNECTED): weights must be 2-D [O, I]"),
+    ("conv_dw_gap", "FC sizes", _shape(2, 5, 6), "REDS_ERR_SHAPE",
+     "op 4 (FULLY_CONNECTED): input/output sizes do not match weights [O, I]"),
+    ("conv_dw_gap", "softmax output quantization", _scales(14, lambda s: s * 2), "REDS_ERR_QUANT",
+     "op 5 (SOFTMAX): int8 output must have scale 1/256, zero point -128"),
+    ("conv_dw_gap", "softmax shapes", _shape(14, 1, 6), "REDS_ERR_SHAPE", "op 5 (SOFTMAX): input and output shapes differ"),
+    ("float_io", "quantize input type", _type(0, INT8), "REDS_ERR_UNSUPPORTED_OP",
+     "op 0 (QUANTIZE): input type (float32 -> int8 only)"),
+    ("float_io", "quantize element count", _shape(9, 1, 9, 9, 2), "REDS_ERR_SHAPE", "op 0 (QUANTIZE): element counts differ"),
+    ("residual", "ADD shapes", _inputs(3, 12, 0), "REDS_ERR_UNSUPPORTED_OP", "op 3 (ADD): broadcasting ADD (shapes differ)"),
+    ("residual", "ADD one input", _inputs(3, 12), "REDS_ERR_MODEL", "op 3 (ADD): missing second input"),
+    ("residual", "no input", _inputs(6), "REDS_ERR_MODEL", "op 6 (MAX_POOL_2D): missing input"),
+    ("residual", "pool channels", _shape(17, 1, 3, 3, 12), "REDS_ERR_SHAPE", "op 6 (MAX_POOL_2D): channels differ"),
+    ("residual", "reshape element count", _shape(18, 1, 118), "REDS_ERR_SHAPE", "op 7 (RESHAPE): element counts differ"),
+]
+
+
+@pytest.mark.parametrize("model,case,edit,status,text", PREPARE, ids=[c[1] for c in PREPARE])
+def test_operators_are_validated(request, model, case, edit, status, text):
+    name, msg = init_error(rewrite(request.getfixturevalue(model), edit))
+    assert (name, text in msg) == (status, True), f"{case}: {name} {msg!r}"
+
+
+def _subnet_field(k, field, v):  # field 0: macs, 4: arena_bytes
+    def edit(b):
+        h = _header(b)
+        struct.pack_into("<I", b, 32 + 4 * h["G"] + 8 * h["M"] + k * (8 + 4 * h["G"]) + field, v)
+    return edit
+
+
+def test_metadata_numbers_are_checked(nested_residual):
+    name, msg = init_error(patch_blob(nested_residual, _subnet_field(0, 0, 12345)))
+    assert name == "REDS_ERR_METADATA" and "REDS metadata says macs=12345 but the runtime counts macs=" in msg
+    name, msg = init_error(patch_blob(nested_residual, _subnet_field(0, 4, 16)))
+    assert name == "REDS_ERR_METADATA" and "REDS metadata says arena_bytes=16" in msg
+
+
+def test_arena_too_small(residual):
+    with pytest.raises(RedsRuntimeError) as e:
+        Runtime(residual, arena_bytes=64)
+    assert e.value.name == "REDS_ERR_ARENA" and "arena too small" in e.value.message
