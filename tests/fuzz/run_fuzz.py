@@ -36,6 +36,7 @@ RUNTIME = REPO / "boards" / "runtime"
 SEEDS = HERE / "corpus" / "model"
 DICT = HERE / "model.dict"
 REGRESSIONS = HERE / "regressions"
+CLANGS = ("clang", "clang-14")  # Debian 12: packages clang-14 and libclang-rt-14-dev (libFuzzer)
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 CFLAGS = ["-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-Werror", *SANITIZE,
           f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{RUNTIME / 'kernels'}"]
@@ -72,7 +73,7 @@ def build_model_fuzzer(out: Path, engine: str = "auto", without_validation: bool
     """Build the model fuzz target; returns (program, "libfuzzer" | "gcc-driver").
     `without_validation` links tests/fuzz/no_validation.c in place of the graph validation (to
     show the target's checks catch what the validation prevents)."""
-    clang = os.environ.get("CLANG", "clang")
+    clang = os.environ.get("CLANG") or next((c for c in CLANGS if shutil.which(c)), "clang")
     if engine == "auto":
         engine = "libfuzzer" if _libfuzzer_available(clang) else "gcc-driver"
     srcs = _sources() + ([HERE / "driver.c"] if engine == "gcc-driver" else [])
