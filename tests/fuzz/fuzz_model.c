@@ -181,6 +181,9 @@ static size_t run_all(const uint8_t *model, size_t size, arena_t *a, uint8_t fil
     stage(a, fill, seed + k);
     s = reds_invoke(&ctx);
     ++reds_fuzz_invokes;
+#ifdef REDS_FUZZ_INJECT_STRAY_WRITE /* test of the checks: an inference that writes past the arena */
+    a->arena[a->need + (size_t)REDS_FUZZ_INJECT_STRAY_WRITE] ^= 1;
+#endif
     check_error_text(s);
     statuses[k] = s;
     check_untouched(a, fill, mask);

@@ -69,18 +69,19 @@ def _libfuzzer_available(cc: str) -> bool:
         return p.returncode == 0
 
 
-def build_model_fuzzer(out: Path, engine: str = "auto", without_validation: bool = False) -> tuple[Path, str]:
+def build_model_fuzzer(out: Path, engine: str = "auto", without_validation: bool = False,
+                       defines: tuple[str, ...] = ()) -> tuple[Path, str]:
     """Build the model fuzz target; returns (program, "libfuzzer" | "gcc-driver").
-    `without_validation` links tests/fuzz/no_validation.c in place of the graph validation (to
-    show the target's checks catch what the validation prevents)."""
+    `without_validation` links tests/fuzz/no_validation.c in place of the graph validation, and
+    `defines` (-D...) switch on fault injection: both show the target's checks fire."""
     clang = os.environ.get("CLANG") or next((c for c in CLANGS if shutil.which(c)), "clang")
     if engine == "auto":
         engine = "libfuzzer" if _libfuzzer_available(clang) else "gcc-driver"
     srcs = _sources() + ([HERE / "driver.c"] if engine == "gcc-driver" else [])
-    cflags = list(CFLAGS)
+    cflags = list(CFLAGS) + list(defines)
     if without_validation:
         srcs = [s for s in srcs if s.name != "validate.c"] + [HERE / "no_validation.c"]
-    variant = engine + ("-novalidation" if without_validation else "")
+    variant = engine + ("-novalidation" if without_validation else "") + "".join(defines)
     prog = out / f"fuzz_model-{variant}-{_digest(srcs, variant)}"
     if prog.exists():
         return prog, engine
@@ -169,8 +170,9 @@ def run_model(seconds: float, out: Path, seed: int = 1, engine: str = "auto", ru
     return summary
 
 
-def replay_model(files: list[Path], out: Path, without_validation: bool = False) -> subprocess.CompletedProcess:
-    prog, _ = build_model_fuzzer(out / "bin", without_validation=without_validation)
+def replay_model(files: list[Path], out: Path, without_validation: bool = False,
+                 defines: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    prog, _ = build_model_fuzzer(out / "bin", without_validation=without_validation, defines=defines)
     return subprocess.run([str(prog), *map(str, files)], capture_output=True, text=True,
                           env={**os.environ, **ENV}, timeout=600)
 

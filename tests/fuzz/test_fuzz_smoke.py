@@ -45,6 +45,14 @@ def test_model_target_catches_output_from_unwritten_arena(out):
     assert "REDS-FUZZ FINDING: output depends on arena bytes the inference did not write" in p.stderr
 
 
+def test_model_target_catches_writes_past_the_arena(out):
+    """A fault injected after each inference (one guard byte flipped) must be reported."""
+    seed = run_fuzz.SEEDS / "residual_nested.tflite"
+    p = run_fuzz.replay_model([seed], out, defines=("-DREDS_FUZZ_INJECT_STRAY_WRITE=5",))
+    assert p.returncode != 0
+    assert "REDS-FUZZ FINDING: write into the guard bytes (5, 0)" in p.stderr
+
+
 @pytest.mark.parametrize("path", MODEL_REGRESSIONS, ids=[p.name for p in MODEL_REGRESSIONS])
 def test_model_regressions_replay_clean(out, path):
     p = run_fuzz.replay_model([path], out)
