@@ -41,7 +41,7 @@ SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-o
 CFLAGS = ["-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-Werror", *SANITIZE,
           f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{RUNTIME / 'kernels'}"]
 ENV = {"ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1",
-       "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+       "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:abort_on_error=1"}
 
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "firmware"))
