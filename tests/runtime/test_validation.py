@@ -435,7 +435,7 @@ def _axes(*axes):
     return edit
 
 
-UINT8, INT8 = 3, 9
+UINT8, INT16, INT8 = 3, 7, 9
 PREPARE = [
     # (model, case, edit, status, text)
     ("conv_dw_gap", "constant activation", _inputs(3, 3, 1), "REDS_ERR_UNSUPPORTED_OP",
@@ -477,7 +477,7 @@ PREPARE = [
     ("conv_dw_gap", "softmax output quantization", _scales(14, lambda s: s * 2), "REDS_ERR_QUANT",
      "op 5 (SOFTMAX): int8 output must have scale 1/256, zero point -128"),
     ("conv_dw_gap", "softmax shapes", _shape(14, 1, 6), "REDS_ERR_SHAPE", "op 5 (SOFTMAX): input and output shapes differ"),
-    ("float_io", "quantize input type", _type(0, INT8), "REDS_ERR_UNSUPPORTED_OP",
+    ("float_io", "quantize input type", _type(0, INT16), "REDS_ERR_UNSUPPORTED_OP",
      "op 0 (QUANTIZE): input type (float32 -> int8 only)"),
     ("float_io", "quantize element count", _shape(9, 1, 9, 9, 2), "REDS_ERR_SHAPE", "op 0 (QUANTIZE): element counts differ"),
     ("residual", "ADD shapes", _inputs(3, 12, 0), "REDS_ERR_UNSUPPORTED_OP", "op 3 (ADD): broadcasting ADD (shapes differ)"),
