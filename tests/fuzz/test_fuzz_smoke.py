@@ -1,5 +1,6 @@
-"""Short bounded runs of both fuzzers (a few seconds each, after the sanitizer builds) and the
-replay of every saved regression input. `python tests/fuzz/run_fuzz.py` runs the long campaigns."""
+"""Short bounded runs of both fuzzers (a fixed amount of work: 3000 model executions, 1000 serial
+lines; seconds each after the sanitizer builds), the checks shown to fire, and the replay of every
+saved regression input. `python tests/fuzz/run_fuzz.py` runs the long campaigns."""
 from __future__ import annotations
 
 import sys
@@ -28,10 +29,10 @@ def test_seed_corpus_and_dictionary_exist():
 
 
 def test_model_fuzzer_smoke(out):
-    s = run_fuzz.run_model(4, out, seed=3, regressions=out / "found")
+    s = run_fuzz.run_model(300, out, seed=3, runs=3000, regressions=out / "found")
     assert s["findings"] == [], s["findings"]
     assert s["exit_code"] == 0
-    assert s["execs"] > 100 and s.get("edges", 0) > 100
+    assert s["execs"] >= 3000 and s.get("edges", 0) > 100
     if s["engine"] == "gcc-driver":  # the driver also counts inputs that loaded and ran
         assert s["models_run"] > 0 and s["invokes"] >= s["models_run"]
 
@@ -60,9 +61,9 @@ def test_model_regressions_replay_clean(out, path):
 
 
 def test_serial_fuzzer_smoke(out):
-    s = run_fuzz.run_serial(4, out, seed=3, regressions=out / "found")
+    s = run_fuzz.run_serial(300, out, seed=3, max_lines=1000, regressions=out / "found")
     assert s["findings"] == [], s["findings"]
-    assert s["lines"] > 100 and s["batches"] > 1 and s["uploads_rejected"] > 0
+    assert s["lines"] >= 1000 and s["batches"] >= 10 and s["uploads_rejected"] > 0
 
 
 def test_serial_fuzzer_notices_a_dead_board(out, tmp_path):
