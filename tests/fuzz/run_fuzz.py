@@ -177,6 +177,38 @@ def replay_model(files: list[Path], out: Path, without_validation: bool = False,
                           env={**os.environ, **ENV}, timeout=600)
 
 
+def corpus_coverage(out: Path) -> dict:
+    """Line coverage of boards/runtime when the model corpus (<out>/corpus/model and the seeds)
+    is replayed through the target built with gcc --coverage (no sanitizers): gcov's numbers."""
+    cov = out / "coverage"
+    shutil.rmtree(cov, ignore_errors=True)
+    cov.mkdir(parents=True)
+    srcs = _sources() + [HERE / "driver.c"]
+    flags = [f for f in CFLAGS if not f.startswith("-fsanitize") and f != "-fno-omit-frame-pointer"]
+    objs = []
+    for src in srcs:
+        obj = cov / (src.stem + ".o")
+        _run_cc(["gcc", *flags, "--coverage", "-c", str(src), "-o", str(obj)])
+        objs.append(str(obj))
+    prog = cov / "replay"
+    _run_cc(["gcc", "--coverage", *objs, "-o", str(prog)])
+    files = [p for d in (out / "corpus" / "model", SEEDS) if d.exists() for p in sorted(d.iterdir())]
+    for i in range(0, len(files), 500):
+        subprocess.run([str(prog), *map(str, files[i:i + 500])], capture_output=True, timeout=3600, cwd=cov)
+    runtime = [s for s in srcs if RUNTIME in s.parents]
+    p = subprocess.run(["gcov", "-n", *[str(cov / (s.stem + ".o")) for s in runtime]],
+                       capture_output=True, text=True, cwd=cov)
+    per_file, total, hit = {}, 0, 0
+    for name, pct, n in re.findall(r"File '([^']+)'\nLines executed:([\d.]+)% of (\d+)", p.stdout):
+        if "boards/runtime" not in name or name.endswith(".h"):
+            continue
+        per_file[str(Path(name).relative_to(RUNTIME))] = float(pct)
+        total += int(n)
+        hit += round(float(pct) * int(n) / 100)
+    return {"inputs": len(files), "runtime_lines": total, "runtime_lines_executed": hit,
+            "runtime_line_coverage_pct": round(100 * hit / max(total, 1), 1), "per_file_pct": per_file}
+
+
 # ------------------------------------------------------------------------------ serial
 
 def _serial_models() -> list[bytes]:
@@ -232,9 +264,14 @@ def main(argv=None) -> int:
     ap.add_argument("--regressions", type=Path, default=REGRESSIONS,
                     help="where findings are saved (Default: tests/fuzz/regressions)")
     ap.add_argument("--replay", action="store_true", help="replay tests/fuzz/regressions and exit")
+    ap.add_argument("--coverage", action="store_true",
+                    help="replay <out>/corpus/model with gcc --coverage, print the runtime's line coverage, exit")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.coverage:
+        print(json.dumps(corpus_coverage(out), indent=2))
+        return 0
     if args.replay:
         bad = 0
         models = sorted((REGRESSIONS / "model").glob("*"))
