@@ -10,6 +10,7 @@
 #include "reds_kernels.h"
 #include "reds_ops.h"
 #include "reds_quant.h"
+#include "validate.h"
 
 /* Generic checks of every op, then the kernel's own prepare (reds_ops.h). */
 static reds_status_t prepare_op(reds_ctx_t *ctx, uint32_t oi) {
@@ -74,6 +75,7 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
   ctx->act_len = ctx->arena_len;
 
   TRY(reds_model_parse(ctx, &blob));
+  TRY(reds_validate_graph(ctx)); /* data flow: every read is defined (validate.c) */
 
   /* lifetimes (arena.md rule 3) */
   const int32_t last_op = (int32_t)ctx->num_ops - 1;
