@@ -12,7 +12,7 @@ VPY := $(VENV)/bin/python
 export PLATFORMIO_CORE_DIR := $(CURDIR)/.pio-core
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-DEB_PACKAGES := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+DEB_PACKAGES := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng
 PIP_STAMP := $(VENV)/.installed
 SCONS_PKG := $(PLATFORMIO_CORE_DIR)/tool-scons-src/package.json
 
@@ -22,6 +22,7 @@ SCONS_PKG := $(PLATFORMIO_CORE_DIR)/tool-scons-src/package.json
 help:
 	@echo "make demo   run the REDS pipeline end to end on the bundled digits dataset"
 	@echo "make test   run the whole test suite"
+	@echo "make fuzz   fuzz the runtime and the firmware (FUZZ_SECONDS each, see docs/robustness.md)"
 
 demo: bootstrap
 	$(VENV)/bin/reds demo
@@ -62,6 +63,8 @@ $(PIP_STAMP): pyproject.toml
 
 $(SCONS_PKG): $(PIP_STAMP) boards/platforms/make_tool_scons.py
 	$(VPY) boards/platforms/make_tool_scons.py $(PLATFORMIO_CORE_DIR)/tool-scons-src
+
+include tests/fuzz/Makefile.fragment
 
 clean-build:
 	rm -rf .pio build
