@@ -112,6 +112,24 @@ def pools(seed: int = 0):
     return keras.Model(inp, x)
 
 
+def padded(seed: int = 0):
+    """ZeroPadding2D (PAD) with uneven amounts before a VALID conv, before a depthwise and between
+    groups, on odd sizes; a PAD between two convs of one group keeps the group sliceable."""
+    keras = _keras()
+    L = keras.layers
+    _seed(seed)
+    x = inp = keras.Input((9, 7, 3), batch_size=1)
+    x = L.ZeroPadding2D(((1, 2), (0, 3)))(x)  # on the model input (a fixed group)
+    x = L.Conv2D(11, 3, activation="relu")(x)  # 10x8x11
+    x = L.ZeroPadding2D(((2, 0), (1, 1)))(x)
+    x = L.DepthwiseConv2D(3, strides=2, activation="relu6")(x)  # 5x4x11
+    x = L.ZeroPadding2D(1)(x)
+    x = L.Conv2D(9, 3, activation="relu")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(5)(x)
+    return keras.Model(inp, x)
+
+
 def one_by_one(seed: int = 0):
     """1x1 spatial input: conv 1x1, GAP keepdims -> MEAN keep_dims, conv, flatten, dense."""
     keras = _keras()
@@ -283,6 +301,7 @@ MODELS = {
     "float_io": (conv_dw_gap, {"float_io": True}),
     "softmaxes": (softmaxes, {}),
     "dw_same": (dw_same, {}),
+    "padded": (padded, {}),
     **{f"{name}_int8": (fn, {}) for name, fn in PUBLIC.items()},
     **{f"{name}_float": (fn, {"float_io": True}) for name, fn in PUBLIC.items()},
 }

@@ -22,7 +22,7 @@ from reds import graph  # noqa: E402
 from reds import metadata  # noqa: E402
 
 SLICED_MODELS = ["conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims",
-                 "mlp_per_tensor", "mlp_per_channel", "float_io"]
+                 "mlp_per_tensor", "mlp_per_channel", "float_io", "padded"]
 
 
 @pytest.mark.parametrize("name", SLICED_MODELS)

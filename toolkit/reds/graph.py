@@ -2,7 +2,7 @@
 
 A *channel group* (docs/metadata.md) is one sliceable channel dimension shared by activation
 tensors: a CONV_2D / FULLY_CONNECTED output channel and every tensor it flows through (fused
-activation, AVERAGE/MAX_POOL_2D, DEPTHWISE_CONV_2D, ADD, MEAN, RESHAPE) up to the input of the
+activation, AVERAGE/MAX_POOL_2D, PAD, DEPTHWISE_CONV_2D, ADD, MEAN, RESHAPE) up to the input of the
 next CONV_2D / FULLY_CONNECTED. ADD ties both inputs and its output into one group (union-find).
 
 Groups that reach a subgraph input or output, SOFTMAX / QUANTIZE / DEQUANTIZE, an operator the
@@ -35,6 +35,7 @@ supported_ops = frozenset(
         "MEAN",
         "ADD",
         "RESHAPE",
+        "PAD",
         "SOFTMAX",
         "QUANTIZE",
         "DEQUANTIZE",
@@ -42,7 +43,7 @@ supported_ops = frozenset(
 )
 
 _PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
-_PASS_THROUGH = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "DEPTHWISE_CONV_2D", "MEAN", "ADD", "RESHAPE")
+_PASS_THROUGH = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "DEPTHWISE_CONV_2D", "MEAN", "ADD", "RESHAPE", "PAD")
 
 
 def check_supported(model: ModelLike) -> None:
@@ -219,7 +220,7 @@ def derive_groups(model: ModelLike) -> Groups:
             uf.union(x, y)
             producers.setdefault(y, []).append(op.index)
             width_checks += [(x, desc(op)), (y, desc(op))]
-        elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD"):
             if xs[-1] != ys[-1]:
                 fix_all(op, "channel count changes")
                 continue

@@ -108,6 +108,12 @@ reds_status_t reds_avg_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t 
                                  const int8_t *in_data, const reds_dims_t *out, int8_t *out_data);
 size_t reds_avg_pool2d_s8_scratch_size(void); /* 0 */
 
+/* PAD int8 (H and W only): out = in placed at row `top`, column `left`, every other element
+ * `pad_value` (TFLM: the output zero point; input and output share quantization).
+ * in [N,H,W,C], out [N,H+top+bottom,W+left+right,C]. */
+reds_status_t reds_pad_s8(const reds_dims_t *in, const int8_t *in_data, int32_t top, int32_t left,
+                          int8_t pad_value, const reds_dims_t *out, int8_t *out_data);
+
 /* MAX_POOL_2D int8: max of the in-image window, then the activation clamp. */
 reds_status_t reds_max_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t *in,
                                  const int8_t *in_data, const reds_dims_t *out, int8_t *out_data);

@@ -8,7 +8,7 @@
 static const reds_op_kernel_t *const kOps[] = {
     &reds_op_add,        &reds_op_avg_pool2d, &reds_op_conv2d,  &reds_op_depthwise_conv2d,
     &reds_op_dequantize, &reds_op_fully_connected, &reds_op_max_pool2d, &reds_op_reshape,
-    &reds_op_softmax,    &reds_op_mean,       &reds_op_quantize,
+    &reds_op_softmax,    &reds_op_mean,       &reds_op_quantize, &reds_op_pad,
 };
 
 int reds_op_index(int code) {

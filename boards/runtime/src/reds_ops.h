@@ -36,11 +36,11 @@ int reds_op_index(int code);
 const reds_op_kernel_t *reds_op_kernel_at(uint8_t kind);
 #define REDS_SUPPORTED_OPS                                                                   \
   "ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, " \
-  "MEAN, QUANTIZE, RESHAPE, SOFTMAX"
+  "MEAN, PAD, QUANTIZE, RESHAPE, SOFTMAX"
 
 extern const reds_op_kernel_t reds_op_add, reds_op_avg_pool2d, reds_op_conv2d,
     reds_op_depthwise_conv2d, reds_op_dequantize, reds_op_fully_connected, reds_op_max_pool2d,
-    reds_op_reshape, reds_op_softmax, reds_op_mean, reds_op_quantize;
+    reds_op_reshape, reds_op_softmax, reds_op_mean, reds_op_quantize, reds_op_pad;
 
 #define MAX_DOT_DEPTH 65793 /* 255 * 128 * depth < 2^31 */
 
