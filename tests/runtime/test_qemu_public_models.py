@@ -1,6 +1,6 @@
 """Full-size public architectures run bit-exact with tflite_micro on the emulated boards.
 
-The DSP kernels on qemu_m4, and a smoke on qemu_m7 / qemu_m33, through ``reds.execute.execute``
+The DSP kernels on qemu_m4, and a smoke on qemu_m7 / qemu_m33, through ``reds_app.execute.execute``
 (the path of ``reds exec --target``), against tflite_micro on the physically sliced model:
 MLPerf Tiny KWS, VWW (MobileNetV1 a=0.25, 96x96x3: 292 KB, 27,648-byte input), IC ResNet-8
 (92 KB), AD (float IO: QUANTIZE / DEQUANTIZE), DS-CNN-L (489 KB), Hello Edge DNN-L and CNN-L.
@@ -15,7 +15,8 @@ import pytest
 from tflite_micro.python.tflite_micro import runtime as tfm
 
 from modelgen import nested, random_input
-from reds import execute, slicing, verify
+from reds import slicing, verify
+from reds_app import execute
 
 pytestmark = pytest.mark.qemu
 
