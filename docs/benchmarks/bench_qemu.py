@@ -18,8 +18,9 @@ Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.slicing
                  + 4 DS blocks), untrained, same export
   conv_dw_gap, residual   tests/runtime/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
   vww_mobilenet_v1_025, ic_resnet8, ad_autoencoder_float, ds_cnn_l   full-size public models
-                 (modelgen.PUBLIC); over 64 KB, so run them with --variants dsp_big:
-    ... bench_qemu.py --variants dsp_big --models ds_cnn_s,vww_mobilenet_v1_025,ic_resnet8,\
+                 (modelgen.PUBLIC); over 64 KB, which the firmware's per-target upload slot
+                 (megabytes on the MPS2 boards) takes:
+    ... bench_qemu.py --variants dsp --models ds_cnn_s,vww_mobilenet_v1_025,ic_resnet8,\
         ad_autoencoder_float,ds_cnn_l --runs 1 --json docs/benchmarks/runtime_qemu_public.json
 Per subnet: instructions per inference, MACs, instructions/MAC, and latency(k)/latency(0) vs
 MACs(k)/MACs(0).
@@ -49,10 +50,6 @@ VARIANTS = {
     # name: (extra PLATFORMIO_BUILD_FLAGS, build dir)
     "dsp": ("", ROOT / "build" / "bench_qemu" / "dsp"),
     "portable": ("-UREDS_USE_DSP", ROOT / "build" / "bench_qemu" / "portable"),
-    # full-size public models: bigger upload slots, arena and input buffer than the firmware's
-    # defaults (64 KB / 64 KB / 16 KB; per-target sizing belongs to the firmware), same kernels
-    "dsp_big": ("-DFW_MODEL_SLOT_BYTES=655360 -DFW_ARENA_BYTES=524288 -DFW_INPUT_MAX=32768",
-                ROOT / "build" / "bench_qemu" / "dsp_big"),
 }
 
 
@@ -83,7 +80,7 @@ def modelgen_model(name: str):
 
 MODELS = {"ds_cnn_digits": ds_cnn_digits, "ds_cnn_s": ds_cnn_s, "conv_dw_gap": modelgen_model("conv_dw_gap"),
           "residual": modelgen_model("residual"),
-          # full-size public architectures (tests/runtime/modelgen.py PUBLIC), need dsp_big
+          # full-size public architectures (tests/runtime/modelgen.py PUBLIC)
           "vww_mobilenet_v1_025": modelgen_model("vww_mobilenet_v1_025_int8"),
           "ic_resnet8": modelgen_model("ic_resnet8_int8"),
           "ad_autoencoder_float": modelgen_model("ad_autoencoder_float"),
