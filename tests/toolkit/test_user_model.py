@@ -81,6 +81,8 @@ def test_builder_model_trains_exports_and_runs_bit_exact(project, capsys):
     plan = json.loads((run / "plan.json").read_text())
     assert [s["budget"] for s in plan["subnets"]] == [1.0, 0.5]
     assert plan["subnets"][1]["macs"] <= 0.5 * plan["subnets"][0]["macs"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["dataset"]["name"] == "npz" and metrics["dataset"]["class_names"] == [str(i) for i in range(10)]
     assert main(["export", str(run)]) == 0
     capsys.readouterr()
     assert main(["verify", str(run / "model.tflite"), "-n", "4", "--json"]) == 0

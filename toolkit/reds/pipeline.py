@@ -264,6 +264,8 @@ class Pipeline:
             row["macs"] = plan[k]["macs"]
             for key, values in columns.items():
                 row[key] = values[k]
+        # what the accuracies are measured on: class names (e.g. a folder dataset's) and counts
+        metrics["dataset"] = {"name": self.cfg.dataset.get("name"), **self.data.summary()}
         self.run.write_json("metrics.json", metrics)
 
     def uniform_baseline(self, model, problem, progress: bool = True):
