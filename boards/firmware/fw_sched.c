@@ -24,6 +24,7 @@
 #include "fw_args.h"
 #include "fw_out.h"
 #include "fw_store.h"
+#include "fw_timing.h"
 #include "hal.h"
 #include "reds_sched.h"
 
@@ -505,6 +506,9 @@ static void cmd_run(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
   out_kv_u64("samples", need ? len / need : 0);
   out_eol();
   for (uint32_t j = 0; j < jobs; j++) {
+    if (fw_budget_over("reds-sched-run jobs", j, jobs)) {
+      return; /* the board answers again within the command budget (docs/protocol.md) */
+    }
     uint64_t release = (uint64_t)j * g_set.period, deadline = release + g_set.deadline;
     uint64_t start = end > release ? end : release;
     uint32_t k;
