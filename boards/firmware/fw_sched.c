@@ -245,8 +245,8 @@ static void stage_sample(reds_ctx_t *ctx, const uint8_t *input, size_t input_len
 static void cmd_cal(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input, size_t len)
 {
   uint32_t runs;
-  if (argc != 2 || !fw_parse_u32(argv[1], &runs) || runs == 0 || runs > 1000) {
-    out_error("usage: reds-sched-cal R (1 <= R <= 1000 timed runs per subnet)");
+  if (argc != 2 || !fw_parse_u32(argv[1], &runs) || runs == 0 || runs > FW_SCHED_MAX_CAL_RUNS) {
+    out_error("usage: reds-sched-cal R (1 <= R <= 32 timed runs per subnet)");
     return;
   }
   uint32_t n = reds_num_subnets(ctx);

@@ -19,6 +19,11 @@
 #ifndef FW_SCHED_MAX_JOBS
 #define FW_SCHED_MAX_JOBS 100000u
 #endif
+/* Calibration runs per subnet: R x subnets inferences in one command must stay within the
+ * command time budget (20 s) on a slow board too. */
+#ifndef FW_SCHED_MAX_CAL_RUNS
+#define FW_SCHED_MAX_CAL_RUNS 32u
+#endif
 /* Interference windows are at least period / this long (bounds the work per job). */
 #define FW_SCHED_WINDOWS_PER_PERIOD 256u
 /* The interference never takes more than this percent of a window (the task always runs). */
