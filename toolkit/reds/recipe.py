@@ -251,6 +251,8 @@ def parse_recipe(data, where: str = "recipe") -> Recipe:
 
 def load_recipe(path) -> Recipe:
     """Read and validate a recipe YAML file."""
+    from reds.user_model import arch_kind
+
     path = Path(path)
     if path.is_dir():
         path = path / "recipe.yaml"
@@ -264,7 +266,8 @@ def load_recipe(path) -> Recipe:
         raise RecipeError(f"{path}: not valid YAML: {e}") from None
     recipe = parse_recipe(data, str(path))
     recipe.path = str(path)
-    recipe.arch_dir = str(path.parent.resolve())  # a model file or builder module lives beside it
+    if arch_kind(recipe.arch) != "zoo":  # a model file or builder module lives beside the recipe
+        recipe.arch_dir = str(path.parent.resolve())
     for key in DATASET_PATH_KEYS:  # relative dataset paths are relative to the recipe's folder
         value = recipe.dataset.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
