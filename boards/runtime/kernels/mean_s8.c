@@ -107,16 +107,6 @@ static reds_status_t mean_prepare(reds_ctx_t *ctx, uint32_t oi) {
   return REDS_OK;
 }
 
-static reds_status_t mean_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
-                                uint64_t *macs) {
-  const reds_op_rec_t *op = &ctx->ops[oi];
-  (void)k;
-  (void)macs;
-  TRY(reds_check_channel_axis(ctx, oi));
-  return reds_last_dim(ctx, ad, op->in[0]) == reds_last_dim(ctx, ad, op->out) ? REDS_OK
-                                                                              : reds_err_inconsistent(ctx, oi);
-}
-
 static reds_status_t mean_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
   const reds_mean_params_t p = {op->same_quant, ti->zero_point, to->zero_point, op->m[0], op->s[0]};
@@ -125,5 +115,5 @@ static reds_status_t mean_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   return reds_mean_s8(&p, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_mean = {REDS_OP_MEAN, 27, mean_options, mean_prepare, mean_check,
+const reds_op_kernel_t reds_op_mean = {REDS_OP_MEAN, 27, mean_options, mean_prepare, reds_check_same_channels,
                                        mean_eval};

@@ -61,16 +61,6 @@ static reds_status_t pad_prepare(reds_ctx_t *ctx, uint32_t oi) {
   return REDS_OK;
 }
 
-static reds_status_t pad_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
-                               uint64_t *macs) {
-  const reds_op_rec_t *op = &ctx->ops[oi];
-  (void)k;
-  (void)macs;
-  TRY(reds_check_channel_axis(ctx, oi));
-  return reds_last_dim(ctx, ad, op->in[0]) == reds_last_dim(ctx, ad, op->out) ? REDS_OK
-                                                                              : reds_err_inconsistent(ctx, oi);
-}
-
 static reds_status_t pad_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   reds_dims_t di, dout;
   reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
@@ -80,4 +70,4 @@ static reds_status_t pad_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
 }
 
 /* PadOptions (union tag 22) has no fields */
-const reds_op_kernel_t reds_op_pad = {REDS_OP_PAD, 22, NULL, pad_prepare, pad_check, pad_eval};
+const reds_op_kernel_t reds_op_pad = {REDS_OP_PAD, 22, NULL, pad_prepare, reds_check_same_channels, pad_eval};

@@ -260,3 +260,43 @@ reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise) {
   TRY(reds_fill_channel_quant(ctx, oi, in, f, out, cout, 0));
   return reds_act_range(ctx, oi, to);
 }
+
+/* ------------------------------------------------------------------ shared by several kernels */
+
+/* Ops whose output has the input's channels (pools, MEAN, PAD): the same active last dim. */
+reds_status_t reds_check_same_channels(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                                       uint64_t *macs) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  (void)k;
+  (void)macs;
+  TRY(reds_check_channel_axis(ctx, oi));
+  return reds_last_dim(ctx, ad, op->in[0]) == reds_last_dim(ctx, ad, op->out) ? REDS_OK
+                                                                              : reds_err_inconsistent(ctx, oi);
+}
+
+/* Pool2DOptions (AVERAGE_POOL_2D, MAX_POOL_2D). */
+reds_status_t reds_pool_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                const reds_fb_table_t *opt) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  REDS_OPT_U8(0, &op->padding, 0);
+  REDS_OPT_I32(1, &op->stride_w, 0);
+  REDS_OPT_I32(2, &op->stride_h, 0);
+  REDS_OPT_I32(3, &op->filter_w, 0);
+  REDS_OPT_I32(4, &op->filter_h, 0);
+  REDS_OPT_U8(5, &op->fused, 0);
+  return REDS_OK;
+}
+
+/* Pools: int8 in/out, same channels, output size from padding / stride / window. */
+reds_status_t reds_prepare_pool(reds_ctx_t *ctx, uint32_t oi) {
+  reds_op_rec_t *op = &ctx->ops[oi];
+  const int in = op->in[0], out = op->out, code = op->code;
+  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
+  TRY(reds_prepare_spatial(ctx, oi, in, out, op->filter_h, op->filter_w));
+  if (ctx->tensors[in].dims[3] != ctx->tensors[out].dims[3])
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "channels differ");
+  if ((int64_t)op->filter_h * op->filter_w > (1 << 22)) /* window sum must fit int32 */
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "pooling window too large");
+  return reds_act_range(ctx, oi, &ctx->tensors[out]);
+}

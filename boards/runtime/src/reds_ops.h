@@ -92,5 +92,12 @@ reds_status_t reds_check_same_count(reds_ctx_t *ctx, uint32_t oi, const uint32_t
                                     uint64_t *macs);
 reds_status_t reds_check_channel_axis(reds_ctx_t *ctx, uint32_t oi);
 reds_status_t reds_err_inconsistent(reds_ctx_t *ctx, uint32_t oi);
+reds_status_t reds_check_same_channels(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
+                                       uint64_t *macs);
+
+/* op_common.c: the pools' options and prepare */
+reds_status_t reds_pool_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
+                                const reds_fb_table_t *opt);
+reds_status_t reds_prepare_pool(reds_ctx_t *ctx, uint32_t oi);
 
 #endif /* REDS_OPS_H */
