@@ -1,0 +1,68 @@
+"""``reds bench profile`` and ``reds bench calibrate-latency`` (mounted into the ``reds bench``
+group by ``reds_app.cli``): thin click commands over ``profile`` and ``latency``.
+
+    reds bench profile model.tflite --target qemu_m4 --out out/profile
+    reds bench calibrate-latency model.tflite --target qemu_m4 [--out latency_model.json]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import _board_options, _open
+from .errors import BenchError
+
+
+def _read(model: str) -> bytes:
+    try:
+        return Path(model).read_bytes()
+    except OSError as e:
+        raise BenchError(f"cannot read model {model}: {e.strerror}") from None
+
+
+@click.command("profile")
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_options
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder for profile.json/.csv/.md/.png.")
+@click.option("--no-upload", is_flag=True, help="Fail instead of uploading another model.")
+@click.option("--no-plots", is_flag=True)
+def profile_cmd(model, out, no_upload, no_plots, **board) -> None:
+    """Per-op profile of every subnet: op, shapes, MACs, ticks/instructions, share."""
+    from .profile import markdown, profile_model, write_profile
+
+    data = _read(model)
+    with _open(**board) as dut:
+        res = profile_model(dut, data, upload=not no_upload, path=model)
+    write_profile(res, out, plot=not no_plots)
+    if sys.stdout.isatty():
+        click.echo(markdown(res))
+    click.echo(f"wrote {out}/profile.json, profile.csv, profile.md")
+
+
+@click.command("calibrate-latency")
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_options
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Where to write it (default: latency_model.json beside MODEL).")
+@click.option("--fit", "n_fit", type=int, default=12, show_default=True,
+              help="Width vectors the fit uses.")
+@click.option("--held-back", "n_test", type=int, default=6, show_default=True,
+              help="Extra random width vectors only used to measure the fit error.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def calibrate_latency_cmd(model, out, n_fit, n_test, seed, **board) -> None:
+    """Fit a per-op latency model (constant + linear + bilinear in the widths) on the board."""
+    from .latency import calibrate
+
+    if n_fit < 4:
+        raise BenchError("--fit needs at least 4 width vectors (4 coefficients per op)")
+    data = _read(model)
+    target = board.get("target") or board.get("env")
+    with _open(**board) as dut:
+        lm = calibrate(dut, data, target, n_fit=n_fit, n_test=n_test, seed=seed)
+    path = lm.save(out or Path(model).with_name("latency_model.json"))
+    err = lm.fit_error.get("held_back", {})
+    click.echo(f"wrote {path}: {len(lm.ops)} ops, unit {lm.unit}; held-back error "
+               f"max {100 * (err.get('max') or 0):.2f} %, mean {100 * (err.get('mean') or 0):.2f} %")
