@@ -16,26 +16,38 @@ from .measure import ensure_model
 from .profile import cost_unit, op_costs, profile_subnet
 
 
+def _profile_chain(dut, model: bytes, groups, chain, upload: bool, runs: int) -> tuple:
+    """Upload ``model`` nested with the width vectors of ``chain`` and profile each of them."""
+    calib = nest(model, groups, chain) if chain else model
+    info = ensure_model(dut, calib, upload=upload, path="calibration model")
+    costs, unit = [], None
+    for k in range(len(info["subnets"])):
+        prof = profile_subnet(dut, k, runs)
+        unit = unit or cost_unit(prof)
+        costs.append(op_costs(prof))
+    return costs, unit, info
+
+
 def calibrate(dut, model: bytes, target: str, n_fit: int = 12, n_test: int = 6, seed: int = 0,
-              upload: bool = True, progress=None) -> lm_.LatencyModel:
+              upload: bool = True, runs: int = 8, progress=None) -> lm_.LatencyModel:
+    """Profile ``n_fit`` + ``n_test`` calibration widths and the model's own subnets; fit on
+    the first, report the error on the others."""
     model = bytes(model)
     groups = lm_.model_groups(model)
     full = list(groups.full_widths)
-    fit_w = lm_.calibration_widths(full, n_fit, seed)
-    test_w = lm_.calibration_widths(full, n_test + 2, seed + 1)[2:]
+    fit_chains = lm_.calibration_widths(full, n_fit, seed)
+    test_chains = lm_.calibration_widths(full, n_test, seed + 1, ends=False) if n_test else []
     meta = read_metadata(model)
-    own = [list(s.widths) for s in meta.subnets] if meta is not None else []
-    test_w += [w for w in own if w not in fit_w and w not in test_w]
-    widths = fit_w + test_w
-    calib = nest(model, groups, widths)
-    info = ensure_model(dut, calib, upload=upload, path="calibration model")
-    costs, unit = [], None
-    for k in range(len(widths)):
+    jobs = [(c, True) for c in fit_chains] + [(c, False) for c in test_chains]
+    if meta is not None:
+        jobs.append(([list(s.widths) for s in meta.subnets], False))
+    fit_w, fit_c, test_w, test_c, unit, info = [], [], [], [], None, {}
+    for i, (chain, for_fit) in enumerate(jobs):
         if progress:
-            progress(k, len(widths))
-        prof = profile_subnet(dut, k)
-        unit = unit or cost_unit(prof)
-        costs.append(op_costs(prof))
+            progress(i, len(jobs))
+        costs, unit, info = _profile_chain(dut, model, groups, chain, upload, runs)
+        (fit_w if for_fit else test_w).extend(chain)
+        (fit_c if for_fit else test_c).extend(costs)
     build = dict(info.get("build", {}))
     build["firmware_flags"] = "REDS_PROFILE"
-    return lm_.fit(model, groups, target, unit, fit_w, costs[:n_fit], test_w, costs[n_fit:], build)
+    return lm_.fit(model, groups, target, unit, fit_w, fit_c, test_w, test_c, build)

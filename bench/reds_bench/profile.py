@@ -19,24 +19,25 @@ from .errors import BenchError
 from .measure import board_info, ensure_model
 
 
-def profile_subnet(dut, subnet: int, timeout: float = 600.0) -> dict:
-    """``reds-profile K`` parsed: ops with ticks (and instructions when the timer counts them)."""
+def profile_subnet(dut, subnet: int, runs: int = 1, timeout: float = 600.0) -> dict:
+    """``reds-profile K R`` parsed: per op the ticks of one run (the mean over ``runs``, which
+    resolves below one timer tick) and instructions when the timer counts them."""
     head, ops, total = {}, [], None
-    for line in dut.cmd(f"reds-profile {subnet}", timeout=timeout):
+    for line in dut.cmd(f"reds-profile {subnet} {runs}", timeout=timeout):
         tag, d = protocol.parse_kv(line)
         if tag == "reds-profile":
             head = d
         elif tag == "reds-profile-op":
             ops.append({"index": int(d["index"]), "op": str(d["op"]), "macs": int(d["macs"]),
-                        "ticks": int(d["ticks"])})
+                        "ticks": int(d["ticks"]) / runs})
         elif tag == "reds-profile-total":
             total = d
     if not head or total is None or len(ops) != int(head.get("ops", -1)):
         raise BenchError(f"incomplete reds-profile reply for subnet {subnet}: "
                          f"{len(ops)} op lines, header {head}")
     ipt = int(head.get("instructions_per_tick", 0) or 0)
-    res = {"subnet": subnet, "unit": head.get("unit"), "hz": int(head["hz"]),
-           "instructions_per_tick": ipt, "total_ticks": int(total["ticks"]),
+    res = {"subnet": subnet, "runs": runs, "unit": head.get("unit"), "hz": int(head["hz"]),
+           "instructions_per_tick": ipt, "total_ticks": int(total["ticks"]) / runs,
            "macs": int(total["macs"]), "ops": ops}
     for op in ops:
         op["instructions"] = op["ticks"] * ipt if ipt else None
@@ -49,7 +50,7 @@ def cost_unit(prof: dict) -> str:
     return "instructions" if prof.get("instructions_per_tick") else f"ticks ({prof.get('unit')})"
 
 
-def op_costs(prof: dict) -> list[int]:
+def op_costs(prof: dict) -> list[float]:
     """Each op's cost in ``cost_unit``."""
     ipt = prof.get("instructions_per_tick") or 1
     return [op["ticks"] * ipt for op in prof["ops"]]
@@ -75,7 +76,7 @@ def _shapes(model, groups, widths) -> list[dict]:
              "out": shape(op.outputs[0]) if op.outputs else None} for op in m.operators]
 
 
-def profile_model(dut, model: bytes, upload: bool = True, path: str = "model",
+def profile_model(dut, model: bytes, upload: bool = True, path: str = "model", runs: int = 1,
                   progress=None) -> dict:
     """Profile every subnet of ``model`` on the board (uploaded when it runs another one)."""
     info = ensure_model(dut, model, upload=upload, path=path)
@@ -85,7 +86,7 @@ def profile_model(dut, model: bytes, upload: bool = True, path: str = "model",
         k = int(s["index"])
         if progress:
             progress(k, len(info["subnets"]))
-        prof = profile_subnet(dut, k)
+        prof = profile_subnet(dut, k, runs)
         widths = s.get("widths") or []
         for op, sh in zip(prof["ops"], _shapes(model, groups, widths) if widths else []):
             op.update(sh)
@@ -137,17 +138,17 @@ def _cell(v):
 def markdown(res: dict) -> str:
     unit = res.get("unit")
     lines = [f"# Per-op profile on {res.get('target')} (model crc32 {res.get('model_crc32')})", "",
-             f"Cost unit: {unit}. One inference after one warm-up; timer reads between ops are "
+             f"Cost unit: {unit}. Mean of {res['subnets'][0].get('runs', 1) if res['subnets'] else 1} inferences after one warm-up; timer reads between ops are "
              "counted in the op before them, so the ops sum to the whole inference.", ""]
     for s in res["subnets"]:
         costs = op_costs(s)
         share = s.get("share_of_full")
-        lines += [f"## Subnet {s['subnet']}: {sum(costs):,} {unit}, {s['macs']:,} MACs"
+        lines += [f"## Subnet {s['subnet']}: {sum(costs):,.0f} {unit}, {s['macs']:,} MACs"
                   + (f", {100 * share:.1f} % of subnet 0" if share is not None else ""), "",
                   f"| op | type | input | output | MACs | {unit} | % |", "|---|---|---|---|---:|---:|---:|"]
         for op, c in zip(s["ops"], costs):
             lines.append(f"| {op['index']} | {op['op']} | {_cell(op.get('in'))} | {_cell(op.get('out'))} "
-                         f"| {op['macs']:,} | {c:,} | {100 * op.get('share', 0):.1f} |")
+                         f"| {op['macs']:,} | {c:,.0f} | {100 * op.get('share', 0):.1f} |")
         lines.append("")
     return "\n".join(lines)
 

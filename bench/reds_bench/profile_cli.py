@@ -27,15 +27,17 @@ def _read(model: str) -> bytes:
 @_board_options
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for profile.json/.csv/.md/.png.")
+@click.option("--runs", type=int, default=8, show_default=True,
+              help="Profiled inferences per subnet (their mean resolves below one timer tick).")
 @click.option("--no-upload", is_flag=True, help="Fail instead of uploading another model.")
 @click.option("--no-plots", is_flag=True)
-def profile_cmd(model, out, no_upload, no_plots, **board) -> None:
+def profile_cmd(model, out, runs, no_upload, no_plots, **board) -> None:
     """Per-op profile of every subnet: op, shapes, MACs, ticks/instructions, share."""
     from .profile import markdown, profile_model, write_profile
 
     data = _read(model)
     with _open(**board) as dut:
-        res = profile_model(dut, data, upload=not no_upload, path=model)
+        res = profile_model(dut, data, upload=not no_upload, path=model, runs=runs)
     write_profile(res, out, plot=not no_plots)
     if sys.stdout.isatty():
         click.echo(markdown(res))
@@ -51,8 +53,10 @@ def profile_cmd(model, out, no_upload, no_plots, **board) -> None:
               help="Width vectors the fit uses.")
 @click.option("--held-back", "n_test", type=int, default=6, show_default=True,
               help="Extra random width vectors only used to measure the fit error.")
+@click.option("--runs", type=int, default=8, show_default=True,
+              help="Profiled inferences per width vector.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def calibrate_latency_cmd(model, out, n_fit, n_test, seed, **board) -> None:
+def calibrate_latency_cmd(model, out, n_fit, n_test, runs, seed, **board) -> None:
     """Fit a per-op latency model (constant + linear + bilinear in the widths) on the board."""
     from .latency import calibrate
 
@@ -61,7 +65,7 @@ def calibrate_latency_cmd(model, out, n_fit, n_test, seed, **board) -> None:
     data = _read(model)
     target = board.get("target") or board.get("env")
     with _open(**board) as dut:
-        lm = calibrate(dut, data, target, n_fit=n_fit, n_test=n_test, seed=seed)
+        lm = calibrate(dut, data, target, n_fit=n_fit, n_test=n_test, seed=seed, runs=runs)
     path = lm.save(out or Path(model).with_name("latency_model.json"))
     err = lm.fit_error.get("held_back", {})
     click.echo(f"wrote {path}: {len(lm.ops)} ops, unit {lm.unit}; held-back error "

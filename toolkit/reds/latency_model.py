@@ -253,16 +253,24 @@ def load(path: str | Path) -> LatencyModel:
 
 
 def calibration_widths(full_widths: Sequence[int], n: int, seed: int = 0,
-                       min_widths: Sequence[int] | None = None) -> list[list[int]]:
-    """``n`` width vectors for calibration: full, minimum, then each group drawn independently
-    (uniform in [min, full]) so the input and output widths of an op vary apart."""
+                       min_widths: Sequence[int] | None = None, chain: int = 6,
+                       ends: bool = True) -> list[list[list[int]]]:
+    """``n`` width vectors for calibration, as nested chains of at most ``chain`` vectors (one
+    model upload each: REDS metadata needs nested subnets). In each chain every group's widths
+    are its own sorted random draws in [min, full], so across chains an op's input and output
+    widths vary apart. ``ends``: the first chain starts at full and ends at minimum widths."""
     rng = np.random.default_rng(seed)
     full = np.asarray(full_widths, dtype=np.int64)
     lo = np.ones_like(full) if min_widths is None else np.asarray(min_widths, dtype=np.int64)
-    out = [full.tolist(), lo.tolist()]
-    while len(out) < n:
-        out.append([int(rng.integers(l, f + 1)) for l, f in zip(lo, full)])
-    return out[:n]
+    chains, left = [], n
+    while left > 0:
+        k = min(chain, left)
+        draws = np.stack([np.sort(rng.integers(l, f + 1, size=k))[::-1] for l, f in zip(lo, full)], axis=1)
+        if ends and not chains:
+            draws[0], draws[-1] = full, lo
+        chains.append([[int(x) for x in row] for row in draws])
+        left -= k
+    return chains
 
 
 __all__ = ["model_groups", "LatencyModel", "LatencyModelError", "OpSlots", "op_slots", "graph_signature", "fit_op",
