@@ -29,18 +29,23 @@ def _profile_chain(dut, model: bytes, groups, chain, upload: bool, runs: int) ->
 
 
 def calibrate(dut, model: bytes, target: str, n_fit: int = 12, n_test: int = 6, seed: int = 0,
-              upload: bool = True, runs: int = 8, progress=None) -> lm_.LatencyModel:
+              upload: bool = True, runs: int = 8, width_step: int = 4,
+              progress=None) -> lm_.LatencyModel:
     """Profile ``n_fit`` + ``n_test`` calibration widths and the model's own subnets; fit on
     the first, report the error on the others."""
     model = bytes(model)
     groups = lm_.model_groups(model)
     full = list(groups.full_widths)
-    fit_chains = lm_.calibration_widths(full, n_fit, seed)
-    test_chains = lm_.calibration_widths(full, n_test, seed + 1, ends=False) if n_test else []
+    fit_chains = lm_.calibration_widths(full, n_fit, seed, step=width_step)
+    test_chains = (lm_.calibration_widths(full, n_test, seed + 1, ends=False, step=width_step)
+                   if n_test else [])
     meta = read_metadata(model)
     jobs = [(c, True) for c in fit_chains] + [(c, False) for c in test_chains]
     if meta is not None:
-        jobs.append(([list(s.widths) for s in meta.subnets], False))
+        steps = lm_.group_steps(full, width_step)
+        own = [list(s.widths) for s in meta.subnets]
+        if all(w % st == 0 for ws in own for w, st in zip(ws, steps)):  # only where the model is valid
+            jobs.append((own, False))
     fit_w, fit_c, test_w, test_c, unit, info = [], [], [], [], None, {}
     for i, (chain, for_fit) in enumerate(jobs):
         if progress:
@@ -50,4 +55,4 @@ def calibrate(dut, model: bytes, target: str, n_fit: int = 12, n_test: int = 6, 
         (fit_c if for_fit else test_c).extend(costs)
     build = dict(info.get("build", {}))
     build["firmware_flags"] = "REDS_PROFILE"
-    return lm_.fit(model, groups, target, unit, fit_w, fit_c, test_w, test_c, build)
+    return lm_.fit(model, groups, target, unit, fit_w, fit_c, test_w, test_c, build, width_step)

@@ -55,8 +55,11 @@ def profile_cmd(model, out, runs, no_upload, no_plots, **board) -> None:
               help="Extra random width vectors only used to measure the fit error.")
 @click.option("--runs", type=int, default=8, show_default=True,
               help="Profiled inferences per width vector.")
+@click.option("--width-step", type=int, default=4, show_default=True,
+              help="Calibrate (and later plan) widths that are multiples of this: the DSP "
+                   "kernels work in blocks of 4 channels, a partial block costs a whole one.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def calibrate_latency_cmd(model, out, n_fit, n_test, runs, seed, **board) -> None:
+def calibrate_latency_cmd(model, out, n_fit, n_test, runs, width_step, seed, **board) -> None:
     """Fit a per-op latency model (constant + linear + bilinear in the widths) on the board."""
     from .latency import calibrate
 
@@ -65,7 +68,8 @@ def calibrate_latency_cmd(model, out, n_fit, n_test, runs, seed, **board) -> Non
     data = _read(model)
     target = board.get("target") or board.get("env")
     with _open(**board) as dut:
-        lm = calibrate(dut, data, target, n_fit=n_fit, n_test=n_test, seed=seed, runs=runs)
+        lm = calibrate(dut, data, target, n_fit=n_fit, n_test=n_test, seed=seed, runs=runs,
+                       width_step=width_step)
     path = lm.save(out or Path(model).with_name("latency_model.json"))
     err = lm.fit_error.get("held_back", {})
     click.echo(f"wrote {path}: {len(lm.ops)} ops, unit {lm.unit}; held-back error "

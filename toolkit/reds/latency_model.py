@@ -138,6 +138,7 @@ class LatencyModel:
     build: dict = field(default_factory=dict)
     fit_error: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)
+    width_step: int = 1  # calibrated (and valid) at widths that are multiples of it
 
     def terms(self) -> list[Term]:
         """All ops' terms summed per (a, b): the planner's cost (``PlanProblem.cost_terms``)."""
@@ -158,7 +159,7 @@ class LatencyModel:
         return {
             "format": FORMAT, "version": VERSION, "target": self.target, "unit": self.unit,
             "model_crc32": f"{self.model_crc32:08x}", "graph_signature": self.signature,
-            "full_widths": list(self.full_widths), "build": self.build,
+            "full_widths": list(self.full_widths), "width_step": self.width_step, "build": self.build,
             "cost": "c0 + c1*w[a] + c2*w[b] + c3*w[a]*w[b] per op (terms [coef, a, b], None = 1)",
             "ops": self.ops, "fit_error": self.fit_error, "samples": self.samples,
         }
@@ -193,7 +194,7 @@ class LatencyModel:
 
 
 def fit(model: bytes, groups, target: str, unit: str, fit_widths, fit_costs, test_widths=(),
-        test_costs=(), build: dict | None = None) -> LatencyModel:
+        test_costs=(), build: dict | None = None, width_step: int = 1) -> LatencyModel:
     """Fit every op from per-op costs (``fit_costs[s][op]``) at ``fit_widths[s]``; the error is
     measured on the held-back ``test_widths`` (relative error of each subnet's total)."""
     m = load_model(model)
@@ -208,10 +209,12 @@ def fit(model: bytes, groups, target: str, unit: str, fit_widths, fit_costs, tes
         ops.append({"index": s.index, "op": s.op, "a": s.a, "b": s.b,
                     "terms": [[round(c, 6), a, b] for c, a, b in terms]})
     lm = LatencyModel(target, unit, zlib.crc32(bytes(model)) & 0xFFFFFFFF, graph_signature(m, g),
-                      list(g.full_widths), ops, dict(build or {}))
+                      list(g.full_widths), ops, dict(build or {}), width_step=int(width_step))
     lm.fit_error = {"fit": _errors(lm, fit_widths, fc), "held_back": _errors(lm, test_widths, test_costs)}
     lm.samples = {"fit": [list(map(int, w)) for w in fit_widths],
-                  "held_back": [list(map(int, w)) for w in test_widths]}
+                  "held_back": [list(map(int, w)) for w in test_widths],
+                  "fit_costs": [[round(float(x), 1) for x in c] for c in fc],
+                  "held_back_costs": [[round(float(x), 1) for x in c] for c in test_costs]}
     return lm
 
 
@@ -247,28 +250,36 @@ def load(path: str | Path) -> LatencyModel:
                     raise ValueError(f"op {op.get('index')}: bad term {[c, a, b]}")
         return LatencyModel(str(d["target"]), str(d["unit"]), int(str(d["model_crc32"]), 16),
                             str(d["graph_signature"]), [int(x) for x in d["full_widths"]], ops,
-                            d.get("build", {}), d.get("fit_error", {}), d.get("samples", {}))
+                            d.get("build", {}), d.get("fit_error", {}), d.get("samples", {}),
+                            int(d.get("width_step", 1)))
     except (KeyError, TypeError, ValueError) as e:
         raise LatencyModelError(f"{path}: malformed latency model ({type(e).__name__}: {e})") from None
 
 
+def group_steps(full_widths: Sequence[int], step: int) -> list[int]:
+    """The width step of each group: ``step`` where it divides the full width, else 1."""
+    return [step if f % step == 0 else 1 for f in full_widths]
+
+
 def calibration_widths(full_widths: Sequence[int], n: int, seed: int = 0,
                        min_widths: Sequence[int] | None = None, chain: int = 6,
-                       ends: bool = True) -> list[list[list[int]]]:
+                       ends: bool = True, step: int = 1) -> list[list[list[int]]]:
     """``n`` width vectors for calibration, as nested chains of at most ``chain`` vectors (one
     model upload each: REDS metadata needs nested subnets). In each chain every group's widths
     are its own sorted random draws in [min, full], so across chains an op's input and output
-    widths vary apart. ``ends``: the first chain starts at full and ends at minimum widths."""
+    widths vary apart. ``ends``: the first chain starts at full and ends at minimum widths.
+    ``step``: widths are multiples of it (``group_steps``), in units of which they are drawn."""
     rng = np.random.default_rng(seed)
-    full = np.asarray(full_widths, dtype=np.int64)
-    lo = np.ones_like(full) if min_widths is None else np.asarray(min_widths, dtype=np.int64)
+    st = np.asarray(group_steps(full_widths, step), dtype=np.int64)
+    full = np.asarray(full_widths, dtype=np.int64) // st
+    lo = np.ones_like(full) if min_widths is None else -(-np.asarray(min_widths, dtype=np.int64) // st)
     chains, left = [], n
     while left > 0:
         k = min(chain, left)
         draws = np.stack([np.sort(rng.integers(l, f + 1, size=k))[::-1] for l, f in zip(lo, full)], axis=1)
         if ends and not chains:
             draws[0], draws[-1] = full, lo
-        chains.append([[int(x) for x in row] for row in draws])
+        chains.append([[int(x) * int(s) for x, s in zip(row, st)] for row in draws])
         left -= k
     return chains
 

@@ -338,6 +338,9 @@ def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1, la
         problem.cost_terms = [(c, None if a is None else pos[a], None if b is None else pos[b])
                               for c, a, b in lm.terms()]
         problem.cost_unit = lm.unit
+        for spec in specs:  # the model holds at the widths it was calibrated at
+            if not spec.fixed and spec.full_width % lm.width_step == 0:
+                spec.step = lm.width_step
     return problem, tfl
 
 

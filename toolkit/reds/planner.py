@@ -60,6 +60,8 @@ class GroupSpec:
     ``scores``: importance of each of the ``full_width`` units (>= 0; any order: the planner
     sorts them, width w scores the w largest). None means every unit scores 1.
     ``fixed``: the group always keeps its full width (e.g. the logits).
+    ``step``: widths are multiples of it (kernels that work in blocks of 4 channels cost a whole
+    block for a partial one); it must divide ``full_width``, and the minimum rounds up to it.
     """
 
     name: str
@@ -67,6 +69,7 @@ class GroupSpec:
     min_width: int = 1
     fixed: bool = False
     scores: np.ndarray | None = None
+    step: int = 1
 
 
 @dataclass
@@ -153,6 +156,17 @@ class _Prepared:
     monotone: bool
     mac_terms: list[tuple]
     cost_unit: str = "MACs"
+    step: np.ndarray | None = None  # internally a width is counted in steps of this many units
+
+    def units(self, widths: Mapping[str, int]) -> list[int]:
+        """{group name: width} (missing: full) in the internal units."""
+        out = []
+        for n, h, st in zip(self.names, self.hi, self.step):
+            w = int(widths.get(n, h * st))
+            if w % st:
+                raise PlanError(f"group {n!r}: width {w} is not a multiple of its step {st}")
+            out.append(w // st)
+        return out
 
     def macs(self, w) -> int:
         return int(round(plan_dp.macs_of(self.mac_terms, w)))
@@ -161,7 +175,7 @@ class _Prepared:
         return float(plan_dp.macs_of(self.terms, w))
 
     def widths_dict(self, w) -> dict[str, int]:
-        return {n: int(x) for n, x in zip(self.names, w)}
+        return {n: int(x) * int(st) for n, x, st in zip(self.names, w, self.step)}
 
     def arena(self, w) -> int:
         return int(self.arena_fn(self.widths_dict(w)))
@@ -179,7 +193,7 @@ def _prepare(problem: PlanProblem) -> _Prepared:
         dup = sorted({n for n in names if names.count(n) > 1})
         raise PlanError(f"duplicate channel group names: {', '.join(dup)}")
     index = {n: i for i, n in enumerate(names)}
-    prefix, lo, hi = [], [], []
+    prefix, lo, hi, steps = [], [], [], []
     for g in groups:
         full = int(g.full_width)
         if full < 1:
@@ -189,6 +203,9 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             raise PlanError(
                 f"group {g.name!r}: min_width must be in [1, {full}], got {g.min_width}"
             )
+        st = int(g.step)
+        if st < 1 or full % st:
+            raise PlanError(f"group {g.name!r}: step {g.step} must be >= 1 and divide full_width {full}")
         if g.scores is None:
             s = np.ones(full)
         else:
@@ -200,9 +217,10 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             if not np.all(np.isfinite(s)) or np.any(s < 0):
                 raise PlanError(f"group {g.name!r}: scores must be finite and >= 0")
         p = np.concatenate([[0.0], np.cumsum(np.sort(s)[::-1])])
-        prefix.append(p)
-        lo.append(mn)
-        hi.append(full)
+        prefix.append(p[::st])  # prefix[u] = score of the first u * step units
+        lo.append(-(-mn // st))
+        hi.append(full // st)
+        steps.append(st)
 
     def ref(x, t):
         if x is None:
@@ -224,7 +242,9 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             coef = float(coef)
             if not math.isfinite(coef) or coef < 0:
                 raise PlanError(f"{what} term {t!r}: coefficient must be finite and >= 0")
-            terms.append((coef, ref(a, t), ref(b, t)))
+            a, b = ref(a, t), ref(b, t)
+            scale = (1 if a is None else steps[a]) * (1 if b is None else steps[b])
+            terms.append((coef * scale, a, b))  # in units of the groups' steps
         return terms
 
     mac = parse(problem.mac_terms, "MAC")
@@ -232,21 +252,20 @@ def _prepare(problem: PlanProblem) -> _Prepared:
     return _Prepared(
         names, prefix, cost, np.array(lo, np.int64), np.array(hi, np.int64),
         problem.arena_fn, bool(problem.arena_monotone), mac,
-        "MACs" if problem.cost_terms is None else problem.cost_unit,
+        "MACs" if problem.cost_terms is None else problem.cost_unit, np.array(steps, np.int64),
     )
 
 
 def problem_macs(problem: PlanProblem, widths: Mapping[str, int]) -> int:
     """MACs of ``widths`` ({group name: width}; missing groups at full width)."""
     prep = _prepare(problem)
-    w = [int(widths.get(n, h)) for n, h in zip(prep.names, prep.hi)]
-    return prep.macs(w)
+    return prep.macs(prep.units(widths))
 
 
 def problem_objective(problem: PlanProblem, widths: Mapping[str, int]) -> float:
     """Total prefix score of ``widths`` ({group name: width}; missing groups at full width)."""
     prep = _prepare(problem)
-    return prep.value([int(widths.get(n, h)) for n, h in zip(prep.names, prep.hi)])
+    return prep.value(prep.units(widths))
 
 
 def full_macs(problem: PlanProblem) -> int:
@@ -270,7 +289,7 @@ def budget_caps(budgets, full: int, kind: str, unit: str = "MACs") -> list[int]:
             raise UserError(f"budget {b!r} is not a number") from None
         if not math.isfinite(x) or x <= 0:
             raise UserError(f"budget {b!r} must be a positive number")
-        if kind == "fraction" or (kind == "auto" and x <= 1.0):
+        if kind == "fraction" or (kind in ("auto", "latency") and x <= 1.0):
             if x > 1.0:
                 raise UserError(f"budget {b!r} is a fraction of the full {unit}: use 0 < b <= 1")
             caps.append(int(math.floor(x * full + 1e-6)))
