@@ -280,6 +280,13 @@ def min_macs(problem: PlanProblem) -> int:
     return prep.macs(prep.lo)
 
 
+def _cost_bounds(prep: _Prepared) -> tuple[int, int]:
+    """Integer cost of the full widths (rounded up: budget 1.0 always admits them, also for a
+    fractional latency model) and of the minimum widths (rounded down)."""
+    return (int(math.ceil(plan_dp.macs_of(prep.terms, prep.hi) - 1e-9)),
+            int(math.floor(plan_dp.macs_of(prep.terms, prep.lo) + 1e-9)))
+
+
 def budget_caps(budgets, full: int, kind: str, unit: str = "MACs") -> list[int]:
     caps = []
     for b in budgets:
@@ -336,8 +343,7 @@ def solve(
     prep = _prepare(problem)
     if budget_kind == "latency" and problem.cost_terms is None:
         raise UserError("budget_kind 'latency' needs a latency model (PlanProblem.cost_terms)")
-    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
-    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
+    full, smallest = _cost_bounds(prep)
     budgets = list(budgets)
     if not budgets:
         raise UserError("no budgets given")
@@ -585,9 +591,8 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
     [min_width, full_width]; fixed groups stay full. Memory is not considered.
     """
     prep = _prepare(problem)
-    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
+    full, smallest = _cost_bounds(prep)
     cap = budget_caps([budget], full, budget_kind, prep.cost_unit)[0]
-    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
     if cap < smallest:
         raise InfeasibleBudgetError(cap, smallest, unit=prep.cost_unit)
 
