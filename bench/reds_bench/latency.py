@@ -56,3 +56,38 @@ def calibrate(dut, model: bytes, target: str, n_fit: int = 12, n_test: int = 6, 
     build = dict(info.get("build", {}))
     build["firmware_flags"] = "REDS_PROFILE"
     return lm_.fit(model, groups, target, unit, fit_w, fit_c, test_w, test_c, build, width_step)
+
+
+def planned_vs_measured(lm: lm_.LatencyModel, model: bytes, measured: list[dict],
+                        target: str | None = None, path: str = "latency model") -> list[dict]:
+    """Per subnet: the latency model's prediction beside the measurement (``measured``: dicts
+    with ``subnet``, ``widths`` and ``instructions`` or ``ticks``, e.g. the profile's subnets or
+    results.json's latency rows joined with reds-info widths). Shares are of subnet 0."""
+    lm.check(model, target=target, path=path)
+    steps = lm_.group_steps(lm.full_widths, lm.width_step)
+    rows = []
+    for m in measured:
+        got = m.get("instructions", m.get("total_instructions"))
+        if got is None:
+            got = m.get("total_ticks", m.get("ticks"))
+        rows.append({"subnet": m["subnet"], "widths": m["widths"], "predicted": lm.predict(m["widths"]),
+                     "measured": float(got),
+                     # the model holds at multiples of its width step (a partial DSP block costs a whole one)
+                     "on_grid": all(w % st == 0 for w, st in zip(m["widths"], steps))})
+    if rows:
+        p0, m0 = rows[0]["predicted"], rows[0]["measured"]
+        for r in rows:
+            r["predicted_share"] = r["predicted"] / p0 if p0 else None
+            r["measured_share"] = r["measured"] / m0 if m0 else None
+            r["error"] = (r["predicted"] - r["measured"]) / r["measured"] if r["measured"] else None
+    return rows
+
+
+def planned_vs_measured_markdown(rows: list[dict], unit: str) -> str:
+    lines = [f"| subnet | predicted {unit} | measured {unit} | predicted % | measured % | error | widths on the model's step |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['subnet']} | {r['predicted']:,.0f} | {r['measured']:,.0f} | "
+                     f"{100 * r['predicted_share']:.1f} | {100 * r['measured_share']:.1f} | "
+                     f"{100 * r['error']:+.2f} % | {'yes' if r['on_grid'] else 'no'} |")
+    return "\n".join(lines) + "\n"

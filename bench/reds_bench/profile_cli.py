@@ -29,16 +29,32 @@ def _read(model: str) -> bytes:
               help="Folder for profile.json/.csv/.md/.png.")
 @click.option("--runs", type=int, default=8, show_default=True,
               help="Profiled inferences per subnet (their mean resolves below one timer tick).")
+@click.option("--latency-model", type=click.Path(dir_okay=False),
+              help="latency_model.json: add its prediction beside each measured subnet.")
 @click.option("--no-upload", is_flag=True, help="Fail instead of uploading another model.")
 @click.option("--no-plots", is_flag=True)
-def profile_cmd(model, out, runs, no_upload, no_plots, **board) -> None:
+def profile_cmd(model, out, runs, latency_model, no_upload, no_plots, **board) -> None:
     """Per-op profile of every subnet: op, shapes, MACs, ticks/instructions, share."""
     from .profile import markdown, profile_model, write_profile
 
     data = _read(model)
+    lm = None
+    if latency_model:
+        from reds.latency_model import load
+
+        lm = load(latency_model)
+        lm.check(data, target=board.get("target"), path=latency_model)  # before the board work
     with _open(**board) as dut:
         res = profile_model(dut, data, upload=not no_upload, path=model, runs=runs)
+    if lm is not None:
+        from .latency import planned_vs_measured, planned_vs_measured_markdown
+
+        res["planned_vs_measured"] = planned_vs_measured(lm, data, res["subnets"], path=latency_model)
     write_profile(res, out, plot=not no_plots)
+    if lm is not None:
+        with open(Path(out) / "profile.md", "a") as f:
+            f.write("\n## Latency model vs measured\n\n"
+                    + planned_vs_measured_markdown(res["planned_vs_measured"], res["unit"]))
     if sys.stdout.isatty():
         click.echo(markdown(res))
     click.echo(f"wrote {out}/profile.json, profile.csv, profile.md")
