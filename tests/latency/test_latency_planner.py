@@ -97,6 +97,12 @@ def test_recipe_plan_keys(tmp_path):
     p.write_text(base + "plan: {budgets: [1.0, 0.5], budget_kind: latency, latency_model: lm.json}\n")
     r = load_recipe(p)
     assert r.plan.budget_kind == "latency" and r.plan.latency_model == "lm.json"
+    from reds.pipeline import Config
+
+    cfg = Config.from_recipe(r)  # what `reds train` plans with
+    assert cfg.budget_kind == "latency" and cfg.latency_model == "lm.json"
+    p.write_text(base + "plan: {budgets: [1.0, 0.5]}\n")
+    assert Config.from_recipe(load_recipe(p)).budget_kind == "macs"  # MAC budgets stay the default
     p.write_text(base + "plan: {budgets: [1.0, 0.5], budget_kind: latency}\n")
     with pytest.raises(UserError, match="latency_model"):
         load_recipe(p)

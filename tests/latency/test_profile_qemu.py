@@ -8,7 +8,7 @@ from reds.graph import derive_groups, mac_terms, member_map
 from reds.tflite_io import load_model
 from reds_bench.factory import create_dut
 from reds_bench.measure import latency
-from reds_bench.profile import profile_model, profile_subnet
+from reds_bench.profile import profile_model, profile_subnet, write_profile
 
 pytestmark = pytest.mark.qemu
 
@@ -33,9 +33,14 @@ def dscnn():
     return convert_int8(with_batch(model, 1), (8, 8, 1))
 
 
-def test_profile_sums_to_the_invoke(board):
+def test_profile_sums_to_the_invoke(board, tmp_path):
     model = DEFAULT_MODEL.read_bytes()
     res = profile_model(board, model)
+    files = write_profile(res, tmp_path, plot=False)
+    assert {p.name for p in files} == {"profile.json", "profile.csv", "profile.md"}
+    rows = (tmp_path / "profile.csv").read_text().splitlines()
+    assert len(rows) == 1 + sum(len(p["ops"]) for p in res["subnets"])
+    assert rows[1].startswith("0,0,FULLY_CONNECTED,1x16,1x12,192,")
     m = load_model(model)
     mm = member_map(m, derive_groups(m))
     for prof in res["subnets"]:
