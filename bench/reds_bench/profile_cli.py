@@ -90,3 +90,23 @@ def calibrate_latency_cmd(model, out, n_fit, n_test, runs, width_step, seed, **b
     err = lm.fit_error.get("held_back", {})
     click.echo(f"wrote {path}: {len(lm.ops)} ops, unit {lm.unit}; held-back error "
                f"max {100 * (err.get('max') or 0):.2f} %, mean {100 * (err.get('mean') or 0):.2f} %")
+
+
+@click.command("host")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--repeat", type=int, default=200, show_default=True, help="Timed invokes per model.")
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results here.")
+def host_cmd(model, repeat, threads, json_path) -> None:
+    """LiteRT latency per subnet on this CPU: sliced model vs zero-masked full model."""
+    import json
+
+    from .latency_host import host_bench
+
+    res = host_bench(_read(model), repeat=repeat, threads=threads)
+    if json_path:
+        Path(json_path).write_text(json.dumps(res, indent=1) + "\n")
+    click.echo(f"{res['runtime']} on {res['cpu']}, {threads} thread(s), median of {repeat}")
+    for r in res["subnets"]:
+        click.echo(f"subnet {r['subnet']}: sliced {r['sliced_us']:8.1f} µs ({100 * r['sliced_share']:5.1f} %)"
+                   f"   zero-masked full-size {r['masked_us']:8.1f} µs ({100 * r['masked_share']:5.1f} %)")

@@ -16,7 +16,7 @@ import click
 from reds.errors import UserError
 from reds_bench import targets
 from reds_bench.cli import bench
-from reds_bench.profile_cli import calibrate_latency_cmd, profile_cmd
+from reds_bench.profile_cli import calibrate_latency_cmd, host_cmd, profile_cmd
 
 TARGET_CHOICE = click.Choice(targets.names())
 
@@ -57,6 +57,7 @@ def demo(out: str, target: str, fast: bool) -> None:
 cli.add_command(bench)
 bench.add_command(profile_cmd)
 bench.add_command(calibrate_latency_cmd)
+bench.add_command(host_cmd)
 
 
 def _console():
