@@ -130,6 +130,8 @@ class Pipeline:
         """The planner's problem of `model` with this run's importance scores (`scores.npz`)."""
         scores = dict(np.load(self.run / "scores.npz"))
         lat = self.cfg.latency_model if self.cfg.budget_kind == "latency" else None
+        if lat is not None and self.cfg.arch_dir and not Path(lat).is_absolute():
+            lat = str(Path(self.cfg.arch_dir) / lat)  # a recipe's file names are beside it
         return plan_problem(model, scores, self.data.x_train, self.cfg.min_width, lat)[0]
 
     def build_model(self):
