@@ -35,6 +35,7 @@ static const fw_command_t commands[] = {
     {"reds-select", "K", fw_cmd_select},
     {"reds-bench", "K N [W]", fw_cmd_bench},
     {"reds-switch", "N", fw_cmd_switch},
+    {"reds-profile", "K", fw_cmd_reds_profile},
     {"model-load", "N", fw_cmd_model_load},
     {"model-data", "<hex>", fw_cmd_model_data},
     {"model-commit", "<crc32>", fw_cmd_model_commit},

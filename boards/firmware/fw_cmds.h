@@ -18,6 +18,8 @@ void fw_cmd_info(int argc, char **argv);
 void fw_cmd_select(int argc, char **argv);
 void fw_cmd_bench(int argc, char **argv);
 void fw_cmd_switch(int argc, char **argv);
+/* per-op profile (fw_cmd_profile.c) */
+void fw_cmd_reds_profile(int argc, char **argv);
 
 /* Bounds shared by infer and reds-bench: 1 <= runs <= FW_MAX_RUNS, warmup <= FW_MAX_WARMUP.
  * Returns 1, or prints the error line and returns 0. */

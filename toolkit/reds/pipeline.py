@@ -46,6 +46,8 @@ class Config:
     bn_epochs: int = 1
     calibration_samples: int = 300
     plan_time_limit: float = 60.0
+    budget_kind: str = "macs"
+    latency_model: str | None = None
 
     @classmethod
     def from_recipe(cls, recipe) -> "Config":
@@ -72,6 +74,7 @@ class Config:
             finetune_batch=ft.get("batch_size", cls.finetune_batch),
             finetune_lr=ft.get("lr", cls.finetune_lr), bn_epochs=ft.get("bn_epochs", cls.bn_epochs),
             calibration_samples=ex.get("calibration_samples", cls.calibration_samples),
+            budget_kind=plan.get("budget_kind") or "macs", latency_model=plan.get("latency_model"),
         )
 
 
@@ -126,7 +129,10 @@ class Pipeline:
     def plan_problem(self, model):
         """The planner's problem of `model` with this run's importance scores (`scores.npz`)."""
         scores = dict(np.load(self.run / "scores.npz"))
-        return plan_problem(model, scores, self.data.x_train, self.cfg.min_width)[0]
+        lat = self.cfg.latency_model if self.cfg.budget_kind == "latency" else None
+        if lat is not None and self.cfg.arch_dir and not Path(lat).is_absolute():
+            lat = str(Path(self.cfg.arch_dir) / lat)  # a recipe's file names are beside it
+        return plan_problem(model, scores, self.data.x_train, self.cfg.min_width, lat)[0]
 
     def build_model(self):
         """The untrained (or, for a user's model file, as-saved) model of this run's arch."""
@@ -183,7 +189,8 @@ class Pipeline:
         problem = self.plan_problem(self.load("pretrained.keras"))
         t0 = time.perf_counter()
         plan = planner.solve(problem, list(self.cfg.budgets), peak_memory=self.cfg.peak_memory,
-                             time_limit=self.cfg.plan_time_limit)
+                             time_limit=self.cfg.plan_time_limit,
+                             budget_kind="latency" if self.cfg.budget_kind == "latency" else "auto")
         seconds = time.perf_counter() - t0
         doc = planner.plan_to_json(plan, self.cfg.arch, list(self.cfg.budgets), seconds)
         self.run.write_json("plan.json", doc)
@@ -298,10 +305,11 @@ class Pipeline:
         return self.run_steps(TRAIN_STEPS)
 
 
-def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
+def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1, latency_model=None):
     """The planner's problem for a Keras model: its channel groups with importance scores, and
     the cost model of the converted int8 graph itself (MACs and arena bytes exactly as the
-    runtime counts them). Returns (problem, converted model bytes)."""
+    runtime counts them). With ``latency_model`` (a latency_model.json path) the budgets are in
+    its unit (reds.latency_model). Returns (problem, converted model bytes)."""
     from . import planner
     from .arena import ArenaModel
     from .export import match_groups, to_int8_tflite
@@ -325,12 +333,25 @@ def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
     specs = [planner.GroupSpec(name=g.name, full_width=g.width, min_width=g.min_width,
                                scores=np.asarray(scores[g.name], dtype=np.float64))
              for g in kgroups]
-    return planner.PlanProblem(specs, terms, arena_fn), tfl
+    problem = planner.PlanProblem(specs, terms, arena_fn)
+    if latency_model is not None:
+        from . import latency_model as lm_
+
+        lm = lm_.load(latency_model)
+        lm.check(tfl, match.groups, path=str(latency_model))
+        problem.cost_terms = [(c, None if a is None else pos[a], None if b is None else pos[b])
+                              for c, a, b in lm.terms()]
+        problem.cost_unit = lm.unit
+        for spec in specs:  # the model holds at the widths it was calibrated at
+            if not spec.fixed and spec.full_width % lm.width_step == 0:
+                spec.step = lm.width_step
+    return problem, tfl
 
 
 def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory=None,
                       scores: str = "magnitude", dataset: str | None = None, seed: int = 0,
-                      min_width: int = 1, time_limit: float = 60.0) -> dict:
+                      min_width: int = 1, time_limit: float = 60.0, latency_model=None,
+                      budget_kind: str = "macs") -> dict:
     """`reds plan`: plan an architecture of the zoo on its own (untrained weights unless a
     dataset is given for Taylor scores). Returns the plan JSON document."""
     from . import planner
@@ -351,12 +372,16 @@ def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory
     else:
         calib = np.random.default_rng(seed).standard_normal((20,) + tuple(input_shape)).astype(np.float32)
     s = compute_scores(model, scores, data=data, seed=seed)
-    problem, _ = plan_problem(model, s, calib, min_width)
+    if budget_kind == "latency" and latency_model is None:
+        raise UserError("--budget-kind latency needs --latency-model FILE (reds bench calibrate-latency)")
+    problem, _ = plan_problem(model, s, calib, min_width,
+                              latency_model if budget_kind == "latency" else None)
     budgets = sorted((float(b) for b in budgets), reverse=True)
     if 1.0 not in budgets:
         budgets = [1.0] + budgets
     t0 = time.perf_counter()
-    plan = planner.solve(problem, budgets, peak_memory=peak_memory, time_limit=time_limit)
+    plan = planner.solve(problem, budgets, peak_memory=peak_memory, time_limit=time_limit,
+                         budget_kind="latency" if budget_kind == "latency" else "auto")
     return planner.plan_to_json(plan, arch, budgets, time.perf_counter() - t0)
 
 

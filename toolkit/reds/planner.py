@@ -60,6 +60,8 @@ class GroupSpec:
     ``scores``: importance of each of the ``full_width`` units (>= 0; any order: the planner
     sorts them, width w scores the w largest). None means every unit scores 1.
     ``fixed``: the group always keeps its full width (e.g. the logits).
+    ``step``: widths are multiples of it (kernels that work in blocks of 4 channels cost a whole
+    block for a partial one); it must divide ``full_width``, and the minimum rounds up to it.
     """
 
     name: str
@@ -67,6 +69,7 @@ class GroupSpec:
     min_width: int = 1
     fixed: bool = False
     scores: np.ndarray | None = None
+    step: int = 1
 
 
 @dataclass
@@ -78,6 +81,11 @@ class PlanProblem:
     E.g. a pointwise conv on an HxW map is ``(H*W, in_group, out_group)``, a depthwise kxk conv
     ``(H*W*k*k, group, None)``, a layer whose sizes never change ``(macs, None, None)``.
 
+    ``cost_terms``: the cost the budgets are in when it is not MACs, same form as ``mac_terms``
+    with coefficients >= 0 (a latency model, ``reds.latency_model.LatencyModel.terms``: per op
+    a constant, a linear term per width and a bilinear one); ``cost_unit`` names its unit.
+    Budgets then cap this cost and MACs are only reported.
+
     ``arena_fn``: called with ``{group name: width}`` for every group, returns arena bytes.
     ``arena_monotone``: the caller promises ``arena_fn`` never decreases when a width grows.
     The memory constraint is then handled with up-set cuts (fast); with False the planner only
@@ -88,14 +96,16 @@ class PlanProblem:
     mac_terms: Sequence[tuple]
     arena_fn: Callable[[dict], int] | None = None
     arena_monotone: bool = True
+    cost_terms: Sequence[tuple] | None = None
+    cost_unit: str = "MACs"
 
 
 @dataclass
 class Subnet:
     """Widths chosen for one budget."""
 
-    budget: float  # as requested (a fraction of the full MACs if <= 1, else MACs)
-    budget_macs: int  # the MAC cap it stands for
+    budget: float  # as requested (a fraction of the full cost if <= 1, else cost units)
+    budget_macs: int  # the cap it stands for, in cost_unit (MACs unless a latency model is used)
     peak_memory: int | None  # arena byte cap, None if none
     status: str  # "optimal", "feasible" (time limit hit) or "uniform" (baseline)
     objective: float  # total prefix score
@@ -106,6 +116,9 @@ class Subnet:
     widths: dict[str, int]
     seconds: float = 0.0
     multiplier: float | None = None  # uniform baseline only
+    cost_unit: str = "MACs"
+    cost: float | None = None  # in cost_unit (== macs when the cost is MACs)
+    cost_fraction: float | None = None
 
     @property
     def gap(self) -> float:
@@ -124,6 +137,8 @@ class Plan:
     seconds: float
     nested: bool = True
     stats: list[dict] = field(default_factory=list)
+    cost_unit: str = "MACs"
+    full_cost: float | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -134,14 +149,33 @@ class Plan:
 class _Prepared:
     names: list[str]
     prefix: list[np.ndarray]
-    terms: list[tuple]
+    terms: list[tuple]  # the budgeted cost: MACs, or cost_terms
     lo: np.ndarray
     hi: np.ndarray
     arena_fn: Callable | None
     monotone: bool
+    mac_terms: list[tuple]
+    cost_unit: str = "MACs"
+    step: np.ndarray | None = None  # internally a width is counted in steps of this many units
+
+    def units(self, widths: Mapping[str, int]) -> list[int]:
+        """{group name: width} (missing: full) in the internal units."""
+        out = []
+        for n, h, st in zip(self.names, self.hi, self.step):
+            w = int(widths.get(n, h * st))
+            if w % st:
+                raise PlanError(f"group {n!r}: width {w} is not a multiple of its step {st}")
+            out.append(w // st)
+        return out
+
+    def macs(self, w) -> int:
+        return int(round(plan_dp.macs_of(self.mac_terms, w)))
+
+    def cost(self, w) -> float:
+        return float(plan_dp.macs_of(self.terms, w))
 
     def widths_dict(self, w) -> dict[str, int]:
-        return {n: int(x) for n, x in zip(self.names, w)}
+        return {n: int(x) * int(st) for n, x, st in zip(self.names, w, self.step)}
 
     def arena(self, w) -> int:
         return int(self.arena_fn(self.widths_dict(w)))
@@ -159,7 +193,7 @@ def _prepare(problem: PlanProblem) -> _Prepared:
         dup = sorted({n for n in names if names.count(n) > 1})
         raise PlanError(f"duplicate channel group names: {', '.join(dup)}")
     index = {n: i for i, n in enumerate(names)}
-    prefix, lo, hi = [], [], []
+    prefix, lo, hi, steps = [], [], [], []
     for g in groups:
         full = int(g.full_width)
         if full < 1:
@@ -169,6 +203,9 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             raise PlanError(
                 f"group {g.name!r}: min_width must be in [1, {full}], got {g.min_width}"
             )
+        st = int(g.step)
+        if st < 1 or full % st:
+            raise PlanError(f"group {g.name!r}: step {g.step} must be >= 1 and divide full_width {full}")
         if g.scores is None:
             s = np.ones(full)
         else:
@@ -180,9 +217,10 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             if not np.all(np.isfinite(s)) or np.any(s < 0):
                 raise PlanError(f"group {g.name!r}: scores must be finite and >= 0")
         p = np.concatenate([[0.0], np.cumsum(np.sort(s)[::-1])])
-        prefix.append(p)
-        lo.append(mn)
-        hi.append(full)
+        prefix.append(p[::st])  # prefix[u] = score of the first u * step units
+        lo.append(-(-mn // st))
+        hi.append(full // st)
+        steps.append(st)
 
     def ref(x, t):
         if x is None:
@@ -195,47 +233,61 @@ def _prepare(problem: PlanProblem) -> _Prepared:
             raise PlanError(f"MAC term {t}: unknown group {x!r}")
         return index[x]
 
-    terms = []
-    for t in problem.mac_terms:
-        if len(t) != 3:
-            raise PlanError(f"MAC term {t!r}: expected (coef, group or None, group or None)")
-        coef, a, b = t
-        coef = float(coef)
-        if not math.isfinite(coef) or coef < 0:
-            raise PlanError(f"MAC term {t!r}: coefficient must be finite and >= 0")
-        terms.append((coef, ref(a, t), ref(b, t)))
+    def parse(raw, what):
+        terms = []
+        for t in raw:
+            if len(t) != 3:
+                raise PlanError(f"{what} term {t!r}: expected (coef, group or None, group or None)")
+            coef, a, b = t
+            coef = float(coef)
+            if not math.isfinite(coef) or coef < 0:
+                raise PlanError(f"{what} term {t!r}: coefficient must be finite and >= 0")
+            a, b = ref(a, t), ref(b, t)
+            scale = (1 if a is None else steps[a]) * (1 if b is None else steps[b])
+            terms.append((coef * scale, a, b))  # in units of the groups' steps
+        return terms
+
+    mac = parse(problem.mac_terms, "MAC")
+    cost = mac if problem.cost_terms is None else parse(problem.cost_terms, problem.cost_unit)
     return _Prepared(
-        names, prefix, terms, np.array(lo, np.int64), np.array(hi, np.int64),
-        problem.arena_fn, bool(problem.arena_monotone),
+        names, prefix, cost, np.array(lo, np.int64), np.array(hi, np.int64),
+        problem.arena_fn, bool(problem.arena_monotone), mac,
+        "MACs" if problem.cost_terms is None else problem.cost_unit, np.array(steps, np.int64),
     )
 
 
 def problem_macs(problem: PlanProblem, widths: Mapping[str, int]) -> int:
     """MACs of ``widths`` ({group name: width}; missing groups at full width)."""
     prep = _prepare(problem)
-    w = [int(widths.get(n, h)) for n, h in zip(prep.names, prep.hi)]
-    return int(round(plan_dp.macs_of(prep.terms, w)))
+    return prep.macs(prep.units(widths))
 
 
 def problem_objective(problem: PlanProblem, widths: Mapping[str, int]) -> float:
     """Total prefix score of ``widths`` ({group name: width}; missing groups at full width)."""
     prep = _prepare(problem)
-    return prep.value([int(widths.get(n, h)) for n, h in zip(prep.names, prep.hi)])
+    return prep.value(prep.units(widths))
 
 
 def full_macs(problem: PlanProblem) -> int:
     """MACs with every group at full width."""
     prep = _prepare(problem)
-    return int(round(plan_dp.macs_of(prep.terms, prep.hi)))
+    return prep.macs(prep.hi)
 
 
 def min_macs(problem: PlanProblem) -> int:
     """MACs with every group at its minimum width: the smallest feasible MAC budget."""
     prep = _prepare(problem)
-    return int(round(plan_dp.macs_of(prep.terms, prep.lo)))
+    return prep.macs(prep.lo)
 
 
-def budget_caps(budgets, full: int, kind: str) -> list[int]:
+def _cost_bounds(prep: _Prepared) -> tuple[int, int]:
+    """Integer cost of the full widths (rounded up: budget 1.0 always admits them, also for a
+    fractional latency model) and of the minimum widths (rounded down)."""
+    return (int(math.ceil(plan_dp.macs_of(prep.terms, prep.hi) - 1e-9)),
+            int(math.floor(plan_dp.macs_of(prep.terms, prep.lo) + 1e-9)))
+
+
+def budget_caps(budgets, full: int, kind: str, unit: str = "MACs") -> list[int]:
     caps = []
     for b in budgets:
         try:
@@ -244,14 +296,14 @@ def budget_caps(budgets, full: int, kind: str) -> list[int]:
             raise UserError(f"budget {b!r} is not a number") from None
         if not math.isfinite(x) or x <= 0:
             raise UserError(f"budget {b!r} must be a positive number")
-        if kind == "fraction" or (kind == "auto" and x <= 1.0):
+        if kind == "fraction" or (kind in ("auto", "latency") and x <= 1.0):
             if x > 1.0:
-                raise UserError(f"budget {b!r} is a fraction of the full MACs: use 0 < b <= 1")
+                raise UserError(f"budget {b!r} is a fraction of the full {unit}: use 0 < b <= 1")
             caps.append(int(math.floor(x * full + 1e-6)))
-        elif kind in ("auto", "macs"):
+        elif kind in ("auto", "macs", "latency"):
             caps.append(int(math.floor(x)))
         else:
-            raise UserError(f"budget_kind must be 'auto', 'fraction' or 'macs', not {kind!r}")
+            raise UserError(f"budget_kind must be 'auto', 'fraction', 'macs' or 'latency', not {kind!r}")
     return caps
 
 
@@ -273,6 +325,9 @@ def solve(
 
     ``budgets``: MAC budgets; with ``budget_kind="auto"`` a value in (0, 1] is a fraction of
     the full MACs and a value > 1 an absolute MAC count ("fraction"/"macs" force one reading).
+    With ``problem.cost_terms`` (``budget_kind="latency"``, which requires them) the budgets
+    are read the same way in ``problem.cost_unit`` (fractions of the full model's latency, or
+    absolute instructions/ticks), with the same nesting, minimum widths and memory cap.
     ``peak_memory``: arena byte cap for every subnet, or one cap (or None) per budget, in the
     order of ``budgets``; needs ``problem.arena_fn``.
     ``nested``: each subnet's widths are bounded by the next bigger subnet's (default). With
@@ -286,12 +341,13 @@ def solve(
     t_start = time.monotonic()
     deadline = t_start + float(time_limit)
     prep = _prepare(problem)
-    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
-    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
+    if budget_kind == "latency" and problem.cost_terms is None:
+        raise UserError("budget_kind 'latency' needs a latency model (PlanProblem.cost_terms)")
+    full, smallest = _cost_bounds(prep)
     budgets = list(budgets)
     if not budgets:
         raise UserError("no budgets given")
-    caps = budget_caps(budgets, full, budget_kind)
+    caps = budget_caps(budgets, full, budget_kind, prep.cost_unit)
     if isinstance(peak_memory, (list, tuple)):
         mems = list(peak_memory)
         if len(mems) != len(budgets):
@@ -305,7 +361,7 @@ def solve(
         raise UserError("a peak-memory budget needs an arena function (PlanProblem.arena_fn)")
     for b, cap in zip(budgets, caps):
         if cap < smallest:
-            raise InfeasibleBudgetError(cap, smallest, unit="MACs")
+            raise InfeasibleBudgetError(cap, smallest, unit=prep.cost_unit)
 
     order = sorted(range(len(budgets)), key=lambda i: (-caps[i], i))
     subnets: list[Subnet] = []
@@ -314,7 +370,7 @@ def solve(
     total = len(order)
     cache: dict = {}
     for done, i in enumerate(order):
-        label = f"budget {budgets[i]:g} ({caps[i]} MACs)"
+        label = f"budget {budgets[i]:g} ({caps[i]} {prep.cost_unit})"
         if progress:
             progress(done, total, f"solving {label}")
         t0 = time.monotonic()
@@ -334,15 +390,18 @@ def solve(
                 unit=f"arena bytes{extra}",
             )
         w, status, bound = res
-        m = int(round(plan_dp.macs_of(prep.terms, w)))
+        m = prep.macs(w)
+        full_m = prep.macs(prep.hi)
         obj = prep.value(w)
         subnets.append(
             Subnet(
                 budget=budgets[i], budget_macs=caps[i], peak_memory=mems[i], status=status,
                 objective=obj, bound=obj if status == "optimal" else max(bound, obj),
-                macs=m, macs_fraction=m / full if full else 1.0,
+                macs=m, macs_fraction=m / full_m if full_m else 1.0,
                 arena_bytes=prep.arena(w) if prep.arena_fn else None,
                 widths=prep.widths_dict(w), seconds=time.monotonic() - t0,
+                cost_unit=prep.cost_unit, cost=prep.cost(w),
+                cost_fraction=prep.cost(w) / full if full else 1.0,
             )
         )
         st["budget"] = budgets[i]
@@ -351,7 +410,8 @@ def solve(
             upper = np.asarray(w, np.int64).copy()
         if progress:
             progress(done + 1, total, f"{label}: {status}, score {obj:.6g}")
-    return Plan(subnets, full, time.monotonic() - t_start, nested, stats)
+    return Plan(subnets, prep.macs(prep.hi), time.monotonic() - t_start, nested, stats,
+                prep.cost_unit, float(full))
 
 
 def _solve_one(prep: _Prepared, lo, hi, cap, mem, deadline, cache):
@@ -531,11 +591,10 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
     [min_width, full_width]; fixed groups stay full. Memory is not considered.
     """
     prep = _prepare(problem)
-    full = int(round(plan_dp.macs_of(prep.terms, prep.hi)))
-    cap = budget_caps([budget], full, budget_kind)[0]
-    smallest = int(round(plan_dp.macs_of(prep.terms, prep.lo)))
+    full, smallest = _cost_bounds(prep)
+    cap = budget_caps([budget], full, budget_kind, prep.cost_unit)[0]
     if cap < smallest:
-        raise InfeasibleBudgetError(cap, smallest, unit="MACs")
+        raise InfeasibleBudgetError(cap, smallest, unit=prep.cost_unit)
 
     def widths_at(a):
         w = np.floor(a * prep.hi + 0.5).astype(np.int64)
@@ -552,13 +611,15 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
             best_a = a
             break
     w = widths_at(best_a)
-    m = int(round(plan_dp.macs_of(prep.terms, w)))
+    m = prep.macs(w)
+    full_m = prep.macs(prep.hi)
     obj = prep.value(w)
     return Subnet(
         budget=budget, budget_macs=cap, peak_memory=None, status="uniform", objective=obj,
-        bound=math.nan, macs=m, macs_fraction=m / full if full else 1.0,
+        bound=math.nan, macs=m, macs_fraction=m / full_m if full_m else 1.0,
         arena_bytes=prep.arena(w) if prep.arena_fn else None, widths=prep.widths_dict(w),
-        multiplier=float(best_a),
+        multiplier=float(best_a), cost_unit=prep.cost_unit, cost=prep.cost(w),
+        cost_fraction=prep.cost(w) / full if full else 1.0,
     )
 
 
@@ -575,6 +636,8 @@ def plan_to_json(plan: Plan, arch: str, budgets: Sequence[float], solve_seconds:
         "budgets": [float(b) for b in budgets],
         "solve_seconds": round(float(solve_seconds), 3),
         "full_macs": int(plan.full_macs),
+        "cost_unit": plan.cost_unit,
+        "full_cost": _num(plan.full_cost),
         "nested": bool(plan.nested),
         "subnets": [
             {
@@ -588,6 +651,8 @@ def plan_to_json(plan: Plan, arch: str, budgets: Sequence[float], solve_seconds:
                 "macs": int(s.macs),
                 "macs_fraction": round(float(s.macs_fraction), 6),
                 "arena_bytes": None if s.arena_bytes is None else int(s.arena_bytes),
+                "cost": _num(s.cost),
+                "cost_fraction": None if s.cost_fraction is None else round(float(s.cost_fraction), 6),
                 "widths": {k: int(v) for k, v in s.widths.items()},
                 "seconds": round(float(s.seconds), 3),
             }

@@ -59,6 +59,8 @@ class PlanConfig:
     budgets: list[float]
     peak_memory: int | None = None
     min_width: int | dict = 1
+    budget_kind: str = "macs"  # "latency": budgets are fractions of the full model's latency
+    latency_model: str | None = None  # latency_model.json (reds bench calibrate-latency)
 
 
 @dataclass
@@ -218,7 +220,8 @@ def parse_recipe(data, where: str = "recipe") -> Recipe:
         v.int_(imp.get("batches", 100), "importance.batches", 1),
         v.int_(imp.get("batch_size", 100), "importance.batch_size", 1))
 
-    pl = v.mapping(data["plan"], "plan", {"budgets": 0, "peak_memory": 0, "min_width": 0}, required=("budgets",))
+    pl = v.mapping(data["plan"], "plan", {"budgets": 0, "peak_memory": 0, "min_width": 0, "budget_kind": 0,
+                                          "latency_model": 0}, required=("budgets",))
     budgets = pl["budgets"]
     if not isinstance(budgets, list) or not budgets:
         v.err("plan.budgets", f"must be a non-empty list of MAC fractions in (0, 1], got {budgets!r}")
@@ -233,7 +236,13 @@ def parse_recipe(data, where: str = "recipe") -> Recipe:
         mw = {str(k): v.int_(n, f"plan.min_width.{k}", 1) for k, n in mw.items()}
     else:
         mw = v.int_(mw, "plan.min_width", 1)
-    plan = PlanConfig(budgets, peak, mw)
+    kind = v.choice(pl.get("budget_kind", "macs"), "plan.budget_kind", ("macs", "latency"))
+    lat = pl.get("latency_model")
+    if kind == "latency" and not lat:
+        v.err("plan.latency_model", "is required with budget_kind: latency (a latency_model.json)")
+    if lat is not None and not isinstance(lat, str):
+        v.err("plan.latency_model", f"must be a file path, got {lat!r}")
+    plan = PlanConfig(budgets, peak, mw, kind, lat)
 
     f = v.mapping(data["finetune"], "finetune", {"epochs": 0, "batch_size": 0, "lr": 0, "bn_epochs": 0},
                   required=("epochs", "batch_size", "lr"))

@@ -16,6 +16,7 @@ import click
 from reds.errors import UserError
 from reds_bench import targets
 from reds_bench.cli import bench
+from reds_bench.profile_cli import calibrate_latency_cmd, host_cmd, profile_cmd
 
 TARGET_CHOICE = click.Choice(targets.names())
 
@@ -54,6 +55,9 @@ def demo(out: str, target: str, fast: bool) -> None:
 
 
 cli.add_command(bench)
+bench.add_command(profile_cmd)
+bench.add_command(calibrate_latency_cmd)
+bench.add_command(host_cmd)
 
 
 def _console():
@@ -137,16 +141,21 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--dataset", help="Dataset for Taylor scores (e.g. digits).")
 @click.option("--min-width", type=int, default=1, show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds per subnet.")
+@click.option("--budget-kind", type=click.Choice(["macs", "latency"]), default="macs", show_default=True,
+              help="latency: budgets are fractions of the full latency (or absolute instructions).")
+@click.option("--latency-model", type=click.Path(dir_okay=False),
+              help="latency_model.json from reds bench calibrate-latency.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the plan here.")
 def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_width, time_limit,
-         json_path) -> None:
+         budget_kind, latency_model, json_path) -> None:
     """Exact nested widths for MAC (and arena) budgets of a zoo architecture."""
     from reds.pipeline import plan_architecture
     from reds.rundir import write_text
 
     budget_list = [float(b) for b in budgets.split(",") if b.strip()]
     doc = plan_architecture(arch, _ints(input_shape), classes, budget_list, peak_memory, scores,
-                            dataset, min_width=min_width, time_limit=time_limit)
+                            dataset, min_width=min_width, time_limit=time_limit,
+                            latency_model=latency_model, budget_kind=budget_kind)
     if json_path:
         from pathlib import Path
 
@@ -154,10 +163,11 @@ def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("budget", "status", "MACs", "% MACs", "arena bytes", "objective", "widths",
-                  title=f"{arch}: solved in {doc['solve_seconds']:.2f} s")
+    table = Table("budget", "status", "MACs", "% MACs", f"% {doc['cost_unit']}", "arena bytes", "objective",
+                  "widths", title=f"{arch}: solved in {doc['solve_seconds']:.2f} s")
     for s in doc["subnets"]:
         table.add_row(f"{s['budget']:g}", s["status"], f"{s['macs']:,}", f"{100 * s['macs_fraction']:.1f}",
+                      f"{100 * s['cost_fraction']:.1f}",
                       f"{s['arena_bytes']:,}" if s.get("arena_bytes") is not None else "–",
                       f"{s['objective']:.4g}", " ".join(str(w) for w in s["widths"].values()))
     Console().print(table)

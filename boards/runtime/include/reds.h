@@ -81,6 +81,18 @@ int32_t reds_input_zero_point(const reds_ctx_t *ctx, uint32_t i);
 float reds_output_scale(const reds_ctx_t *ctx, uint32_t i);
 int32_t reds_output_zero_point(const reds_ctx_t *ctx, uint32_t i);
 
+#ifdef REDS_PROFILE
+/* --- per-op profile (built only with -DREDS_PROFILE; reds_invoke is the same either way) --- */
+typedef uint64_t (*reds_clock_fn)(void); /* any monotonic counter: ticks, cycles, ns */
+/* One inference of the active subnet; ticks[i] = clock difference across op i (clock reads
+ * included, so the entries sum to the whole call). REDS_ERR_CAPACITY when max_ops < ops. */
+reds_status_t reds_invoke_profiled(reds_ctx_t *ctx, reds_clock_fn now, uint64_t *ticks,
+                                   uint32_t max_ops);
+uint32_t reds_num_ops(const reds_ctx_t *ctx);
+const char *reds_op_name_at(const reds_ctx_t *ctx, uint32_t op); /* "CONV_2D", "?" if none */
+uint64_t reds_op_macs(reds_ctx_t *ctx, uint32_t subnet, uint32_t op); /* at that subnet's widths */
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -216,6 +216,46 @@ reds_status_t reds_invoke(reds_ctx_t *ctx) {
   return REDS_OK;
 }
 
+#ifdef REDS_PROFILE
+/* reds_invoke with one clock read between ops: ticks[oi] is op oi's share, so the entries sum to
+ * the whole invoke. A separate function keeps reds_invoke itself unchanged by the profiler. */
+reds_status_t reds_invoke_profiled(reds_ctx_t *ctx, reds_clock_fn now, uint64_t *ticks,
+                                   uint32_t max_ops) {
+  if (ctx == NULL || now == NULL || ticks == NULL) return REDS_ERR_ARG;
+  if (ctx->magic != REDS_CTX_MAGIC) return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
+  if (max_ops < ctx->num_ops)
+    return reds_err2(ctx, REDS_ERR_CAPACITY, "profile array holds ", max_ops, " ops, the model has ",
+                     ctx->num_ops, "");
+  uint64_t t0 = now();
+  for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
+    const reds_op_rec_t *op = &ctx->ops[oi];
+    TRY(reds_op_kernel_at(op->kind)->eval(ctx, op));
+    const uint64_t t1 = now();
+    ticks[oi] = t1 - t0;
+    t0 = t1;
+  }
+  return REDS_OK;
+}
+
+uint32_t reds_num_ops(const reds_ctx_t *ctx) {
+  return ctx != NULL && ctx->magic == REDS_CTX_MAGIC ? ctx->num_ops : 0;
+}
+
+const char *reds_op_name_at(const reds_ctx_t *ctx, uint32_t op) {
+  if (ctx == NULL || ctx->magic != REDS_CTX_MAGIC || op >= ctx->num_ops) return "?";
+  return reds_op_name(ctx->ops[op].code);
+}
+
+uint64_t reds_op_macs(reds_ctx_t *ctx, uint32_t subnet, uint32_t op) {
+  uint64_t macs = 0;
+  if (ctx == NULL || ctx->magic != REDS_CTX_MAGIC || op >= ctx->num_ops || subnet >= ctx->num_subnets)
+    return 0;
+  const uint32_t *ad = ctx->active_dim + (size_t)subnet * ctx->num_tensors;
+  if (reds_op_kernel_at(ctx->ops[op].kind)->check(ctx, op, ad, subnet, &macs) != REDS_OK) return 0;
+  return macs;
+}
+#endif
+
 /* ------------------------------------------------------------ accessors */
 
 static int ready(const reds_ctx_t *ctx) { return ctx != NULL && ctx->magic == REDS_CTX_MAGIC; }
