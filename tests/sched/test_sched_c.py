@@ -135,8 +135,11 @@ def test_bad_configs_rejected_by_both(driver, cfg, lat, en):
         Scheduler(cfg, lat, en)
 
 
-def test_nine_subnets_rejected(driver):
-    assert run_c(driver, [init_line(SchedConfig(narrowest=0), [9] * 9, [0] * 9)]) == ["init -1"]
+def test_more_subnets_than_the_table_holds_rejected(driver):
+    n = MAX_SUBNETS + 1  # REDS_ERR_CAPACITY (-7): the table's capacity, not a bad argument
+    assert run_c(driver, [init_line(SchedConfig(narrowest=0), [9] * n, [0] * n)]) == ["init -7"]
+    ok = MAX_SUBNETS
+    assert run_c(driver, [init_line(SchedConfig(narrowest=0), [9] * ok, [0] * ok)]) == ["init 0"]
 
 
 def test_deadline_rule_by_hand(driver):
