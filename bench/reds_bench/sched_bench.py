@@ -113,13 +113,16 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                 deadline_us: float | None = None, window_us: float | None = None,
                 margin: float = 0.1, up_after: int = 4, ewma_shift: int = 3,
                 policies=POLICIES, cal_runs: int = 3, board=None, plot: bool = True,
-                table: list[int] | None = None, table_work: bool | None = None,
+                table: list[int] | None = None, table_energy: list[int] | None = None,
+                table_work: bool | None = None,
                 firmware: str | Path | None = None) -> dict:
     """Runs every policy on the board (started here unless `board` is given) and returns the
     sched.json document; writes sched.json/csv/png/md into `out` when given.
 
     `firmware`: prebuilt program/ELF for `target` (default: build it).
-    `table`: latency ticks per subnet to load instead of calibrating on the board.
+    `table`: latency ticks per subnet to load instead of calibrating on the board;
+    `table_energy`: its energies (nJ; default: this board's calibration, which follows the
+    phase of its tick-quantized measurement, so a repeat run passes both).
     `table_work`: the job timeline takes each job's work from the table rather than from the
     ticks measured around its inference (default: on for QEMU, whose tick-quantized
     measurements depend on the phase of the run; see fw_sched.c)."""
@@ -139,6 +142,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         samples = upload_samples(board, x, input_max) if x is not None else 0
         latency, energy, hz = calibrate(board, cal_runs)
         if table is not None:
+            energy = list(table_energy) if table_energy is not None else energy
             d = _kv(board.cmd(f"reds-sched-table {','.join(map(str, table))} "
                               f"{','.join(map(str, energy))}")[0])
             latency = [int(v) for v in protocol.parse_list(d["latency"])]

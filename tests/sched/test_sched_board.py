@@ -133,15 +133,16 @@ def test_native_run_needs_setup(native):
 def test_qemu_m4_deterministic_and_cheap(firmware_program, dataset, tmp_path):
     path, x, y = dataset
     fw = firmware_program("qemu_m4")
-    docs, table = [], None
+    docs, table, energy = [], None, None
     for i in range(2):
         with create_dut("qemu_m4", firmware=fw, log_dir=tmp_path / f"l{i}") as b:
             docs.append(bench_sched("qemu_m4", board=b, model=MODEL, dataset=path,
                                     accuracy="0.9,0.8,0.7,0.6", jobs=80, windows=256,
-                                    trace="step", table=table,
+                                    trace="step", table=table, table_energy=energy,
                                     policies=("deadline", "deadline+energy", "always-full",
                                               "oracle"), plot=False))
             table = docs[0]["latency_ticks"]        # the second boot runs the same table
+            energy = docs[0]["energy_nj"]
     a, b = docs
     assert a["timing"] == "table"
     for rows_a, rows_b in zip(a["measured_timelines"].values(), b["measured_timelines"].values()):
