@@ -83,7 +83,9 @@ class Pipeline:
         self.run = RunDir(out)
         self.console = console
         self._data = None
-        self.run.write_json("config.json", cfg.__dict__)
+        self.warnings: list[str] = []  # quality-gate lines of the running step
+        # config.json is written once a step has finished: a run that fails at its first step
+        # leaves nothing behind, and `reds export` reads it without rewriting it
         if console is not None and self.run.journal.dropped:
             console.print(f"[yellow]{self.run.journal.path}: set aside "
                           f"{len(self.run.journal.dropped)} incomplete line(s) in "
@@ -146,7 +148,25 @@ class Pipeline:
         return [s["widths"] for s in self.run.read_json("plan.json")["subnets"]]
 
     def step(self, name: str, fn):
-        return self.run.run(name, fn, self.console)
+        def gated():
+            self.warnings = []
+            summary, result = fn()
+            return summary, result, list(self.warnings)
+
+        out = self.run.run(name, gated, self.console)
+        if not (self.run / "config.json").exists() or name == TRAIN_STEPS[0]:
+            self.run.write_json("config.json", self.cfg.__dict__)
+        return out
+
+    def check_accuracies(self, kind: str, accs, samples: int) -> None:
+        """Quality gate: a subnet at or near chance accuracy is worth a warning, not a ✓."""
+        classes = self.cfg.classes or self.data.num_classes
+        for line in accuracy_warnings(kind, accs, samples, classes):
+            self.warn(line)
+
+    def warn(self, text: str) -> None:
+        """A quality-gate finding of the running step: printed, journaled, shown in report.md."""
+        self.warnings.append(text)
 
     # ------------------------------------------------------------------ steps
     def step_pretrain(self):
@@ -187,6 +207,8 @@ class Pipeline:
         seconds = time.perf_counter() - t0
         doc = planner.plan_to_json(plan, self.cfg.arch, list(self.cfg.budgets), seconds)
         self.run.write_json("plan.json", doc)
+        for line in plan_warnings(doc):
+            self.warn(line)
         subs = doc["subnets"]
         return ("; ".join(f"{100 * s['budget']:.0f}%→{s['macs']:,} MACs ({s['status']})" for s in subs)
                 + f" in {seconds:.2f} s", {"solve_seconds": seconds})
@@ -214,6 +236,7 @@ class Pipeline:
         self.save(model, "model.keras")
         accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
         self.update_metrics(float_accuracy=accs)
+        self.check_accuracies("float", accs, len(d.y_test))
         return ("float accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
                 {"float_accuracy": accs})
 
@@ -227,15 +250,21 @@ class Pipeline:
         nested = export_nested(model, self.groups(model), self.subnet_widths(), self.data.x_train,
                                all_subnets=True, max_samples=self.cfg.calibration_samples,
                                report=calibration)
-        self.run.write_json("calibration.json", calibration)
+        elsewhere = out is not None and Path(out).resolve() != (self.run / "model.tflite").resolve()
         out = Path(out) if out else self.run / "model.tflite"
-        write_bytes(out, nested)
-        write_c_array(nested, self.run / "model_data.c", source=out.name)
+        if elsewhere:  # the run folder's own export stays as it was
+            write_bytes(out, nested)
+        else:
+            self.run.write_json("calibration.json", calibration)
+            write_bytes(out, nested)
+            write_c_array(nested, self.run / "model_data.c", source=out.name)
         rt = Runtime(nested)
         xq = quantize_input(nested, self.data.x_test)
         accs = [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1)
                               == self.data.y_test)) for k in range(rt.num_subnets)]
-        self.update_metrics(int8_accuracy=accs)
+        if not elsewhere:
+            self.update_metrics(int8_accuracy=accs)
+        self.check_accuracies("int8", accs, len(xq))
         return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
                 + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
 
@@ -296,6 +325,36 @@ class Pipeline:
         return self.run_steps(TRAIN_STEPS)
 
 
+def near_chance(accuracy: float, classes: int) -> bool:
+    """At most a tenth of the way from chance (1/classes) to perfect."""
+    chance = 1.0 / max(classes, 1)
+    return accuracy < chance + 0.1 * (1.0 - chance)
+
+
+def accuracy_warnings(kind: str, accs, samples: int, classes: int) -> list[str]:
+    return [f"subnet {k}: {kind} accuracy {100 * a:.1f} % on {samples} samples is near chance "
+            f"({100 / classes:.1f} % for {classes} classes); train longer or choose a larger budget"
+            for k, a in enumerate(accs) if near_chance(a, classes)]
+
+
+def plan_warnings(doc: dict) -> list[str]:
+    """Quality gate of a plan: a group of width 1 (a one-channel bottleneck) and a subnet
+    identical to its larger neighbour (a budget that buys nothing)."""
+    out = []
+    subs = doc["subnets"]
+    label = lambda s: f"{100 * s['budget']:.0f} %" if s["budget"] <= 1 else f"{s['budget']:,.0f} MACs"  # noqa: E731
+    for k, s in enumerate(subs):
+        ones = [g for g, w in s["widths"].items() if w == 1]
+        if ones:
+            out.append(f"subnet {k} ({label(s)}): width 1 in {', '.join(ones)}; "
+                       "a one-channel layer rarely learns: raise --min-width or the budget")
+        if k and s["widths"] == subs[k - 1]["widths"]:
+            out.append(f"subnet {k} ({label(s)}) is identical to subnet {k - 1}: "
+                       "the constraints (e.g. peak memory) leave no room between them; drop a "
+                       "budget or relax the constraint")
+    return out
+
+
 def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1):
     """The planner's problem for a Keras model: its channel groups with importance scores, and
     the cost model of the converted int8 graph itself (MACs and arena bytes exactly as the
@@ -335,7 +394,12 @@ def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory
     from .importance import compute_scores
     from .zoo import build_model
 
-    model = build_model(arch, input_shape=tuple(input_shape), num_classes=classes, seed=seed)
+    try:
+        model = build_model(arch, input_shape=tuple(input_shape), num_classes=classes, seed=seed)
+    except ValueError as err:  # Keras' own words on a shape the architecture cannot take
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{arch} cannot take --input-shape {','.join(map(str, input_shape))} "
+                        f"({first[:200]}); give height,width,channels, e.g. 49,10,1") from None
     data = None
     if scores == "taylor":
         if dataset is None:
