@@ -7,6 +7,7 @@ directory and is journaled (see `rundir.RunDir`), so an interrupted run resumes 
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ helpers
     @property
+    def progress_bars(self) -> bool:
+        """Epoch bars only on a terminal: in a file or a pipe their frames are noise."""
+        return sys.stderr.isatty()
+
+    @property
     def data(self):
         """The recipe's dataset, loaded on first use (another pipeline may share its own)."""
         if self._data is None:
@@ -177,7 +183,7 @@ class Pipeline:
         d = self.data
         model = self.build_model()
         pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
-                 lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
+                 lr=self.cfg.pretrain_lr, seed=self.cfg.seed, progress=self.progress_bars)
         self.save(model, "pretrained.keras")
         full = {g.name: g.width for g in self.groups(model)}
         acc = evaluate_subnets(model, d.x_test, d.y_test, [full], groups=self.groups(model))[0]
@@ -232,10 +238,12 @@ class Pipeline:
         d = self.data
         finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
                        batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
-                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed)
+                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed,
+                       progress=self.progress_bars)
         self.save(model, "model.keras")
         accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
         self.update_metrics(float_accuracy=accs)
+        self.record_samples(float=len(d.y_test))
         self.check_accuracies("float", accs, len(d.y_test))
         return ("float accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
                 {"float_accuracy": accs})
@@ -264,6 +272,7 @@ class Pipeline:
                               == self.data.y_test)) for k in range(rt.num_subnets)]
         if not elsewhere:
             self.update_metrics(int8_accuracy=accs)
+            self.record_samples(int8=len(xq))
         self.check_accuracies("int8", accs, len(xq))
         return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
                 + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
@@ -281,6 +290,12 @@ class Pipeline:
         return (f"runtime == TFLM bit for bit on {n} inputs × {len(rep.subnets)} subnets", rep.to_dict())
 
     # ------------------------------------------------------------------ metrics
+    def record_samples(self, **counts: int) -> None:
+        """How many test samples each accuracy column of metrics.json rests on."""
+        metrics = self.run.read_json("metrics.json")
+        metrics.setdefault("samples", {}).update({k: int(v) for k, v in counts.items()})
+        self.run.write_json("metrics.json", metrics)
+
     def update_metrics(self, **columns: list) -> None:
         """Set per-subnet columns of metrics.json (one value per subnet of plan.json)."""
         path = self.run / "metrics.json"
@@ -295,7 +310,7 @@ class Pipeline:
                 row[key] = values[k]
         self.run.write_json("metrics.json", metrics)
 
-    def uniform_baseline(self, model, problem, progress: bool = True):
+    def uniform_baseline(self, model, problem, progress: bool | None = None):
         """The uniform-width baseline (slimmable-style): for each budget the largest single
         width multiplier that fits (`planner.uniform_widths`), all jointly fine-tuned from
         `model` in its own unit order. Returns (UniformWidths per budget, float accuracies,
@@ -303,6 +318,7 @@ class Pipeline:
         from . import planner
         from .finetune import evaluate_subnets, finetune_joint
 
+        progress = self.progress_bars if progress is None else progress
         subs = [planner.uniform_widths(problem, b) for b in self.cfg.budgets]
         widths = [s.widths for s in subs]
         groups = self.groups(model)

@@ -22,6 +22,7 @@ import click
 from reds.errors import RedsError, UserError
 from reds_bench import targets
 from reds_bench.cli import bench
+from reds_bench.sched_cli import bench_sched_cmd, sched
 
 TARGET_CHOICE = click.Choice(targets.names())
 
@@ -121,18 +122,27 @@ def boot(target: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False), default="runs/demo", show_default=True)
+@click.option("--task", type=click.Choice(["digits", "kws"]), default="digits", show_default=True,
+              help="digits: scikit-learn's 8x8 digits (fast); kws: synthesized keywords "
+                   "(models/kws_synth, needs espeak-ng, about 10 minutes).")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Run directory (default runs/demo, runs/demo-kws for --task kws).")
 @click.option("--target", type=TARGET_CHOICE, default="qemu_m4", show_default=True)
-@click.option("--fast", is_flag=True, help="Fewer epochs and samples (what the tests run).")
-def demo(out: str, target: str, fast: bool) -> None:
-    """The whole pipeline on the bundled digits dataset, ending in OUT/report.md."""
-    from .demo import run_demo
+@click.option("--fast", is_flag=True, help="Smoke test: fewer epochs and samples (what the tests run).")
+def demo(task: str, out: str | None, target: str, fast: bool) -> None:
+    """The whole pipeline on a bundled dataset, ending in OUT/report.md."""
+    from .demo import TASKS, run_demo
 
-    report = run_demo(out, target, fast, console=_console())
+    run_dir = out or TASKS[task][1]
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise UserError(f"--out {run_dir} is a file; give a directory")
+    report = run_demo(run_dir, target, fast, console=_console(), task=task)
     click.echo(f"report: {report}")
 
 
 cli.add_command(bench)
+cli.add_command(sched, "sched")
+bench.add_command(bench_sched_cmd, "sched")
 
 
 def _console():
@@ -183,6 +193,7 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
 
     with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
         doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
+                      progress=sys.stderr.isatty(),
                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed)
     if as_json:
         _emit(doc, True, "")
