@@ -189,3 +189,22 @@ def test_run_bench_on_unknown_target_fails_before_journaling(models):
     with pytest.raises(UserError):
         run_bench("foo", model=d / "int8.tflite", out=d / "bench_direct")
     assert not (d / "bench_direct" / "journal.jsonl").exists()
+
+
+def test_ctrl_c_on_the_demo_says_rerun_to_resume(monkeypatch, tmp_path, capsys):
+    from reds_app import demo
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run_demo", interrupted)
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 130
+    err = capsys.readouterr().err
+    assert "rerun" in err and "resume" in err and err.count("\n") == 1
+
+
+def test_sched_commands_are_mounted(capsys):
+    assert main(["sched", "simulate", "--help"]) == 0
+    assert "--trace" in capsys.readouterr().out
+    assert main(["bench", "sched", "--help"]) == 0
+    assert "policy" in capsys.readouterr().out
