@@ -164,7 +164,7 @@ def test_inspect_float_model_says_the_runtime_refuses_it(models, capsys):
 
 def test_tensorflow_is_quiet_by_default_and_verbose_with_v(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{REPO}/toolkit:{REPO}/bench"}
-    for key in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "ABSL_MIN_LOG_LEVEL"):
+    for key in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "ABSL_MIN_LOG_LEVEL", "REDS_DEBUG"):
         env.pop(key, None)
     argv = [sys.executable, "-m", "reds_app.cli", "plan", "--arch", "dnn_s", "--input-shape",
             "10,4,1", "--classes", "5", "--budgets", "0.5"]
@@ -209,3 +209,21 @@ def test_sched_commands_are_mounted(capsys):
     assert "--trace" in capsys.readouterr().out
     assert main(["bench", "sched", "--help"]) == 0
     assert "policy" in capsys.readouterr().out
+
+
+def test_native_log_filter_drops_absl_lines_and_keeps_the_rest():
+    code = (
+        "import os, sys\n"
+        "from reds_app.quiet import NativeLogFilter\n"
+        "with NativeLogFilter():\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "    os.write(2, b'I0000 00:00:1796440902.740897    4025 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "    os.write(2, b'E0000 00:00:1796440902.7 4025 dataset.cc:12] use_unbounded_threadpool\\n')\n"
+        "    os.write(2, b'a line of a subprocess\\n')\n"
+        "    print('a python line', file=sys.stderr)\n"
+        "print('after', file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}/toolkit:{REPO}/bench"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # the filtered fd and Python's direct stderr are two streams: compare the lines, not the order
+    assert sorted(r.stderr.splitlines()) == ["a line of a subprocess", "a python line", "after"]

@@ -31,26 +31,11 @@ def _emit(data, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, indent=2, default=str) if as_json else text)
 
 
-QUIET_ENV = {  # TensorFlow's C++/absl start-up and oneDNN lines; read when TensorFlow loads
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-    "ABSL_MIN_LOG_LEVEL": "3",
-    "GRPC_VERBOSITY": "ERROR",
-}
-
-
 def quiet_tensorflow(verbose: bool = False) -> None:
     """Silence TensorFlow's native logging before it is imported (`-v` keeps it)."""
-    for key, value in QUIET_ENV.items():
-        if not verbose:
-            os.environ.setdefault(key, value)
-        elif os.environ.get(key) == value:  # set by main(), not by the user
-            del os.environ[key]
-    if not verbose and "tensorflow" not in sys.modules:
-        import logging
+    from .quiet import set_env
 
-        logging.getLogger("absl").setLevel(logging.ERROR)
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    set_env(verbose)
 
 
 _debug_flag = [False]  # --debug of the running invocation
@@ -511,7 +496,21 @@ def format_quantity(value: float, unit: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    quiet_tensorflow(verbose=_wants_verbose(argv))  # before anything imports TensorFlow
+    verbose = _wants_verbose(argv)
+    quiet_tensorflow(verbose)  # before anything imports TensorFlow
+    if verbose or sys.stderr is not sys.__stderr__:  # -v, or stderr already captured (tests)
+        return _main(argv)
+    from .quiet import NativeLogFilter
+
+    try:
+        sys.stderr.fileno()
+    except (OSError, ValueError):  # no real stderr to filter
+        return _main(argv)
+    with NativeLogFilter():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     _debug_flag[0] = False
     try:
         cli.main(args=argv, prog_name="reds", standalone_mode=False)
