@@ -198,7 +198,7 @@ class Pipeline:
         scores = compute_scores(model, self.cfg.importance_method, data=(d.x_train, d.y_train),
                                 batches=self.cfg.importance_batches,
                                 batch_size=self.cfg.importance_batch_size, seed=self.cfg.seed,
-                                groups=self.groups(model))
+                                groups=self.groups(model), progress=self.progress_bars)
         np.savez(self.run / "scores.npz", **scores)
         return (f"{self.cfg.importance_method} scores for {len(scores)} channel groups",
                 {"groups": list(scores)})
