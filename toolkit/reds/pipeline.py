@@ -106,6 +106,8 @@ class Pipeline:
 
             opts = dict(self.cfg.dataset)
             name = opts.pop("name")
+            if name in ("speech_commands", "kws_synth"):  # the loaders that draw a progress bar
+                opts.setdefault("progress", self.progress_bars)
             self._data = load_dataset(name, seed=self.cfg.seed, **opts)
         return self._data
 
