@@ -93,8 +93,10 @@ def run(target, hardware_map, board_id, port, env, firmware, no_build, model, ou
         click.echo(json.dumps(res, indent=2))
     else:
         ad = res["adaptation"]
-        click.echo(f"wrote {out}/results.json, report.md; mean switch "
-                   f"{ad.get('mean_ns')} ns over {len(res['latency'])} subnets")
+        cost = (f"{ad['mean_instructions']:,.0f} instructions" if ad.get("mean_instructions") is not None
+                else f"{ad['mean_ns']:.3g} ns" if ad.get("mean_ns") is not None else "not measured")
+        click.echo(f"wrote {out}/results.json, report.md; mean switch {cost} over "
+                   f"{len(res['latency'])} subnets")
     failed = [c for c in res["correctness"] if c.get("bit_exact") is False]
     if failed or res.get("errors"):
         sys.exit(1)

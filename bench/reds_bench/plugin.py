@@ -38,7 +38,9 @@ def pytest_addoption(parser):
     g.addoption("--reds-firmware", default=None,
                 help="prebuilt firmware program/ELF for --reds-target; skips the build (Default: build)")
     g.addoption("--reds-model", default=None,
-                help=f"model the board runs, for `golden` (Default: {DEFAULT_MODEL.name})")
+                help="model the board runs, for `golden`; an emulated --reds-target without "
+                     "--reds-firmware is given this model (uploaded, or compiled in when larger "
+                     f"than the upload slot) (Default: {DEFAULT_MODEL.name})")
     g.addoption("--reds-timeout", type=float, default=30.0,
                 help="seconds to wait for a reply (Default: 30)")
 
@@ -85,13 +87,33 @@ def _reds_session_board(request, tmp_path_factory):
 
     spec = select(load_hwmap(hwmap), opt("--reds-board"), None if opt("--reds-board") else target) \
         if hwmap else None
+    model, firmware = opt("--reds-model"), opt("--reds-firmware")
+    log_dir = tmp_path_factory.mktemp("reds-logs")
     try:
-        b = create_dut(target if spec is None else None, hw=spec, firmware=opt("--reds-firmware"),
-                       log_dir=tmp_path_factory.mktemp("reds-logs"), timeout=opt("--reds-timeout"))
+        if spec is None and model and not firmware:
+            # an emulated board for --reds-model: uploaded into the default firmware's RAM slot,
+            # or compiled into a firmware sized for it when it is larger
+            b = _board_for_model(target, Path(model).read_bytes(), log_dir, opt("--reds-timeout"))
+        else:
+            b = create_dut(target if spec is None else None, hw=spec, firmware=firmware,
+                           log_dir=log_dir, timeout=opt("--reds-timeout"))
     except BenchError as e:
         pytest.fail(f"could not start the board: {e}", pytrace=False)
     yield b
     b.close()
+
+
+def _board_for_model(target: str, model: bytes, log_dir, timeout: float):
+    from .factory import create_dut_for_model
+    from .measure import ensure_model
+
+    b, _ = create_dut_for_model(target, model, log_dir=log_dir, timeout=timeout)
+    try:
+        ensure_model(b, model)
+    except BaseException:
+        b.close()
+        raise
+    return b
 
 
 @pytest.fixture

@@ -111,31 +111,92 @@ def _fmt(v, unit="") -> str:
     return f"{v:,}{unit}" if isinstance(v, int) else f"{v}{unit}"
 
 
+def counts_instructions(res: dict) -> bool:
+    """True when the board's timer counts instructions (QEMU -icount), not time."""
+    b = res.get("board", {})
+    return bool(b.get("instructions_per_tick")) or str(b.get("env", "")).startswith("qemu")
+
+
+def add_units(res: dict) -> dict:
+    """Say what the numbers are. Under QEMU -icount the timer counts instructions, so every
+    latency and switch cost also gets `*_instructions` keys and `units` says the `*_ns` values
+    are QEMU's virtual time (1 instruction = 1 ns), not a measured time."""
+    b = res.get("board", {})
+    if not counts_instructions(res):
+        res["units"] = {"latency": "ns", "adaptation": "ns", "time_source": b.get("timer_unit")}
+        return res
+    ipt = b.get("instructions_per_tick") or 1
+    hz = b.get("clock_hz") or 1e9 / ipt
+
+    def instr(ns):
+        return None if ns is None else float(ns) * hz / 1e9 * ipt
+
+    for lat in res.get("latency", []):
+        for key in ("median", "min", "max"):
+            lat[f"{key}_instructions"] = instr(lat.get(f"{key}_ns"))
+        if lat.get("instructions") is not None:
+            lat["median_instructions"] = float(lat["instructions"])
+    ad = res.get("adaptation", {})
+    if ad.get("matrix_ns"):
+        ad["matrix_instructions"] = [[instr(v) for v in row] for row in ad["matrix_ns"]]
+        ad["mean_instructions"] = (ad.get("instructions_per_switch")
+                                   if ad.get("instructions_per_switch") is not None
+                                   else instr(ad.get("mean_ns")))
+        ad["max_instructions"] = instr(ad.get("max_ns"))
+    res["units"] = {"latency": "instructions", "adaptation": "instructions",
+                    "time_source": "none: QEMU -icount counts instructions; *_ns keys are its "
+                                   "virtual time (1 instruction = 1 ns), not a measured time"}
+    return res
+
+
+def accuracy_text(a: dict | None) -> str:
+    """`99.63 % (270 samples)`: the real value and how many samples it rests on."""
+    if not a or a.get("int8_accuracy") is None:
+        return "–"
+    n = a.get("samples")
+    return f"{100 * a['int8_accuracy']:.2f} %" + (f" ({n} samples)" if n is not None else "")
+
+
+def _count(v) -> str:
+    return "–" if v is None else f"{v:,.0f}"
+
+
 def write_report(res: dict, path: Path, plots: list[Path] = ()) -> Path:
     b, m, ad, mem = res["board"], res["model"], res["adaptation"], res["memory"]
-    emulated = str(b.get("env", "")).startswith("qemu")
+    add_units(res)
+    instr = counts_instructions(res)
+    unit = "instructions" if instr else "ns"
     lines = [f"# REDS bench: {m.get('path')} on {b.get('id')} ({b.get('env')})", "",
              f"Model crc32 `{m.get('crc32')}`, {len(m.get('subnets', []))} subnets; timer "
-             f"{b.get('timer_unit')} at {_fmt(b.get('clock_hz'))} Hz.", ""]
-    if emulated:
+             f"{b.get('timer_unit')} at {_fmt(b.get('clock_hz'))} Hz"
+             + ("; every cost below is an instruction count, not a time." if instr else
+                "; costs below are measured times.") , ""]
+    if instr:
         lines += [f"> {QEMU_NOTE}", ""]
-    lines += ["## Adaptation (reds_select)", "",
-              f"Mean switch {_fmt(ad.get('mean_ns'), ' ns')}, worst {_fmt(ad.get('max_ns'), ' ns')}"
-              + (f", {_fmt(ad.get('instructions_per_switch'))} instructions per switch"
-                 if ad.get("instructions_per_switch") is not None else "") + ".", ""]
-    if ad.get("matrix_ns"):
-        k = len(ad["matrix_ns"])
+    if instr:
+        summary = (f"Mean switch {_count(ad.get('mean_instructions'))} instructions, worst "
+                   f"{_count(ad.get('max_instructions'))} instructions.")
+        matrix = ad.get("matrix_instructions")
+    else:
+        summary = (f"Mean switch {_fmt(ad.get('mean_ns'), ' ns')}, worst {_fmt(ad.get('max_ns'), ' ns')}.")
+        matrix = ad.get("matrix_ns")
+    lines += ["## Adaptation (reds_select)", "", summary, ""]
+    if matrix:
+        k = len(matrix)
         lines += ["| from \\ to | " + " | ".join(str(j) for j in range(k)) + " |",
                   "|---|" + "---:|" * k]
-        for i, row in enumerate(ad["matrix_ns"]):
-            lines.append(f"| {i} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
-        lines += ["", "(ns per reds_select(j) right after reds_select(i); loop and timer overhead cancel out)", ""]
+        for i, row in enumerate(matrix):
+            lines.append(f"| {i} | " + " | ".join(f"{v:,.0f}" for v in row) + " |")
+        lines += ["", f"({unit} per reds_select(j) right after reds_select(i); loop and timer "
+                      "overhead cancel out)", ""]
     corr = {c["subnet"]: c for c in res.get("correctness", [])}
     acc = {a["subnet"]: a for a in res.get("accuracy", [])}
+    lat_cols = (["median instructions", "latency / full", "min instructions", "max instructions"]
+                if instr else ["median ns", "latency / full", "min ns", "max ns"])
     lines += ["## Subnetworks", "",
-              "| subnet | MACs | MACs / full | arena B | median ns | latency / full | min ns | max ns "
-              "| instructions | bit-exact | accuracy |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+              "| subnet | MACs | MACs / full | arena B | " + " | ".join(lat_cols)
+              + " | bit-exact | int8 accuracy on device |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     arena = {s.get("index"): s.get("arena_bytes") for s in m.get("subnets", [])}
     full = next((x for x in res.get("latency", []) if x["subnet"] == 0), {})
 
@@ -147,10 +208,14 @@ def write_report(res: dict, path: Path, plots: list[Path] = ()) -> Path:
         c = corr.get(k, {})
         be = {True: "yes", False: f"**no** ({c.get('mismatches')}/{c.get('inputs')})",
               None: "n/a"}[c.get("bit_exact")]
+        if instr:
+            cells = [_count(lat.get("median_instructions")), ratio(lat, "median_instructions"),
+                     _count(lat.get("min_instructions")), _count(lat.get("max_instructions"))]
+        else:
+            cells = [_fmt(lat.get("median_ns")), ratio(lat, "median_ns"), _fmt(lat.get("min_ns")),
+                     _fmt(lat.get("max_ns"))]
         lines.append(f"| {k} | {_fmt(lat.get('macs'))} | {ratio(lat, 'macs')} | {_fmt(arena.get(k))} | "
-                     f"{_fmt(lat.get('median_ns'))} | {ratio(lat, 'median_ns')} | {_fmt(lat.get('min_ns'))} | "
-                     f"{_fmt(lat.get('max_ns'))} | {_fmt(lat.get('instructions'))} | {be} | "
-                     f"{_fmt(acc.get(k, {}).get('int8_accuracy'))} |")
+                     + " | ".join(cells) + f" | {be} | {accuracy_text(acc.get(k))} |")
     notes = sorted({c.get("golden") for c in corr.values() if c.get("bit_exact") is None})
     lines += [""] + [f"Golden: {n}" for n in notes if n] + ([""] if notes else [])
     lines += ["## Memory", "", f"Arena {_fmt(mem.get('arena_bytes'), ' B')} (largest subnet), "
@@ -170,29 +235,38 @@ def write_plots(res: dict, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    add_units(res)
+    instr = counts_instructions(res)
     made = []
     lat = [x for x in res.get("latency", []) if x.get("median_ns") is not None]
     if lat:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         macs = [x.get("macs") or 0 for x in lat]
-        med = [x["median_ns"] / 1000.0 for x in lat]
-        lo = [max(0.0, (x["median_ns"] - x["min_ns"]) / 1000.0) for x in lat]
-        hi = [max(0.0, (x["max_ns"] - x["median_ns"]) / 1000.0) for x in lat]
+        if instr:  # thousands of instructions
+            med, lo_v, hi_v = ([x[f"{k}_instructions"] / 1000.0 for x in lat] for k in ("median", "min", "max"))
+            ylabel = "instructions (thousands; median, min–max; QEMU -icount)"
+        else:
+            med, lo_v, hi_v = ([x[f"{k}_ns"] / 1000.0 for x in lat] for k in ("median", "min", "max"))
+            ylabel = "latency (µs, median, min–max)"
+        lo = [max(0.0, m_ - v) for m_, v in zip(med, lo_v)]
+        hi = [max(0.0, v - m_) for m_, v in zip(med, hi_v)]
         ax.errorbar(macs, med, yerr=[lo, hi], fmt="o-", capsize=3)
         for x, m_, y in zip(lat, macs, med):
             ax.annotate(str(x["subnet"]), (m_, y), textcoords="offset points", xytext=(4, 4))
         ax.set_xlabel("MACs")
-        ax.set_ylabel("latency (µs, median, min–max)")
-        ax.set_title(f"latency vs MACs, {res['board'].get('env')}")
+        ax.set_ylabel(ylabel)
+        ax.set_title(("instructions" if instr else "latency") + f" vs MACs, {res['board'].get('env')}")
         fig.tight_layout()
         p = out / "latency_vs_macs.png"
         fig.savefig(p, dpi=120)
         plt.close(fig)
         made.append(p)
-    mat = res.get("adaptation", {}).get("matrix_ns")
+    ad = res.get("adaptation", {})
+    mat = ad.get("matrix_instructions") if instr else ad.get("matrix_ns")
     if mat:
         fig, ax = plt.subplots(figsize=(4, 3.5))
-        im = ax.imshow(mat, cmap="viridis")
+        # the colour scale starts at 0: a spread of a few units is noise and must look like it
+        im = ax.imshow(mat, cmap="viridis", vmin=0, vmax=max(max(r) for r in mat) or 1)
         k = len(mat)
         ax.set_xticks(range(k))
         ax.set_yticks(range(k))
@@ -201,8 +275,8 @@ def write_plots(res: dict, out: Path) -> list[Path]:
         for i in range(k):
             for j in range(k):
                 ax.text(j, i, f"{mat[i][j]:.0f}", ha="center", va="center", color="w", fontsize=8)
-        fig.colorbar(im, ax=ax, label="ns per switch")
-        ax.set_title("adaptation time")
+        fig.colorbar(im, ax=ax, label="instructions per switch" if instr else "ns per switch")
+        ax.set_title("adaptation cost")
         fig.tight_layout()
         p = out / "adaptation_heatmap.png"
         fig.savefig(p, dpi=120)
@@ -213,6 +287,7 @@ def write_plots(res: dict, out: Path) -> list[Path]:
 
 def write_all(res: dict, out: Path, plots: bool = True) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
+    add_units(res)
     files = {"json": write_json(res, out / "results.json"),
              "csv": write_csv(res, out / "results.csv"),
              "junit": write_junit(res, out / "junit.xml")}

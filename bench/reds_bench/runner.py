@@ -48,9 +48,11 @@ class BenchJournal:
 
 
 class _Progress:
+    """A progress bar on a terminal only: in a file or pipe its frames would be noise."""
+
     def __init__(self, enabled: bool, total: int, label: str):
         self.bar = None
-        if enabled:
+        if enabled and sys.stderr.isatty():
             from rich.progress import Progress
 
             self.bar = Progress(transient=False)

@@ -52,3 +52,10 @@ def test_fast_demo_resumes_after_missing_toolchain_and_reports(tmp_path, monkeyp
     assert (out / "accuracy_vs_macs.png").stat().st_size > 0
     text = report.read_text()
     assert "| 3 |" in text and "instructions per switch" in text
+    # honest units on QEMU, sample counts, the smoke-test note, the scheduler step
+    pipeline_part = text.split("## Scheduling")[0]
+    assert "µs" not in pipeline_part and " ns" not in pipeline_part
+    assert "Smoke test" in text and "device acc (n=60)" in text
+    assert "## Scheduling under a bursty load" in text and (out / "sched" / "sched.json").exists()
+    bench_md = (out / "bench" / "report.md").read_text()
+    assert "median instructions" in bench_md and "(60 samples)" in bench_md

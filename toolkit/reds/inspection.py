@@ -8,7 +8,22 @@ from pathlib import Path
 
 from . import metadata as _metadata
 from . import slicing, tflite_io
-from .graph import Groups
+from .graph import Groups, layer_name
+
+
+def runtime_support(model_bytes: bytes) -> str | None:
+    """None if the C runtime loads the model, else its reason (e.g. a float input type)."""
+    return _runtime_facts(model_bytes)[1]
+
+
+def _runtime_facts(model_bytes: bytes):
+    """(Runtime or None, refusal reason or None): the runtime's own view of the model."""
+    from .runtime import RedsRuntimeError, Runtime
+
+    try:
+        return Runtime(model_bytes), None
+    except RedsRuntimeError as err:
+        return None, f"{err.name}: {err.message}"
 
 
 def parameter_bytes(model_bytes: bytes) -> int:
@@ -37,14 +52,22 @@ def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
         "reds": meta is not None,
         "subnets": [],
     }
+    rt, refusal = _runtime_facts(model_bytes)
+    info["runtime"] = ({"runs": True, "persistent_bytes": rt.persistent_bytes} if rt is not None
+                       else {"runs": False, "reason": refusal})
     if meta is None:
-        info["subnets"].append({"subnet": 0, "widths": {}, "parameter_bytes": parameter_bytes(model_bytes)})
+        row = {"subnet": 0, "widths": {}, "parameter_bytes": parameter_bytes(model_bytes),
+               "macs": rt.macs(0) if rt is not None else None, "macs_fraction": 1.0,
+               "arena_bytes": rt.arena_bytes(0) if rt is not None else None}
+        info["subnets"].append(row)
         return info
     plain = _metadata.remove_metadata(model_bytes)
     info["metadata_overhead_bytes"] = len(model_bytes) - len(plain)
     info["metadata_overhead_percent"] = 100.0 * info["metadata_overhead_bytes"] / len(model_bytes)
     groups = Groups.from_metadata(meta)
-    info["groups"] = [{"group": i, "full_width": w, "members": [t for t, _, g in meta.members if g == i]}
+    info["groups"] = [{"group": i, "name": f"g{i}", "full_width": w,
+                       "members": [t for t, _, g in meta.members if g == i],
+                       "layers": _group_layers(m, meta, i)}
                       for i, w in enumerate(meta.full_widths)]
     full_macs = meta.subnets[0].macs or 1
     recorded = (card or {}).get("subnets", [])
@@ -53,10 +76,12 @@ def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
         row = {
             "subnet": k,
             "widths": {f"g{i}": w for i, w in enumerate(sub.widths)},
-            "macs": sub.macs,
-            "macs_fraction": sub.macs / full_macs,
+            "layer_widths": {"/".join(g["layers"]) or g["name"]: w
+                             for g, w in zip(info["groups"], sub.widths)},
+            "macs": rt.macs(k) if rt is not None else sub.macs,
+            "macs_fraction": (rt.macs(k) / max(rt.macs(0), 1)) if rt is not None else sub.macs / full_macs,
             "parameter_bytes": parameter_bytes(sliced),
-            "arena_bytes": sub.arena_bytes,
+            "arena_bytes": rt.arena_bytes(k) if rt is not None else sub.arena_bytes,
         }
         if k < len(recorded):
             for key in ("float_accuracy", "int8_accuracy", "device_accuracy"):
@@ -66,9 +91,25 @@ def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
     return info
 
 
+def _group_layers(m, meta, group: int) -> list[str]:
+    """Layers whose output channels make up a group (from its non-constant member tensors)."""
+    names = []
+    for t, _, g in meta.members:
+        if g == group and not m.tensors[t].is_constant:
+            name = layer_name(m.tensors[t].name)
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def _tensor_desc(m, t: int) -> dict:
     tensor = m.tensors[t]
-    return {"name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype}
+    q = tensor.quantization
+    desc = {"name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype,
+            "scale": None, "zero_point": None}
+    if q is not None and q.scale.size == 1:
+        desc["scale"], desc["zero_point"] = float(q.scale[0]), int(q.zero_point[0])
+    return desc
 
 
 def load_card(model_path: Path) -> dict | None:

@@ -7,6 +7,7 @@ directory and is journaled (see `rundir.RunDir`), so an interrupted run resumes 
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +87,20 @@ class Pipeline:
         self.run = RunDir(out)
         self.console = console
         self._data = None
-        self.run.write_json("config.json", cfg.__dict__)
+        self.warnings: list[str] = []  # quality-gate lines of the running step
+        # config.json is written once a step has finished: a run that fails at its first step
+        # leaves nothing behind, and `reds export` reads it without rewriting it
         if console is not None and self.run.journal.dropped:
             console.print(f"[yellow]{self.run.journal.path}: set aside "
                           f"{len(self.run.journal.dropped)} incomplete line(s) in "
                           f"{self.run.journal.path.name}.torn; those steps rerun")
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def progress_bars(self) -> bool:
+        """Epoch bars only on a terminal: in a file or a pipe their frames are noise."""
+        return sys.stderr.isatty()
+
     @property
     def data(self):
         """The recipe's dataset, loaded on first use (another pipeline may share its own)."""
@@ -101,6 +109,8 @@ class Pipeline:
 
             opts = dict(self.cfg.dataset)
             name = opts.pop("name")
+            if name in ("speech_commands", "kws_synth"):  # the loaders that draw a progress bar
+                opts.setdefault("progress", self.progress_bars)
             self._data = load_dataset(name, seed=self.cfg.seed, **opts)
         return self._data
 
@@ -152,7 +162,25 @@ class Pipeline:
         return [s["widths"] for s in self.run.read_json("plan.json")["subnets"]]
 
     def step(self, name: str, fn):
-        return self.run.run(name, fn, self.console)
+        def gated():
+            self.warnings = []
+            summary, result = fn()
+            return summary, result, list(self.warnings)
+
+        out = self.run.run(name, gated, self.console)
+        if not (self.run / "config.json").exists() or name == TRAIN_STEPS[0]:
+            self.run.write_json("config.json", self.cfg.__dict__)
+        return out
+
+    def check_accuracies(self, kind: str, accs, samples: int) -> None:
+        """Quality gate: a subnet at or near chance accuracy is worth a warning, not a ✓."""
+        classes = self.cfg.classes or self.data.num_classes
+        for line in accuracy_warnings(kind, accs, samples, classes):
+            self.warn(line)
+
+    def warn(self, text: str) -> None:
+        """A quality-gate finding of the running step: printed, journaled, shown in report.md."""
+        self.warnings.append(text)
 
     # ------------------------------------------------------------------ steps
     def step_pretrain(self):
@@ -163,7 +191,7 @@ class Pipeline:
         d = self.data
         model = self.build_model()
         pretrain(model, d, epochs=self.cfg.pretrain_epochs, batch_size=self.cfg.pretrain_batch,
-                 lr=self.cfg.pretrain_lr, seed=self.cfg.seed)
+                 lr=self.cfg.pretrain_lr, seed=self.cfg.seed, progress=self.progress_bars)
         self.save(model, "pretrained.keras")
         full = {g.name: g.width for g in self.groups(model)}
         acc = evaluate_subnets(model, d.x_test, d.y_test, [full], groups=self.groups(model))[0]
@@ -178,7 +206,7 @@ class Pipeline:
         scores = compute_scores(model, self.cfg.importance_method, data=(d.x_train, d.y_train),
                                 batches=self.cfg.importance_batches,
                                 batch_size=self.cfg.importance_batch_size, seed=self.cfg.seed,
-                                groups=self.groups(model))
+                                groups=self.groups(model), progress=self.progress_bars)
         np.savez(self.run / "scores.npz", **scores)
         return (f"{self.cfg.importance_method} scores for {len(scores)} channel groups",
                 {"groups": list(scores)})
@@ -194,6 +222,8 @@ class Pipeline:
         seconds = time.perf_counter() - t0
         doc = planner.plan_to_json(plan, self.cfg.arch, list(self.cfg.budgets), seconds)
         self.run.write_json("plan.json", doc)
+        for line in plan_warnings(doc):
+            self.warn(line)
         subs = doc["subnets"]
         return ("; ".join(f"{100 * s['budget']:.0f}%→{s['macs']:,} MACs ({s['status']})" for s in subs)
                 + f" in {seconds:.2f} s", {"solve_seconds": seconds})
@@ -217,10 +247,13 @@ class Pipeline:
         d = self.data
         finetune_joint(model, d, widths, epochs=self.cfg.finetune_epochs,
                        batch_size=self.cfg.finetune_batch, lr=self.cfg.finetune_lr,
-                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed)
+                       bn_epochs=self.cfg.bn_epochs, groups=groups, seed=self.cfg.seed,
+                       progress=self.progress_bars)
         self.save(model, "model.keras")
         accs = evaluate_subnets(model, d.x_test, d.y_test, widths, groups=groups)
         self.update_metrics(float_accuracy=accs)
+        self.record_samples(float=len(d.y_test))
+        self.check_accuracies("float", accs, len(d.y_test))
         return ("float accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %",
                 {"float_accuracy": accs})
 
@@ -234,15 +267,22 @@ class Pipeline:
         nested = export_nested(model, self.groups(model), self.subnet_widths(), self.data.x_train,
                                all_subnets=True, max_samples=self.cfg.calibration_samples,
                                report=calibration)
-        self.run.write_json("calibration.json", calibration)
+        elsewhere = out is not None and Path(out).resolve() != (self.run / "model.tflite").resolve()
         out = Path(out) if out else self.run / "model.tflite"
-        write_bytes(out, nested)
-        write_c_array(nested, self.run / "model_data.c", source=out.name)
+        if elsewhere:  # the run folder's own export stays as it was
+            write_bytes(out, nested)
+        else:
+            self.run.write_json("calibration.json", calibration)
+            write_bytes(out, nested)
+            write_c_array(nested, self.run / "model_data.c", source=out.name)
         rt = Runtime(nested)
         xq = quantize_input(nested, self.data.x_test)
         accs = [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1)
                               == self.data.y_test)) for k in range(rt.num_subnets)]
-        self.update_metrics(int8_accuracy=accs)
+        if not elsewhere:
+            self.update_metrics(int8_accuracy=accs)
+            self.record_samples(int8=len(xq))
+        self.check_accuracies("int8", accs, len(xq))
         return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
                 + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
 
@@ -259,6 +299,12 @@ class Pipeline:
         return (f"runtime == TFLM bit for bit on {n} inputs × {len(rep.subnets)} subnets", rep.to_dict())
 
     # ------------------------------------------------------------------ metrics
+    def record_samples(self, **counts: int) -> None:
+        """How many test samples each accuracy column of metrics.json rests on."""
+        metrics = self.run.read_json("metrics.json")
+        metrics.setdefault("samples", {}).update({k: int(v) for k, v in counts.items()})
+        self.run.write_json("metrics.json", metrics)
+
     def update_metrics(self, **columns: list) -> None:
         """Set per-subnet columns of metrics.json (one value per subnet of plan.json)."""
         path = self.run / "metrics.json"
@@ -275,7 +321,7 @@ class Pipeline:
         metrics["dataset"] = {"name": self.cfg.dataset.get("name"), **self.data.summary()}
         self.run.write_json("metrics.json", metrics)
 
-    def uniform_baseline(self, model, problem, progress: bool = True):
+    def uniform_baseline(self, model, problem, progress: bool | None = None):
         """The uniform-width baseline (slimmable-style): for each budget the largest single
         width multiplier that fits (`planner.uniform_widths`), all jointly fine-tuned from
         `model` in its own unit order. Returns (UniformWidths per budget, float accuracies,
@@ -283,6 +329,7 @@ class Pipeline:
         from . import planner
         from .finetune import evaluate_subnets, finetune_joint
 
+        progress = self.progress_bars if progress is None else progress
         subs = [planner.uniform_widths(problem, b) for b in self.cfg.budgets]
         widths = [s.widths for s in subs]
         groups = self.groups(model)
@@ -303,6 +350,36 @@ class Pipeline:
 
     def train(self) -> RunDir:
         return self.run_steps(TRAIN_STEPS)
+
+
+def near_chance(accuracy: float, classes: int) -> bool:
+    """At most a tenth of the way from chance (1/classes) to perfect."""
+    chance = 1.0 / max(classes, 1)
+    return accuracy < chance + 0.1 * (1.0 - chance)
+
+
+def accuracy_warnings(kind: str, accs, samples: int, classes: int) -> list[str]:
+    return [f"subnet {k}: {kind} accuracy {100 * a:.1f} % on {samples} samples is near chance "
+            f"({100 / classes:.1f} % for {classes} classes); train longer or choose a larger budget"
+            for k, a in enumerate(accs) if near_chance(a, classes)]
+
+
+def plan_warnings(doc: dict) -> list[str]:
+    """Quality gate of a plan: a group of width 1 (a one-channel bottleneck) and a subnet
+    identical to its larger neighbour (a budget that buys nothing)."""
+    out = []
+    subs = doc["subnets"]
+    label = lambda s: f"{100 * s['budget']:.0f} %" if s["budget"] <= 1 else f"{s['budget']:,.0f} MACs"  # noqa: E731
+    for k, s in enumerate(subs):
+        ones = [g for g, w in s["widths"].items() if w == 1]
+        if ones:
+            out.append(f"subnet {k} ({label(s)}): width 1 in {', '.join(ones)}; "
+                       "a one-channel layer rarely learns: raise --min-width or the budget")
+        if k and s["widths"] == subs[k - 1]["widths"]:
+            out.append(f"subnet {k} ({label(s)}) is identical to subnet {k - 1}: "
+                       "the constraints (e.g. peak memory) leave no room between them; drop a "
+                       "budget or relax the constraint")
+    return out
 
 
 def plan_problem(model, scores: dict, calibration_x: np.ndarray, min_width=1, latency_model=None):
@@ -358,7 +435,12 @@ def plan_architecture(arch: str, input_shape, classes: int, budgets, peak_memory
     from .importance import compute_scores
     from .zoo import build_model
 
-    model = build_model(arch, input_shape=tuple(input_shape), num_classes=classes, seed=seed)
+    try:
+        model = build_model(arch, input_shape=tuple(input_shape), num_classes=classes, seed=seed)
+    except ValueError as err:  # Keras' own words on a shape the architecture cannot take
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{arch} cannot take --input-shape {','.join(map(str, input_shape))} "
+                        f"({first[:200]}); give height,width,channels, e.g. 49,10,1") from None
     data = None
     if scores == "taylor":
         if dataset is None:

@@ -32,8 +32,11 @@ class RunDir:
     def result(self, step: str) -> Any:
         return self.finished[step].get("result")
 
-    def mark(self, step: str, summary: str, seconds: float, result: Any = None) -> None:
+    def mark(self, step: str, summary: str, seconds: float, result: Any = None,
+             warnings: list[str] | None = None) -> None:
         rec = {"step": step, "summary": summary, "seconds": round(seconds, 3), "result": result}
+        if warnings:
+            rec["warnings"] = list(warnings)
         self.finished[step] = self.journal.append(rec)
 
     def write_json(self, name: str, data: Any) -> Path:
@@ -42,19 +45,35 @@ class RunDir:
     def read_json(self, name: str) -> Any:
         return json.loads((self.path / name).read_text())
 
-    def run(self, step: str, fn: Callable[[], tuple[str, Any]], console=None) -> Any:
-        """Run `fn` unless `step` already finished; fn returns (summary, result)."""
+    def warnings(self) -> list[tuple[str, str]]:
+        """(step, line) of every quality-gate warning the finished steps recorded."""
+        return [(step, w) for step, rec in self.finished.items() for w in rec.get("warnings", [])]
+
+    def run(self, step: str, fn: Callable[[], tuple], console=None) -> Any:
+        """Run `fn` unless `step` already finished; fn returns (summary, result) or
+        (summary, result, warnings): each warning is printed as its own line and journaled."""
         if self.done(step):
             if console is not None:
                 console.print(f"[dim]✓ {step:<10} (done earlier) {self.finished[step]['summary']}[/dim]")
+                _print_warnings(console, step, self.finished[step].get("warnings", []))
             return self.result(step)
         t0 = time.perf_counter()
-        summary, result = fn()
+        summary, result, *rest = fn()
+        warnings = rest[0] if rest else []
         seconds = time.perf_counter() - t0
-        self.mark(step, summary, seconds, result)
+        self.mark(step, summary, seconds, result, warnings)
         if console is not None:
-            console.print(f"[green]✓[/green] {step:<10} {summary}  [dim]({seconds:.1f} s)[/dim]")
+            mark = "[yellow]![/yellow]" if warnings else "[green]✓[/green]"
+            console.print(f"{mark} {step:<10} {summary}  [dim]({seconds:.1f} s)[/dim]")
+            _print_warnings(console, step, warnings)
         return self.result(step)
+
+
+def _print_warnings(console, step: str, warnings: list[str]) -> None:
+    from rich.markup import escape
+
+    for line in warnings:
+        console.print(f"[yellow]  warning[/yellow] {step}: {escape(line)}", highlight=False)
 
 
 def write_text(path: Path, text: str) -> Path:

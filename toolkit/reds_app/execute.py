@@ -31,12 +31,40 @@ def _io_spec(model_bytes: bytes):
     return tin, tout
 
 
-def _batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+def quantize_batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    """Float inputs in the model's int8 input encoding (`reds exec --quantize`)."""
+    from reds.export import quantize_input
+
+    tin, _ = _io_spec(model_bytes)
+    if x.dtype.kind != "f":
+        raise UserError(f"--quantize expects float inputs, got {x.dtype}; drop --quantize to pass "
+                        "already quantized inputs")
+    if tin.dtype != "INT8" or tin.quantization is None or not len(tin.quantization.scale):
+        raise UserError(f"--quantize: the model's input is {tin.dtype} without int8 quantization "
+                        "parameters; give inputs in its own type")
+    return quantize_input(model_bytes, x)
+
+
+def dequantize_output(model_bytes: bytes, y: np.ndarray) -> np.ndarray:
+    """Outputs as float32: (q - zero_point) * scale with the output tensor's parameters."""
+    _, tout = _io_spec(model_bytes)
+    q = tout.quantization
+    if q is None or not len(q.scale):
+        return y.astype(np.float32)
+    return ((y.astype(np.float32) - float(q.zero_point[0])) * float(q.scale[0])).astype(np.float32)
+
+
+def input_batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    """`x` as a batch of the model's input samples, or one line saying what does not match."""
     tin, _ = _io_spec(model_bytes)
     want = tflite_io.NUMPY_DTYPES[tin.dtype]
     if x.dtype != want:
+        hint = (" (or pass --quantize to quantize float inputs with the model's scale and zero "
+                "point)" if x.dtype.kind == "f" and tin.dtype == "INT8" else "")
         raise UserError(f"input dtype {x.dtype} does not match the model's input {tin.dtype}; "
-                        "quantize inputs first (reds.export.quantize_input)")
+                        f"quantize inputs first (reds.export.quantize_input){hint}")
+    if x.size == 0:
+        raise UserError(f"the input batch is empty (shape {x.shape}); give at least one sample")
     sample = tuple(tin.shape[1:])
     if x.shape == tuple(tin.shape):  # one sample with its batch axis of 1
         return x
@@ -50,7 +78,7 @@ def _batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
 
 def execute(model_bytes: bytes, x: np.ndarray, subnet: int = 0, target: str = "native",
             repeat: int = 0) -> ExecResult:
-    xs = _batch(model_bytes, np.asarray(x))
+    xs = input_batch(model_bytes, np.asarray(x))
     if target == "native":
         return _execute_native(model_bytes, xs, subnet, repeat)
     return _execute_board(model_bytes, xs, subnet, target, repeat)

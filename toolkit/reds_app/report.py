@@ -40,7 +40,8 @@ def accuracy_plot(metrics: dict, baseline: dict | None, out: Path) -> Path:
     return out
 
 
-def write_demo_report(run: RunDir, target: str) -> Path:
+def write_demo_report(run: RunDir, target: str, data_name: str = "scikit-learn digits (8×8, 10 classes)",
+                      smoke: str | None = None) -> Path:
     metrics = run.read_json("metrics.json")
     plan = run.read_json("plan.json")
     baseline = run.read_json("baseline.json") if (run / "baseline.json").exists() else None
@@ -51,29 +52,34 @@ def write_demo_report(run: RunDir, target: str) -> Path:
     lat = {r["subnet"]: r for r in bench.get("latency", [])}
     exact = {r["subnet"]: r["bit_exact"] for r in bench.get("correctness", [])}
     adapt = bench.get("adaptation", {})
+    instr = bench.get("units", {}).get("latency") == "instructions"
+    cost_key = "median_instructions" if instr else "median_ns"
     base = baseline["subnets"] if baseline else []
     full_macs = plan["subnets"][0]["macs"] or 1
-    full_lat = lat.get(0, {}).get("median_ns") or 0
-    lines = [
-        "# REDS demo report",
+    full_lat = lat.get(0, {}).get(cost_key) or 0
+    n = metrics.get("samples", {})
+    count = lambda kind: f" (n={n[kind]})" if n.get(kind) else ""  # noqa: E731
+    cost_head = "instructions per inference (median)" if instr else "latency (median)"
+    lines = ["# REDS demo report", ""]
+    if smoke:
+        lines += [f"> **Smoke test.** {smoke}.", ""]
+    lines += [
+        f"Dataset: {data_name}; model `{plan['arch']}`; target `{target}`"
+        + (" (QEMU with -icount: costs are instruction counts, not times; no caches or wait "
+           "states modelled)" if instr else " (wall-clock time)") + ".",
         "",
-        f"Dataset: scikit-learn digits (8×8, 10 classes); model `{plan['arch']}`; target `{target}`"
-        + (" (QEMU with -icount: instruction counts, no caches or wait states modelled)"
-           if target.startswith("qemu") else " (host process, wall-clock ns)") + ".",
-        "",
-        f"| subnet | widths ({' '.join(plan['subnets'][0]['widths'])}) | MACs | % MACs | arena bytes | float acc | int8 acc | device acc "
-        "| uniform-width acc | latency (median) | latency / full | bit-exact on device |",
+        f"| subnet | widths ({' '.join(plan['subnets'][0]['widths'])}) | MACs | % MACs | arena bytes "
+        f"| float acc{count('float')} | int8 acc{count('int8')} | device acc{count('device')} "
+        f"| uniform-width acc{count('float')} | {cost_head} | cost / full | bit-exact on device |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for k, (s, m) in enumerate(zip(plan["subnets"], metrics["subnets"])):
         widths = " ".join(str(w) for w in s["widths"].values())
         lk = lat.get(k, {})
-        med = lk.get("median_ns")
+        med = lk.get(cost_key)
         lat_txt = "–"
         if med is not None:
-            lat_txt = f"{med / 1000:.1f} µs"
-            if lk.get("instructions") is not None:
-                lat_txt += f" ({lk['instructions']:,.0f} instr)"
+            lat_txt = f"{med:,.0f} instructions" if instr else f"{med / 1000:.4g} µs"
         ratio = f"{med / full_lat:.2f}" if med and full_lat else "–"
         lines.append(
             f"| {k} | {widths} | {s['macs']:,} | {100 * s['macs'] / full_macs:.1f} | "
@@ -81,19 +87,35 @@ def write_demo_report(run: RunDir, target: str) -> Path:
             f"{_pct(m.get('int8_accuracy'))} | {_pct(m.get('device_accuracy'))} | "
             f"{_pct(base[k]['float_accuracy']) if k < len(base) else '–'} | {lat_txt} | {ratio} | "
             f"{'yes' if exact.get(k) else ('NO' if k in exact else '–')} |")
+    warnings = run.warnings()
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- **{step}**: {w}" for step, w in warnings]
     lines += ["", "## Switching subnetworks", ""]
     if adapt:
-        ips = adapt.get("instructions_per_switch")
-        lines.append(f"Mean switch time {adapt.get('mean_ns', 0):.0f} ns, max {adapt.get('max_ns', 0):.0f} ns"
-                     + (f"; {ips:.0f} instructions per switch" if ips is not None else "")
-                     + ". `reds_select()` swaps precomputed per-subnet tables: no loop over layers.")
+        if instr:
+            lines.append(f"Mean switch {adapt.get('mean_instructions', 0):,.0f} instructions per switch, "
+                         f"worst {adapt.get('max_instructions', 0):,.0f} instructions")
+        else:
+            lines.append(f"Mean switch time {adapt.get('mean_ns', 0):.3g} ns, max {adapt.get('max_ns', 0):.3g} ns")
+        lines[-1] += ". `reds_select()` swaps precomputed per-subnet tables: no loop over layers."
         lines.append("")
         lines.append("![adaptation](bench/adaptation_heatmap.png)")
+    sched_md = run / "sched" / "sched.md"
+    if sched_md.exists():
+        lines += ["", "## Scheduling under a bursty load", "",
+                  "Every policy of `reds_sched` on the board, the demo model's subnets as its "
+                  "choices (docs/scheduler.md):", ""]
+        for line in sched_md.read_text().strip().splitlines():
+            if line.startswith("!["):  # its plot is linked below, relative to this report
+                continue
+            lines.append("###" + line[1:] if line.startswith("# ") else line)
+        lines += ["", "![scheduler](sched/sched.png)"]
     lines += ["", "## Plots", "", "![accuracy vs MACs](accuracy_vs_macs.png)",
-              "![latency vs MACs](bench/latency_vs_macs.png)", "",
+              "![cost vs MACs](bench/latency_vs_macs.png)", "",
               "## Files", "",
               "`model.tflite` (one int8 file, every subnet), `plan.json` (widths per budget, solver "
               "status), `metrics.json`, `baseline.json`, `verify.json` (runtime vs TFLM), "
-              "`bench/results.json|csv`, `bench/junit.xml`, `steps.jsonl` (step journal).",
+              "`bench/results.json|csv`, `bench/junit.xml`, `sched/sched.json|csv|md`, "
+              "`steps.jsonl` (step journal).",
               "", f"Pipeline time: {sum(r['seconds'] for r in run.finished.values()):.0f} s."]
     return write_text(run / "report.md", "\n".join(lines) + "\n")
