@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from . import graph as _graph
+from .errors import UserError
 from . import metadata as _metadata
 from . import slicing, tflite_io
 from .errors import PlanError, UnsupportedOpError
@@ -225,3 +226,21 @@ def storage_report(nested: bytes, standalone_sizes: Sequence[int]) -> dict:
 
 __all__ = ["to_int8_tflite", "export_nested", "match_groups", "nest_plan", "quantize_input", "c_array",
            "write_c_array", "storage_report", "UnsupportedOpError"]
+
+
+def write_standalone(nested: bytes, out_dir) -> list[Path]:
+    """One plain ``.tflite`` per subnet of a nested model (physically sliced, no REDS entry) in
+    ``out_dir/subnet<k>.tflite``: what an application processor's LiteRT runs per subnet."""
+    from . import metadata, slicing
+
+    meta = metadata.read_metadata(nested)
+    if meta is None:
+        raise UserError("the model has no REDS metadata: there are no subnets to write")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(len(meta.subnets)):
+        path = out / f"subnet{k}.tflite"
+        path.write_bytes(metadata.remove_metadata(slicing.slice_model(nested, k)))
+        paths.append(path)
+    return paths

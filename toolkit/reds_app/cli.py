@@ -278,7 +278,10 @@ def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_
               help="Also write a C source/header pair for firmware embedding (e.g. model_data.c).")
 @click.option("--symbol", default="reds_default_model", show_default=True,
               help="C symbol of the --c-array (also NAME_len and NAME_CRC32).")
-def export_cmd(run_dir: str, out: str | None, c_array: str | None, symbol: str) -> None:
+@click.option("--standalone", type=click.Path(file_okay=False),
+              help="Also write one plain sliced .tflite per subnet here (for LiteRT on phones).")
+def export_cmd(run_dir: str, out: str | None, c_array: str | None, symbol: str,
+               standalone: str | None) -> None:
     """One int8 .tflite with every subnetwork of a trained run, plus REDS metadata."""
     import re
 
@@ -303,6 +306,12 @@ def export_cmd(run_dir: str, out: str | None, c_array: str | None, symbol: str) 
         target = out_path or run / "model.tflite"
         c, h = write_c_array(target.read_bytes(), c_path, symbol=symbol, source=target.name)
         click.echo(f"wrote {c} and {h} (symbol {symbol})")
+    if standalone:
+        from reds.export import write_standalone
+
+        paths = write_standalone((out_path or run / "model.tflite").read_bytes(), standalone)
+        click.echo(f"wrote {len(paths)} standalone subnets to {standalone} "
+                   f"({', '.join(f'{p.name} {p.stat().st_size:,} B' for p in paths)})")
 
 
 @cli.command("inspect")
