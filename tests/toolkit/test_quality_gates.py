@@ -88,3 +88,21 @@ def test_failed_train_leaves_no_config_and_data_dir_is_an_option(tmp_path, monke
     err = capsys.readouterr().err
     assert err.startswith("reds: error:") and str(empty) in err
     assert not (run / "config.json").exists()
+
+
+def test_demo_report_puts_planned_cost_beside_measured(tmp_path):
+    from reds.rundir import RunDir
+    from reds_app.report import write_demo_report
+
+    (tmp_path / "plan.json").write_text(json.dumps({"arch": "dnn_s", "cost_unit": "instructions", "subnets": [
+        {"budget": 1.0, "macs": 100, "cost_fraction": 1.0, "widths": {"g0": 8}},
+        {"budget": 0.5, "macs": 60, "cost_fraction": 0.5, "widths": {"g0": 4}}]}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"subnets": [{"subnet": 0, "macs": 100}, {"subnet": 1, "macs": 60}]}))
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "results.json").write_text(json.dumps({
+        "units": {"latency": "instructions"},
+        "latency": [{"subnet": 0, "median_instructions": 2000}, {"subnet": 1, "median_instructions": 1040}]}))
+    text = write_demo_report(RunDir(tmp_path), "qemu_m4").read_text()
+    assert "planned instructions / full | measured cost / full" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| 1 |"))
+    assert "| 0.50 | 0.52 |" in row

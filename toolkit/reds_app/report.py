@@ -70,8 +70,9 @@ def write_demo_report(run: RunDir, target: str, data_name: str = "scikit-learn d
         "",
         f"| subnet | widths ({' '.join(plan['subnets'][0]['widths'])}) | MACs | % MACs | arena bytes "
         f"| float acc{count('float')} | int8 acc{count('int8')} | device acc{count('device')} "
-        f"| uniform-width acc{count('float')} | {cost_head} | cost / full | bit-exact on device |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        f"| uniform-width acc{count('float')} | {cost_head} | planned {plan.get('cost_unit', 'MACs')} / full "
+        f"| measured cost / full | bit-exact on device |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for k, (s, m) in enumerate(zip(plan["subnets"], metrics["subnets"])):
         widths = " ".join(str(w) for w in s["widths"].values())
@@ -81,11 +82,12 @@ def write_demo_report(run: RunDir, target: str, data_name: str = "scikit-learn d
         if med is not None:
             lat_txt = f"{med:,.0f} instructions" if instr else f"{med / 1000:.4g} µs"
         ratio = f"{med / full_lat:.2f}" if med and full_lat else "–"
+        planned = s.get("cost_fraction", s["macs"] / full_macs)  # what the planner budgeted
         lines.append(
             f"| {k} | {widths} | {s['macs']:,} | {100 * s['macs'] / full_macs:.1f} | "
             f"{s.get('arena_bytes') or 0:,} | {_pct(m.get('float_accuracy'))} | "
             f"{_pct(m.get('int8_accuracy'))} | {_pct(m.get('device_accuracy'))} | "
-            f"{_pct(base[k]['float_accuracy']) if k < len(base) else '–'} | {lat_txt} | {ratio} | "
+            f"{_pct(base[k]['float_accuracy']) if k < len(base) else '–'} | {lat_txt} | {planned:.2f} | {ratio} | "
             f"{'yes' if exact.get(k) else ('NO' if k in exact else '–')} |")
     warnings = run.warnings()
     if warnings:
