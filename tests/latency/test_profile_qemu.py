@@ -50,12 +50,13 @@ def test_profile_sums_to_the_invoke(board, tmp_path):
         for op, mop in zip(prof["ops"], m.operators):
             assert op["macs"] == int(np.prod(op["in"][1:])) * op["out"][-1], op
         assert sum(op["macs"] for op in prof["ops"]) == prof["macs"]
-        # one profiled invoke costs the timed invoke plus one clock read per op
+        # one profiled invoke costs the timed invoke plus one clock read per op; each count is
+        # read off a 40-instruction SysTick, so either side may land one tick lower
         bench = latency(board, prof["subnet"], runs=3)
         ipt = prof["instructions_per_tick"]
         assert ipt == 40
         extra = prof["total_ticks"] - bench["median_ticks"]
-        assert 0 <= extra <= len(ticks) + 1, (prof["total_ticks"], bench["median_ticks"])
+        assert -1 <= extra <= len(ticks) + 1, (prof["total_ticks"], bench["median_ticks"])
     shares = [p["share_of_full"] for p in res["subnets"]]
     assert shares[0] == 1.0 and all(a > b for a, b in zip(shares, shares[1:]))
     assert mm  # the default model has sliceable groups
