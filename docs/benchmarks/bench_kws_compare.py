@@ -91,8 +91,9 @@ def summary(seeds: list[dict]) -> dict:
 def markdown(table: dict, seeds: list[dict]) -> str:
     budgets = sorted({b for m in table.values() for b in m}, key=float, reverse=True)
     n = seeds[0]["test_samples"]
-    lines = [f"Accuracy on the synthetic KWS test split ({n} clips per seed), mean ± std over "
-             f"{len(seeds)} seeds; float / int8 (C runtime, bit-exact with TFLM).", "",
+    spread = f"mean ± std over {len(seeds)} seeds" if len(seeds) > 1 else "one seed, no spread"
+    lines = [f"Accuracy on the synthetic KWS test split ({n} clips per seed), {spread}; "
+             "float / int8 (C runtime, bit-exact with TFLM).", "",
              "| method | " + " | ".join(f"{100 * float(b):.0f} % MACs" for b in budgets) + " |",
              "|---|" + "---:|" * len(budgets)]
     for m, rows in table.items():
@@ -103,8 +104,8 @@ def markdown(table: dict, seeds: list[dict]) -> str:
                 cells.append("")
                 continue
             f, q = r["float"], r["int8"]
-            cells.append(f"{100 * f['mean']:.1f} ± {100 * f['std']:.1f} / {100 * q['mean']:.1f} ± {100 * q['std']:.1f}"
-                         + (f" (n={f['n']})" if f["n"] != len(seeds) else ""))
+            pm = lambda v: f"{100 * v['mean']:.1f}" + (f" ± {100 * v['std']:.1f}" if v["n"] > 1 else "")  # noqa: E731
+            cells.append(f"{pm(f)} / {pm(q)}" + (f" (n={f['n']})" if f["n"] != len(seeds) else ""))
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -5,5 +5,3 @@ ROOT = Path(__file__).resolve().parents[2]
 for p in (ROOT / "bench", ROOT / "toolkit", ROOT / "tests" / "toolkit"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
-
-DEFAULT_MODEL = ROOT / "boards" / "firmware" / "default_model.tflite"

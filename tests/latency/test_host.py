@@ -2,7 +2,9 @@
 (so the two latencies compare like for like), and keeps every tensor at full size."""
 import numpy as np
 from click.testing import CliRunner
-from conftest import DEFAULT_MODEL
+from reds_bench.targets import REPO_ROOT
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 from reds import tflite_io
 from reds.metadata import read_metadata, remove_metadata

@@ -1,7 +1,9 @@
 """Per-op profiles and latency calibration on qemu_m4 (instruction counts under -icount)."""
 import numpy as np
 import pytest
-from conftest import DEFAULT_MODEL
+from reds_bench.targets import REPO_ROOT
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 from reds import latency_model as L
 from reds.graph import derive_groups, mac_terms, member_map
