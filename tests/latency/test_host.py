@@ -4,13 +4,13 @@ import numpy as np
 from click.testing import CliRunner
 from reds_bench.targets import REPO_ROOT
 
-DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
-
 from reds import tflite_io
 from reds.metadata import read_metadata, remove_metadata
 from reds.slicing import slice_model
 from reds.verify import random_inputs
 from reds_bench.latency_host import masked_model
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 
 def run_litert(model, x):

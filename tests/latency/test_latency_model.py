@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from reds_bench.targets import REPO_ROOT
 
-DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
-
 from reds import latency_model as L
 from reds.graph import derive_groups
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 from reds_bench.targets import REPO_ROOT
 
-DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
-
 from reds import latency_model as L
 from reds.errors import UserError
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 ARCH = ["--arch", "ds_cnn_digits", "--input-shape", "8,8,1", "--classes", "10"]
 

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 from reds_bench.targets import REPO_ROOT
 
-DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
-
 from reds import latency_model as L
 from reds.graph import derive_groups, mac_terms, member_map
 from reds.tflite_io import load_model
 from reds_bench.factory import create_dut
 from reds_bench.measure import latency
 from reds_bench.profile import profile_model, profile_subnet, write_profile
+
+DEFAULT_MODEL = REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 pytestmark = pytest.mark.qemu
 
