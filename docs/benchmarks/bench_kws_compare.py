@@ -4,12 +4,17 @@
 cuts every method's subnet out of the method's trained model (widths from compare.json),
 converts it to int8 with the export's converter (calibration on the training split) and runs
 the test split through the C runtime's host build (bit-exact with TFLM). It writes one JSON
-and a markdown table of mean +- standard deviation over the seeds, float and int8.
+and a markdown table of mean +- standard deviation over the seeds, float and int8, the paired
+difference of every method to REDS (same seed = same data, split and pretrained weights), and a
+plot of accuracy against MACs.
 
     for s in 0 1 2; do reds compare --recipe models/kws_synth/recipe.yaml \\
         --out runs/kws_compare/seed$s --seed $s; done
     python docs/benchmarks/bench_kws_compare.py runs/kws_compare/seed0 runs/kws_compare/seed1 \\
-        runs/kws_compare/seed2 --json docs/benchmarks/kws_compare.json --md docs/benchmarks/kws_compare.md
+        runs/kws_compare/seed2 --json docs/benchmarks/kws_compare.json --md docs/benchmarks/kws_compare.md \\
+        --plot docs/benchmarks/kws_compare.png
+
+`--from-json FILE` redraws the table and plot from an earlier JSON without evaluating again.
 """
 from __future__ import annotations
 
@@ -88,6 +93,69 @@ def summary(seeds: list[dict]) -> dict:
     return table
 
 
+def paired_differences(seeds: list[dict], reference: str = "reds") -> dict:
+    """Per method and budget: the other method's accuracy minus the reference's, seed by seed.
+
+    Every method of one seed shares the data split and (except `independent`) the pretrained
+    weights, so the paired difference cancels what the seed does to both."""
+    out = {}
+    for s in seeds:
+        ref = {r["budget"]: r for r in s["methods"].get(reference, [])}
+        for m, rows in s["methods"].items():
+            if m == reference:
+                continue
+            for r in rows:
+                if r["budget"] in ref:
+                    d = out.setdefault(m, {}).setdefault(str(r["budget"]), {"float": [], "int8": []})
+                    d["float"].append(r["float_accuracy"] - ref[r["budget"]]["float_accuracy"])
+                    d["int8"].append(r["int8_accuracy"] - ref[r["budget"]]["int8_accuracy"])
+    return out
+
+
+def _pm(values: list[float]) -> str:
+    mean = 100 * float(np.mean(values))
+    return f"{mean:+.1f} ± {100 * float(np.std(values, ddof=1)):.1f}" if len(values) > 1 else f"{mean:+.1f}"
+
+
+def differences_markdown(diffs: dict, reference: str = "reds") -> str:
+    budgets = sorted({b for m in diffs.values() for b in m}, key=float, reverse=True)
+    lines = [f"int8 accuracy of each method minus that of `{reference}`, paired by seed (points, mean ± std; in brackets: "
+             f"seeds where the method is below {reference} / all seeds).", "",
+             "| method | " + " | ".join(f"{100 * float(b):.0f} % MACs" for b in budgets) + " |",
+             "|---|" + "---:|" * len(budgets)]
+    for m, rows in diffs.items():
+        cells = []
+        for b in budgets:
+            v = rows.get(b, {}).get("int8", [])
+            cells.append(f"{_pm(v)} ({sum(x < 0 for x in v)}/{len(v)})" if v else "")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, seeds: list[dict], path: Path) -> None:
+    """Accuracy against the subnet's MACs, float and int8 side by side, error bars = seed std."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, kind in zip(axes, ("float", "int8")):
+        for m, rows in table.items():
+            budgets = sorted(rows, key=float)
+            ax.errorbar([100 * float(b) for b in budgets], [100 * rows[b][kind]["mean"] for b in budgets],
+                        yerr=[100 * rows[b][kind]["std"] for b in budgets], marker="o", capsize=3, label=m)
+        ax.set_title(f"{kind} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+        ax.set_xlabel("MAC budget, % of the full model")
+        ax.set_xticks([25, 50, 75, 100])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy, %")
+    axes[1].legend(loc="lower right")
+    fig.suptitle("DS-CNN-S on synthetic keyword spotting: nested subnets vs baselines")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def markdown(table: dict, seeds: list[dict]) -> str:
     budgets = sorted({b for m in table.values() for b in m}, key=float, reverse=True)
     n = seeds[0]["test_samples"]
@@ -112,18 +180,29 @@ def markdown(table: dict, seeds: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", type=Path, help="reds compare output folders (one per seed)")
-    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("runs", nargs="*", type=Path, help="reds compare output folders (one per seed)")
+    ap.add_argument("--json", type=Path, help="write the evaluation here")
+    ap.add_argument("--from-json", type=Path, help="reuse an earlier evaluation instead of the run folders")
     ap.add_argument("--md", type=Path)
+    ap.add_argument("--plot", type=Path, help="PNG of accuracy against MACs")
     args = ap.parse_args()
-    seeds = [evaluate_seed(r) for r in args.runs]
-    table = summary(seeds)
-    args.json.write_text(json.dumps({"seeds": seeds, "summary": table,
-                                     "command": "python docs/benchmarks/bench_kws_compare.py " +
-                                                " ".join(str(r) for r in args.runs)}, indent=1) + "\n")
-    text = markdown(table, seeds)
+    if args.from_json:
+        doc = json.loads(args.from_json.read_text())
+        seeds, command = doc["seeds"], doc["command"]
+    elif args.runs and args.json:
+        seeds = [evaluate_seed(r) for r in args.runs]
+        command = "python docs/benchmarks/bench_kws_compare.py " + " ".join(str(r) for r in args.runs)
+    else:
+        ap.error("give run folders and --json, or --from-json")
+    table, diffs = summary(seeds), paired_differences(seeds)
+    if args.json:
+        args.json.write_text(json.dumps({"seeds": seeds, "summary": table, "paired_vs_reds": diffs,
+                                         "command": command}, indent=1) + "\n")
+    text = markdown(table, seeds) + "\n" + differences_markdown(diffs)
     if args.md:
         args.md.write_text(text)
+    if args.plot:
+        plot(table, seeds, args.plot)
     print(text)
 
 

@@ -190,18 +190,9 @@ static reds_status_t dw_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, 
 }
 
 static reds_status_t dw_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
-  const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
-  const reds_conv_params_t p = {op->stride_w, op->stride_h, op->pad_w, op->pad_h,
-                                -ti->zero_point, to->zero_point, {op->act_min, op->act_max}};
-  const reds_channel_quant_t q = {ctx->qmult + op->qoff, ctx->qshift + op->qoff};
-  reds_dims_t di, df, dout;
-  reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
-  reds_dims4(ctx, ctx->cur_dim, op->in[1], &df); /* constant: full dims */
-  reds_dims4(ctx, ctx->cur_dim, op->out, &dout);
-  const int32_t *bias = op->num_in >= 3 ? (const int32_t *)reds_in_ptr(ctx, op->in[2]) : NULL;
-  return reds_depthwise_conv2d_s8(&p, &q, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), &df,
-                                  (const int8_t *)reds_in_ptr(ctx, op->in[1]), bias, &dout,
-                                  (int8_t *)reds_out_ptr(ctx, op->out));
+  reds_conv_args_t a;
+  reds_conv_args(ctx, op, &a);
+  return reds_depthwise_conv2d_s8(&a.p, &a.q, &a.in, a.x, &a.filt, a.w, a.bias, &a.out, a.y);
 }
 
 const reds_op_kernel_t reds_op_depthwise_conv2d = {REDS_OP_DEPTHWISE_CONV_2D, 2, dw_options,

@@ -154,12 +154,8 @@ static reds_status_t fc_prepare(reds_ctx_t *ctx, uint32_t oi) {
   reds_op_rec_t *op = &ctx->ops[oi];
   const int in = op->in[0], out = op->out, code = op->code;
   const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
-  const int f = op->num_in >= 2 ? op->in[1] : -1;
-  const int bias = op->num_in >= 3 ? op->in[2] : -1;
-  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
-  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
-  if (f < 0 || ctx->tensors[f].ndims != 2)
-    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "weights must be 2-D [O, I]");
+  TRY(reds_prepare_weighted(ctx, oi, 2, "weights must be 2-D [O, I]"));
+  const int f = op->in[1], bias = op->num_in >= 3 ? op->in[2] : -1;
   const int32_t O = ctx->tensors[f].dims[0], I = ctx->tensors[f].dims[1];
   TRY(reds_need_weights(ctx, oi, f, (uint64_t)O * I));
   if (I > MAX_DOT_DEPTH)

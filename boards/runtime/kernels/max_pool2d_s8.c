@@ -41,13 +41,9 @@ size_t reds_max_pool2d_s8_scratch_size(void) { return 0; }
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
 static reds_status_t maxp_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
-  const reds_pool_params_t p = {op->stride_w, op->stride_h, op->filter_w, op->filter_h,
-                                op->pad_w, op->pad_h, {op->act_min, op->act_max}};
-  reds_dims_t di, dout;
-  reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
-  reds_dims4(ctx, ctx->cur_dim, op->out, &dout);
-  return reds_max_pool2d_s8(&p, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), &dout,
-                    (int8_t *)reds_out_ptr(ctx, op->out));
+  reds_pool_args_t a;
+  reds_pool_args(ctx, op, &a);
+  return reds_max_pool2d_s8(&a.p, &a.in, a.x, &a.out, a.y);
 }
 
 const reds_op_kernel_t reds_op_max_pool2d = {REDS_OP_MAX_POOL_2D, 5, reds_pool_options, reds_prepare_pool, reds_check_same_channels, maxp_eval};

@@ -228,6 +228,17 @@ reds_status_t reds_check_channel_axis(reds_ctx_t *ctx, uint32_t oi) {
   return REDS_OK;
 }
 
+/* Ops with weights (conv, depthwise, fully connected): int8 input and output, and a weights
+ * tensor as input 1 with `ndims` dims (else `shape_error`). */
+reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims, const char *shape_error) {
+  const reds_op_rec_t *op = &ctx->ops[oi];
+  TRY(reds_need_type(ctx, oi, op->in[0], REDS_TYPE_INT8, "input type (int8 only)"));
+  TRY(reds_need_type(ctx, oi, op->out, REDS_TYPE_INT8, "output type (int8 only)"));
+  if (op->num_in < 2 || ctx->tensors[op->in[1]].ndims != ndims)
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, op->code, shape_error);
+  return REDS_OK;
+}
+
 /* CONV_2D and DEPTHWISE_CONV_2D prepare (TFLM conv_common / depthwise_conv_common): int8 in/out,
  * 4-D symmetric int8 filter, int32 bias, output size from padding and stride, per-channel
  * requantization, accumulator bound. */
@@ -235,12 +246,8 @@ reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise) {
   reds_op_rec_t *op = &ctx->ops[oi];
   const int in = op->in[0], out = op->out, code = op->code;
   const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
-  const int f = op->num_in >= 2 ? op->in[1] : -1;
-  const int bias = op->num_in >= 3 ? op->in[2] : -1;
-  TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
-  TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
-  if (f < 0 || ctx->tensors[f].ndims != 4)
-    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "filter must be 4-D");
+  const int f = op->in[1], bias = op->num_in >= 3 ? op->in[2] : -1;
+  TRY(reds_prepare_weighted(ctx, oi, 4, "filter must be 4-D"));
   const int32_t *fd = ctx->tensors[f].dims;
   TRY(reds_need_weights(ctx, oi, f, (uint64_t)fd[0] * fd[1] * fd[2] * fd[3]));
   TRY(reds_prepare_spatial(ctx, oi, in, out, fd[1], fd[2]));
@@ -285,6 +292,36 @@ reds_status_t reds_pool_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *f
   REDS_OPT_I32(4, &op->filter_h, 0);
   REDS_OPT_U8(5, &op->fused, 0);
   return REDS_OK;
+}
+
+/* CONV_2D / DEPTHWISE_CONV_2D eval: the kernel's arguments at the current widths. (Filled in
+ * here and called directly by each kernel file: an indirect call would hide the kernel's stack
+ * frame from reds.stackusage.) */
+void reds_conv_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_conv_args_t *a) {
+  const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
+  const reds_conv_params_t p = {op->stride_w, op->stride_h, op->pad_w, op->pad_h,
+                                -ti->zero_point, to->zero_point, {op->act_min, op->act_max}};
+  a->p = p;
+  a->q.multiplier = ctx->qmult + op->qoff;
+  a->q.shift = ctx->qshift + op->qoff;
+  reds_dims4(ctx, ctx->cur_dim, op->in[0], &a->in);
+  reds_dims4(ctx, ctx->cur_dim, op->in[1], &a->filt); /* constant: full dims */
+  reds_dims4(ctx, ctx->cur_dim, op->out, &a->out);
+  a->x = (const int8_t *)reds_in_ptr(ctx, op->in[0]);
+  a->w = (const int8_t *)reds_in_ptr(ctx, op->in[1]);
+  a->bias = op->num_in >= 3 ? (const int32_t *)reds_in_ptr(ctx, op->in[2]) : NULL;
+  a->y = (int8_t *)reds_out_ptr(ctx, op->out);
+}
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D eval arguments. */
+void reds_pool_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_pool_args_t *a) {
+  const reds_pool_params_t p = {op->stride_w, op->stride_h, op->filter_w, op->filter_h,
+                                op->pad_w, op->pad_h, {op->act_min, op->act_max}};
+  a->p = p;
+  reds_dims4(ctx, ctx->cur_dim, op->in[0], &a->in);
+  reds_dims4(ctx, ctx->cur_dim, op->out, &a->out);
+  a->x = (const int8_t *)reds_in_ptr(ctx, op->in[0]);
+  a->y = (int8_t *)reds_out_ptr(ctx, op->out);
 }
 
 /* Pools: int8 in/out, same channels, output size from padding / stride / window. */

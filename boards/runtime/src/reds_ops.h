@@ -85,6 +85,7 @@ int reds_padding_for(int padding, int32_t in, int32_t filter, int32_t stride, in
 reds_status_t reds_prepare_spatial(reds_ctx_t *ctx, uint32_t oi, int in, int out, int32_t kh,
                                    int32_t kw);
 reds_status_t reds_same_count(reds_ctx_t *ctx, uint32_t oi);
+reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims, const char *shape_error);
 reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise);
 
 /* op_common.c: subnet checks */
@@ -99,5 +100,23 @@ reds_status_t reds_check_same_channels(reds_ctx_t *ctx, uint32_t oi, const uint3
 reds_status_t reds_pool_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
                                 const reds_fb_table_t *opt);
 reds_status_t reds_prepare_pool(reds_ctx_t *ctx, uint32_t oi);
+
+/* op_common.c: the arguments of the conv and pool kernels (reds_kernels.h) for one op */
+typedef struct {
+  reds_conv_params_t p;
+  reds_channel_quant_t q;
+  reds_dims_t in, filt, out;
+  const int8_t *x, *w;
+  const int32_t *bias;
+  int8_t *y;
+} reds_conv_args_t;
+typedef struct {
+  reds_pool_params_t p;
+  reds_dims_t in, out;
+  const int8_t *x;
+  int8_t *y;
+} reds_pool_args_t;
+void reds_conv_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_conv_args_t *a);
+void reds_pool_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_pool_args_t *a);
 
 #endif /* REDS_OPS_H */
