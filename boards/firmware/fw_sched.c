@@ -273,14 +273,18 @@ static void cmd_cal(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input
   table_line();
 }
 
+/* The numeric settings by their key in `reds-sched-set` (parsed and echoed in this order). */
+static const struct {
+  const char *key;
+  uint32_t *field;
+} g_settings[] = {{"fixed", &g_set.fixed},     {"period", &g_set.period}, {"deadline", &g_set.deadline},
+                  {"window", &g_set.window},   {"margin", &g_set.margin}, {"up", &g_set.up_after},
+                  {"shift", &g_set.shift},     {"rate", &g_set.rate},     {"cap", &g_set.cap},
+                  {"reserve", &g_set.reserve}, {"quiet", &g_set.quiet},   {"tablework", &g_set.tablework}};
+#define NUM_SETTINGS (sizeof g_settings / sizeof g_settings[0])
+
 static int set_one(char *kv)
 {
-  static const char *const keys[] = {"fixed", "period", "deadline", "window", "margin",
-                                     "up", "shift", "rate", "cap", "reserve", "quiet",
-                                     "tablework"};
-  uint32_t *const dst[] = {&g_set.fixed, &g_set.period, &g_set.deadline, &g_set.window,
-                           &g_set.margin, &g_set.up_after, &g_set.shift, &g_set.rate,
-                           &g_set.cap, &g_set.reserve, &g_set.quiet, &g_set.tablework};
   char *eq = strchr(kv, '=');
   if (eq == NULL) {
     return 0;
@@ -295,9 +299,9 @@ static int set_one(char *kv)
     }
     return 0;
   }
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    if (strcmp(kv, keys[i]) == 0) {
-      return fw_parse_u32(eq + 1, dst[i]);
+  for (size_t i = 0; i < NUM_SETTINGS; i++) {
+    if (strcmp(kv, g_settings[i].key) == 0) {
+      return fw_parse_u32(eq + 1, g_settings[i].field);
     }
   }
   return 0;
@@ -318,18 +322,9 @@ static void cmd_set(int argc, char **argv)
   }
   out_str("m-reds-sched-set");
   out_kv_str("policy", g_policy_names[g_set.policy]);
-  out_kv_u64("fixed", g_set.fixed);
-  out_kv_u64("period", g_set.period);
-  out_kv_u64("deadline", g_set.deadline);
-  out_kv_u64("window", g_set.window);
-  out_kv_u64("margin", g_set.margin);
-  out_kv_u64("up", g_set.up_after);
-  out_kv_u64("shift", g_set.shift);
-  out_kv_u64("rate", g_set.rate);
-  out_kv_u64("cap", g_set.cap);
-  out_kv_u64("reserve", g_set.reserve);
-  out_kv_u64("quiet", g_set.quiet);
-  out_kv_u64("tablework", g_set.tablework);
+  for (size_t i = 0; i < NUM_SETTINGS; i++) {
+    out_kv_u64(g_settings[i].key, *g_settings[i].field);
+  }
   out_eol();
 }
 

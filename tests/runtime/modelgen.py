@@ -334,6 +334,29 @@ def nested(model: bytes, fractions=FRACTIONS) -> tuple[bytes, list[list[int]]]:
     return slicing.nest(model, g, widths), widths
 
 
+def assert_board_matches_tflm(model: bytes, target: str, subnets=None, n_inputs: int = 2,
+                              seed: int = 11) -> None:
+    """Every subnet in `subnets` (default all; negative counts from the narrowest) of `model`,
+    nested at FRACTIONS, run on `target` through `reds exec`'s path on random inputs, equals
+    tflite_micro on the physically sliced model, bit for bit."""
+    from tflite_micro.python.tflite_micro import runtime as tfm
+
+    from reds import slicing, verify
+    from reds_app import execute
+
+    nested_model, widths = nested(model)
+    rng = np.random.default_rng(seed)
+    for k in (range(len(widths)) if subnets is None else subnets):
+        k = k % len(widths)
+        sliced = slicing.slice_model(nested_model, k)
+        detail = tfm.Interpreter.from_bytes(sliced).get_input_details(0)
+        xs = np.stack([random_input(detail, rng)[0] for _ in range(n_inputs)])
+        want = verify.tflm_outputs(sliced, xs)
+        got = execute.execute(nested_model, xs, subnet=k, target=target).outputs
+        assert np.array_equal(got.reshape(want.shape), want), \
+            f"{target} subnet {k} widths {widths[k]}:\n got {got.ravel()[:16]}\nwant {want.ravel()[:16]}"
+
+
 def run_c_check(source: Path, out_dir: Path, *defines: str, timeout: float = 300) -> None:
     """Build a C check program from tests/runtime/c against the runtime headers with UBSan and
     run it; it must exit 0 and print "ok ..."."""

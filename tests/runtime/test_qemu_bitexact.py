@@ -9,13 +9,9 @@ on qemu_m7 and qemu_m33.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from tflite_micro.python.tflite_micro import runtime as tfm
 
-from modelgen import nested, random_input
-from reds import slicing, verify
-from reds_app import execute
+from modelgen import assert_board_matches_tflm
 
 pytestmark = pytest.mark.qemu
 
@@ -244,16 +240,7 @@ def models(tflite_model):
 
 
 def check_every_subnet(model: bytes, target: str, subnets=None) -> None:
-    nested_model, widths = nested(model)
-    rng = np.random.default_rng(11)
-    for k in (range(len(widths)) if subnets is None else subnets):
-        sliced = slicing.slice_model(nested_model, k)
-        detail = tfm.Interpreter.from_bytes(sliced).get_input_details(0)
-        xs = np.stack([random_input(detail, rng)[0] for _ in range(N_INPUTS)])
-        want = verify.tflm_outputs(sliced, xs)
-        got = execute.execute(nested_model, xs, subnet=k, target=target).outputs
-        assert np.array_equal(got.reshape(want.shape), want), \
-            f"{target} subnet {k} widths {widths[k]}:\n got {got.ravel()[:16]}\nwant {want.ravel()[:16]}"
+    assert_board_matches_tflm(model, target, subnets, n_inputs=N_INPUTS)
 
 
 @pytest.mark.parametrize("name", ["conv_dw_gap", "residual", "strided_pointwise", "kernel_paths",

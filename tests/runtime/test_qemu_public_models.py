@@ -10,13 +10,9 @@ fit the slot. To keep CI time bounded: the full and the narrowest subnet of each
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from tflite_micro.python.tflite_micro import runtime as tfm
 
-from modelgen import nested, random_input
-from reds import slicing, verify
-from reds_app import execute
+from modelgen import assert_board_matches_tflm
 
 pytestmark = pytest.mark.qemu
 
@@ -36,14 +32,4 @@ CASES = [  # (target, model, subnets: 0 full, -1 narrowest)
 
 @pytest.mark.parametrize("target,name,subnets", CASES, ids=[f"{t}-{n}" for t, n, _ in CASES])
 def test_public_model_on_qemu(tflite_model, target, name, subnets):
-    nested_model, widths = nested(tflite_model(name))
-    rng = np.random.default_rng(sum(map(ord, name)))
-    for k in subnets:
-        k = k % len(widths)
-        sliced = slicing.slice_model(nested_model, k)
-        detail = tfm.Interpreter.from_bytes(sliced).get_input_details(0)
-        xs = np.stack([random_input(detail, rng)[0] for _ in range(N_INPUTS)])
-        want = verify.tflm_outputs(sliced, xs)
-        got = execute.execute(nested_model, xs, subnet=k, target=target).outputs
-        assert np.array_equal(got.reshape(want.shape), want), \
-            f"{target} {name} subnet {k}:\n got {got.ravel()[:16]}\nwant {want.ravel()[:16]}"
+    assert_board_matches_tflm(tflite_model(name), target, subnets, n_inputs=N_INPUTS, seed=sum(map(ord, name)))
