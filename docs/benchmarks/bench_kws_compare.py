@@ -1,10 +1,8 @@
-"""int8 accuracy per subnet for `reds compare` runs, and the mean over seeds (docs/results.md).
+"""Mean and spread over seeds of `reds compare` runs, float and int8 (docs/results.md).
 
-`reds compare` measures float accuracy. This script takes its output folders (one per seed),
-cuts every method's subnet out of the method's trained model (widths from compare.json),
-converts it to int8 with the export's converter (calibration on the training split) and runs
-the test split through the C runtime's host build (bit-exact with TFLM). It writes one JSON
-and a markdown table of mean +- standard deviation over the seeds, float and int8, the paired
+`reds compare` measures every method's subnets in float and, as deployed, in int8 on the C
+runtime (bit-exact with TFLM). This script takes its output folders (one per seed) and writes
+one JSON and a markdown table of mean ± standard deviation over the seeds, the paired
 difference of every method to REDS (same seed = same data, split and pretrained weights), and a
 plot of accuracy against MACs.
 
@@ -14,66 +12,33 @@ plot of accuracy against MACs.
         runs/kws_compare/seed2 --json docs/benchmarks/kws_compare.json --md docs/benchmarks/kws_compare.md \\
         --plot docs/benchmarks/kws_compare.png
 
-`--from-json FILE` redraws the table and plot from an earlier JSON without evaluating again.
+`--from-json FILE` redraws the table and plot from an earlier JSON.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "toolkit"))
-
-CALIBRATION = 300
+import numpy as np
 
 
-def method_model(run: Path, method: str, k: int) -> Path:
-    return run / "independent" / f"subnet{k}.keras" if method == "independent" else run / method / "model.keras"
-
-
-def int8_accuracy(model, widths: dict | None, data) -> float:
-    from reds.export import quantize_input, to_int8_tflite
-    from reds.keras_groups import channel_groups
-    from reds.runtime import Runtime
-    from reds.slimmable import slice_keras_model
-
-    sub = slice_keras_model(model, widths, channel_groups(model)) if widths else model
-    tfl = to_int8_tflite(sub, data.x_train, max_samples=CALIBRATION)
-    rt = Runtime(tfl)
-    xq = quantize_input(tfl, data.x_test)
-    pred = np.array([int(np.argmax(rt.invoke(x[None]))) for x in xq])
-    return float(np.mean(pred == data.y_test))
-
-
-def evaluate_seed(run: Path) -> dict:
-    import keras
-
-    from reds.datasets import load_dataset
-
-    doc = json.loads((run / "compare.json").read_text())
-    opts = {k: v for k, v in doc["dataset"].items() if k != "name"}
-    data = load_dataset(doc["dataset"]["name"], seed=doc["seed"], **opts)
-    out = {"seed": doc["seed"], "test_samples": int(len(data.y_test)), "methods": {}}
+def read_seed(run: Path) -> dict:
+    """One seed's rows (budget, MACs, float and int8 accuracy per method) from compare.json."""
+    path = run / "compare.json"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: not a `reds compare` result ({e})") from None
+    out = {"seed": doc["seed"], "epochs": doc["epochs"], "complete": doc.get("complete", False), "methods": {}}
     for method, res in doc["methods"].items():
-        rows = []
-        for k, row in enumerate(res["subnets"]):
-            path = method_model(run, method, k)
-            if not path.exists():
-                break
-            model = keras.models.load_model(path, compile=False)
-            widths = None if method == "independent" else row["widths"]
-            rows.append({"budget": row["budget"], "macs_fraction": row.get("macs_fraction"),
-                         "float_accuracy": row["float_accuracy"], "int8_accuracy": int8_accuracy(model, widths, data)})
-            print(f"seed {doc['seed']} {method:12s} {row['budget']:.2f}: float {row['float_accuracy']:.4f} "
-                  f"int8 {rows[-1]['int8_accuracy']:.4f}", flush=True)
-        out["methods"][method] = rows
+        rows = res["subnets"]
+        if any("int8_accuracy" not in r for r in rows):
+            raise SystemExit(f"{path}: {method} has no int8 accuracy; run the same `reds compare` "
+                             "command again (it resumes and adds it)")
+        out["methods"][method] = [{"budget": r["budget"], "macs_fraction": r["macs_fraction"],
+                                   "float_accuracy": r["float_accuracy"], "int8_accuracy": r["int8_accuracy"]}
+                                  for r in rows]
     return out
 
 
@@ -158,10 +123,8 @@ def plot(table: dict, seeds: list[dict], path: Path) -> None:
 
 def markdown(table: dict, seeds: list[dict]) -> str:
     budgets = sorted({b for m in table.values() for b in m}, key=float, reverse=True)
-    n = seeds[0]["test_samples"]
     spread = f"mean ± std over {len(seeds)} seeds" if len(seeds) > 1 else "one seed, no spread"
-    lines = [f"Accuracy on the synthetic KWS test split ({n} clips per seed), {spread}; "
-             "float / int8 (C runtime, bit-exact with TFLM).", "",
+    lines = [f"Test accuracy %, {spread}; float / int8 (as deployed, C runtime bit-exact with TFLM).", "",
              "| method | " + " | ".join(f"{100 * float(b):.0f} % MACs" for b in budgets) + " |",
              "|---|" + "---:|" * len(budgets)]
     for m, rows in table.items():
@@ -190,7 +153,7 @@ def main() -> None:
         doc = json.loads(args.from_json.read_text())
         seeds, command = doc["seeds"], doc["command"]
     elif args.runs and args.json:
-        seeds = [evaluate_seed(r) for r in args.runs]
+        seeds = [read_seed(r) for r in args.runs]
         command = "python docs/benchmarks/bench_kws_compare.py " + " ".join(str(r) for r in args.runs)
     else:
         ap.error("give run folders and --json, or --from-json")

@@ -115,3 +115,40 @@ def test_cli_json_resumes_and_prints_only_json(result, recipe, capsys):
     assert list(printed["methods"]) == ["reds", "independent"]
     assert printed["methods"]["reds"]["subnets"] == json.loads(json.dumps(doc["methods"]["reds"]["subnets"]))
     assert printed["started"] == doc["started"]
+
+
+def _tflm_accuracy(model_bytes: bytes, subnet: int, x, y) -> float:
+    """Accuracy of one subnet by tflite_micro on the physically sliced model (not our runtime)."""
+    import numpy as np
+
+    from reds import metadata, slicing, verify
+    from reds.export import quantize_input
+
+    sliced = slicing.slice_model(model_bytes, subnet) if metadata.read_metadata(model_bytes) else model_bytes
+    out = verify.tflm_outputs(sliced, quantize_input(model_bytes, x))
+    return float(np.mean(np.argmax(out.reshape(len(x), -1), 1) == y))
+
+
+@pytest.mark.slow
+def test_int8_accuracy_of_every_method_as_deployed_equals_tflm(result):
+    from reds.datasets import load_dataset
+
+    out, doc = result
+    opts = {k: v for k, v in doc["dataset"].items() if k != "name"}
+    data = load_dataset(doc["dataset"]["name"], seed=doc["seed"], **opts)
+    for m, res in doc["methods"].items():
+        for k, row in enumerate(res["subnets"]):
+            assert 0.0 <= row["int8_accuracy"] <= 1.0, (m, row)
+            if m == "independent":
+                model, subnet = (out / "independent" / f"subnet{k}.tflite").read_bytes(), 0
+            else:
+                model, subnet = (out / m / "model.tflite").read_bytes(), k
+            assert row["int8_accuracy"] == _tflm_accuracy(model, subnet, data.x_test, data.y_test), (m, k)
+    assert "Float / int8 (C runtime, as deployed)" in (out / "compare.md").read_text()
+
+
+@pytest.mark.slow
+def test_no_int8_leaves_rows_float_only(tmp_path, recipe):
+    doc = compare(recipe, tmp_path, methods="uniform", int8=False, progress=False)
+    assert all("int8_accuracy" not in r for r in doc["methods"]["uniform"]["subnets"])
+    assert not (tmp_path / "uniform" / "model.tflite").exists()

@@ -168,6 +168,17 @@ def export_nested(keras_model, keras_groups: Sequence, subnets_widths: Sequence[
     return nest_plan(tfl, keras_groups, subnets_widths)
 
 
+def subnet_accuracies(model_bytes: bytes, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """Test accuracy of every subnet of an int8 model (one entry for a model without REDS
+    metadata), run by the C runtime (bit-exact with TFLM) on float inputs `x`, labels `y`."""
+    from .runtime import Runtime
+
+    rt = Runtime(model_bytes)
+    xq = quantize_input(model_bytes, x)
+    return [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1) == y))
+            for k in range(rt.num_subnets)]
+
+
 def quantize_input(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     """Float inputs to the model's int8 input encoding (round half away from zero, clamp)."""
     m = tflite_io.load_model(model_bytes)

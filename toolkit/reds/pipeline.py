@@ -124,8 +124,8 @@ class Pipeline:
 
         set_determinism(self.cfg.seed)
 
-    def load(self, name: str):
-        """A Keras model saved in the run directory."""
+    def load(self, name):
+        """A Keras model saved in the run directory (`name` relative to it, or a full path)."""
         import keras
 
         from . import zoo  # registers the custom layers, if any
@@ -258,8 +258,7 @@ class Pipeline:
                 {"float_accuracy": accs})
 
     def step_export(self, out: Path | None = None):
-        from .export import export_nested, quantize_input, write_c_array
-        from .runtime import Runtime
+        from .export import export_nested, subnet_accuracies, write_c_array
 
         model = self.load("model.keras")
         # activation ranges calibrated over every subnet, not only the full model (calibrate.py)
@@ -275,14 +274,12 @@ class Pipeline:
             self.run.write_json("calibration.json", calibration)
             write_bytes(out, nested)
             write_c_array(nested, self.run / "model_data.c", source=out.name)
-        rt = Runtime(nested)
-        xq = quantize_input(nested, self.data.x_test)
-        accs = [float(np.mean(np.argmax(rt.run_batch(xq, subnet=k).reshape(len(xq), -1), 1)
-                              == self.data.y_test)) for k in range(rt.num_subnets)]
+        accs = subnet_accuracies(nested, self.data.x_test, self.data.y_test)
+        n = len(self.data.y_test)
         if not elsewhere:
             self.update_metrics(int8_accuracy=accs)
-            self.record_samples(int8=len(xq))
-        self.check_accuracies("int8", accs, len(xq))
+            self.record_samples(int8=n)
+        self.check_accuracies("int8", accs, n)
         return (f"{out.name}: {len(nested):,} bytes, int8 accuracy "
                 + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", {"int8_accuracy": accs})
 

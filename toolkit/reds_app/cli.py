@@ -172,9 +172,12 @@ def train(recipe_path: str, out: str, data_dir: str | None) -> None:
 @click.option("--pretrain-epochs", type=int, help="Override the recipe's pretrain epochs.")
 @click.option("--finetune-epochs", type=int, help="Override the recipe's fine-tune epochs.")
 @click.option("--seed", type=int, help="Override the recipe's seed (data split, init, batch order).")
+@click.option("--int8/--no-int8", default=True, show_default=True,
+              help="Also convert every method's subnets to int8 as deployed and measure them on the "
+                   "C runtime.")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json instead of the table.")
 def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_epochs: int | None,
-                finetune_epochs: int | None, seed: int | None, as_json: bool) -> None:
+                finetune_epochs: int | None, seed: int | None, int8: bool, as_json: bool) -> None:
     """REDS against uniform-width, magnitude, random and independently trained subnets."""
     import contextlib
 
@@ -183,7 +186,8 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
         doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
                       progress=sys.stderr.isatty(),
-                      pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed)
+                      pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed,
+                      int8=int8)
     if as_json:
         _emit(doc, True, "")
         return
@@ -191,7 +195,8 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     from rich.table import Table
 
     header, rows = table_rows(doc)
-    table = Table(*header, title=f"{doc['arch']} on {doc['dataset'].get('name')}: float test accuracy % "
+    kind = "float / int8" if int8 else "float"
+    table = Table(*header, title=f"{doc['arch']} on {doc['dataset'].get('name')}: {kind} test accuracy % "
                                  "(MACs % of full)")
     for row in rows:
         table.add_row(*row)

@@ -15,6 +15,12 @@ planner counts them):
   sliced model (no shared weights, no nesting of weights), for ``pretrain + finetune`` epochs
   with the pretraining schedule (Adam, cosine-decayed ``pretrain.lr``, last epoch kept).
 
+With ``int8`` (the default) every method's subnets are also converted to int8 the way they
+would be deployed and run by the C runtime (bit-exact with TFLM) on the test split: the three
+nested methods and ``uniform`` as one nested file each (``reds export``: activation ranges
+calibrated over every subnet), ``independent`` as one file per subnet. Rows then carry
+``int8_accuracy`` beside ``float_accuracy``.
+
 The full model is pretrained once (in ``OUT/reds``) and shared by every method that starts from
 it. Each method's steps are journaled (``reds.rundir.RunDir``), so an interrupted comparison
 resumes; ``OUT/reds``, ``OUT/magnitude`` and ``OUT/random`` are ordinary run directories that
@@ -114,8 +120,10 @@ def _config_doc(cfg: Config) -> dict:
 
 
 class _Comparison:
-    def __init__(self, cfg: Config, out_dir, methods: list[str], progress: bool, console):
+    def __init__(self, cfg: Config, out_dir, methods: list[str], progress: bool, console,
+                 int8: bool = True):
         self.cfg, self.methods, self.progress, self.console = cfg, methods, progress, console
+        self.int8 = int8
         self.run = RunDir(out_dir)
         self._check_config()
         self.base = Pipeline(cfg, self.run / "reds", console)
@@ -179,7 +187,19 @@ class _Comparison:
     def _pipeline_rows(self, pipe: Pipeline) -> list[dict]:
         plan = pipe.run.read_json("plan.json")["subnets"]
         accs = pipe.run.result("finetune")["float_accuracy"]
-        return [self._row(s["budget"], s["widths"], a, s["status"]) for s, a in zip(plan, accs)]
+        rows = [self._row(s["budget"], s["widths"], a, s["status"]) for s, a in zip(plan, accs)]
+        if self.int8:  # the pipeline's own export: one nested int8 file, as deployed
+            pipe.run_steps(["export"])
+            _add_int8(rows, pipe.run.result("export")["int8_accuracy"])
+        return rows
+
+    def _int8_step(self, name: str, fn) -> list[float]:
+        """Journaled int8 evaluation `fn() -> accuracies` (skipped when done earlier)."""
+        def step():
+            accs = fn()
+            return "int8 accuracy " + " / ".join(f"{100 * a:.1f}" for a in accs) + " %", accs
+
+        return self.run.run(name, step, self.console)
 
     def method_reds(self) -> dict:
         self.base.run_steps(["permute", "finetune"])
@@ -217,7 +237,20 @@ class _Comparison:
                     {"subnets": rows, "bn_choice": hist.get("bn_choice")})
 
         res = self.run.run("uniform", step, self.console)
-        return {"subnets": res["subnets"], "run_dir": str(self.run / "uniform"),
+        rows = [dict(r) for r in res["subnets"]]
+        if self.int8:
+            def int8():
+                from reds.export import export_nested, subnet_accuracies
+                from reds.rundir import write_bytes
+
+                model = self.base.load(self.run / "uniform" / "model.keras")
+                nested = export_nested(model, self.base.groups(model), [r["widths"] for r in rows],
+                                       self.base.data.x_train, max_samples=self.cfg.calibration_samples)
+                write_bytes(self.run / "uniform" / "model.tflite", nested)
+                return subnet_accuracies(nested, self.base.data.x_test, self.base.data.y_test)
+
+            _add_int8(rows, self._int8_step("uniform_int8", int8))
+        return {"subnets": rows, "run_dir": str(self.run / "uniform"),
                 "seconds": self._seconds(self.run, ["uniform"])}
 
     def method_independent(self) -> dict:
@@ -247,13 +280,33 @@ class _Comparison:
 
             names.append(f"independent{k}")
             self.run.run(names[-1], step, self.console)
-        return {"subnets": [self.run.result(n) for n in names], "epochs": epochs,
+        rows = [dict(self.run.result(n)) for n in names]
+        if self.int8:
+            def int8(k):
+                from reds.export import subnet_accuracies, to_int8_tflite
+                from reds.rundir import write_bytes
+                from reds.zoo import with_batch
+
+                path = self.run / "independent" / f"subnet{k}.keras"
+                tfl = to_int8_tflite(with_batch(self.base.load(path), 1), self.base.data.x_train,
+                                     max_samples=self.cfg.calibration_samples)
+                write_bytes(path.with_suffix(".tflite"), tfl)
+                return subnet_accuracies(tfl, self.base.data.x_test, self.base.data.y_test)
+
+            for k, row in enumerate(rows):
+                _add_int8([row], self._int8_step(f"independent{k}_int8", lambda k=k: int8(k)))
+        return {"subnets": rows, "epochs": epochs,
                 "run_dir": str(self.run / "independent"), "seconds": self._seconds(self.run, names)}
+
+
+def _add_int8(rows: list[dict], accs: list[float]) -> None:
+    for row, a in zip(rows, accs):
+        row["int8_accuracy"] = float(a)
 
 
 def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, progress: bool = True, *,
             pretrain_epochs: int | None = None, finetune_epochs: int | None = None,
-            seed: int | None = None, console=None) -> dict:
+            seed: int | None = None, int8: bool = True, console=None) -> dict:
     """Run ``methods`` (see ``METHODS``) side by side; write ``compare.json`` and ``compare.md``
     into ``out_dir`` and return the JSON document.
 
@@ -262,7 +315,9 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
     100 calibration samples). ``pretrain_epochs`` / ``finetune_epochs`` override the epochs (after
     ``fast``); ``independent`` trains for their sum. ``seed`` overrides the recipe's seed (it
     also picks the dataset split, weight init and batch order). ``progress``: one line per step and
-    progress bars on stderr (``console``: a rich Console to print to)."""
+    progress bars on stderr (``console``: a rich Console to print to). ``int8``: also the int8
+    accuracy of every subnet as deployed (see the module's docs); a resumed comparison adds it
+    to methods finished without it."""
     methods = parse_methods(methods)
     cfg, recipe_path = make_config(recipe_or_config, fast, pretrain_epochs, finetune_epochs, seed)
     if console is None and progress:
@@ -270,7 +325,7 @@ def compare(recipe_or_config, out_dir, methods=METHODS, fast: bool = False, prog
 
         console = Console(stderr=True)
     t0 = time.perf_counter()
-    cmp = _Comparison(cfg, out_dir, methods, progress, console)
+    cmp = _Comparison(cfg, out_dir, methods, progress, console, int8=int8)
     shared = cmp.shared()
     now = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     started = now
@@ -318,7 +373,8 @@ def _write(run: RunDir, doc: dict) -> None:
 
 def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the accuracy table: one row per budget, one column per method;
-    a cell is "float test accuracy % (MACs % of the full model)"."""
+    a cell is "float test accuracy % (MACs % of the full model)", with " / int8 %" after the
+    float accuracy when the comparison measured it."""
     methods = list(doc["methods"])
     header = ["budget", "MAC cap"] + methods
     rows = []
@@ -332,7 +388,8 @@ def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
                 continue
             s = subs[k]
             cap = s["budget_macs"]
-            cells.append(f"{100 * s['float_accuracy']:.1f} ({100 * s['macs_fraction']:.1f})")
+            int8 = f" / {100 * s['int8_accuracy']:.1f}" if "int8_accuracy" in s else ""
+            cells.append(f"{100 * s['float_accuracy']:.1f}{int8} ({100 * s['macs_fraction']:.1f})")
         rows.append([f"{100 * b:.0f} %", f"{cap:,}" if cap is not None else "–"] + cells)
     return header, rows
 
@@ -343,7 +400,9 @@ def to_markdown(doc: dict) -> str:
     out = [f"# Baselines: {doc['arch']} on {doc['dataset'].get('name')}", ""]
     if not doc.get("complete"):
         out += ["*Incomplete: the comparison was interrupted; rerun the same command to resume.*", ""]
-    out += [f"Float test accuracy % of each subnet (in brackets: its MACs as % of the full model's "
+    has_int8 = any("int8_accuracy" in r for m in methods for r in doc["methods"][m]["subnets"])
+    kind = "Float / int8 (C runtime, as deployed)" if has_int8 else "Float"
+    out += [f"{kind} test accuracy % of each subnet (in brackets: its MACs as % of the full model's "
             f"{doc['full_macs']:,} MACs, counted on the int8 graph). A budget is a cap; a method may "
             f"use less. Epochs: pretrain {doc['epochs']['pretrain']}, joint fine-tune "
             f"{doc['epochs']['finetune']}, independent {doc['epochs']['independent']} from scratch; "
