@@ -30,7 +30,11 @@ def read_seed(run: Path) -> dict:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise SystemExit(f"{path}: not a `reds compare` result ({e})") from None
-    out = {"seed": doc["seed"], "epochs": doc["epochs"], "complete": doc.get("complete", False), "methods": {}}
+    ep = doc["epochs"]
+    command = (f"reds compare --recipe {doc['recipe']} --out {run} --seed {doc['seed']} "
+               f"--pretrain-epochs {ep['pretrain']} --finetune-epochs {ep['finetune']}")
+    out = {"seed": doc["seed"], "epochs": ep, "complete": doc.get("complete", False), "command": command,
+           "methods": {}}
     for method, res in doc["methods"].items():
         rows = res["subnets"]
         if any("int8_accuracy" not in r for r in rows):
@@ -82,17 +86,32 @@ def _pm(values: list[float]) -> str:
     return f"{mean:+.1f} ± {100 * float(np.std(values, ddof=1)):.1f}" if len(values) > 1 else f"{mean:+.1f}"
 
 
+def paired_p(values: list[float]) -> float | None:
+    """Two-sided p-value of a paired t-test (mean difference 0), None below 2 seeds."""
+    from scipy import stats  # a dependency of scikit-learn
+
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return None
+    if np.std(v, ddof=1) == 0:
+        return 0.0 if np.mean(v) != 0 else 1.0
+    return float(stats.ttest_1samp(v, 0.0).pvalue)
+
+
 def differences_markdown(diffs: dict, reference: str = "reds") -> str:
     budgets = sorted({b for m in diffs.values() for b in m}, key=float, reverse=True)
-    lines = [f"int8 accuracy of each method minus that of `{reference}`, paired by seed (points, mean ± std; in brackets: "
-             f"seeds where the method is below {reference} / all seeds).", "",
+    lines = [f"int8 accuracy of each method minus that of `{reference}`, paired by seed (points, mean ± std; in "
+             f"brackets: seeds where the method is below {reference} / all seeds, and the two-sided p of a "
+             "paired t-test).", "",
              "| method | " + " | ".join(f"{100 * float(b):.0f} % MACs" for b in budgets) + " |",
              "|---|" + "---:|" * len(budgets)]
     for m, rows in diffs.items():
         cells = []
         for b in budgets:
             v = rows.get(b, {}).get("int8", [])
-            cells.append(f"{_pm(v)} ({sum(x < 0 for x in v)}/{len(v)})" if v else "")
+            p = paired_p(v) if v else None
+            pv = "" if p is None else f", p={p:.2f}" if p >= 0.01 else ", p<0.01"
+            cells.append(f"{_pm(v)} ({sum(x < 0 for x in v)}/{len(v)}{pv})" if v else "")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
