@@ -56,6 +56,7 @@ def test_fast_demo_resumes_after_missing_toolchain_and_reports(tmp_path, monkeyp
     pipeline_part = text.split("## Scheduling")[0]
     assert "µs" not in pipeline_part and " ns" not in pipeline_part
     assert "Smoke test" in text and "device acc (n=60)" in text
+    assert "Classes (10, in output order): `0`, `1`, " in text  # digits' class names
     assert "## Scheduling under a bursty load" in text and (out / "sched" / "sched.json").exists()
     bench_md = (out / "bench" / "report.md").read_text()
     assert "median instructions" in bench_md and "(60 samples)" in bench_md

@@ -88,6 +88,8 @@ def test_builder_model_trains_exports_and_runs_bit_exact(project, capsys):
     assert main(["verify", str(run / "model.tflite"), "-n", "4", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["subnets"] and all(s["bit_exact"] for s in report["subnets"])
+    assert main(["inspect", str(run / "model.tflite"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["class_names"] == [str(i) for i in range(10)]
 
 
 @pytest.mark.slow

@@ -36,7 +36,8 @@ def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
     """Summary of a model: ops, sizes, and per subnet widths, MACs, parameter and arena bytes.
 
     `card`: optional metrics recorded at export (``{"subnets": [{"float_accuracy", ...}]}``);
-    its accuracies are shown next to each subnet.
+    its accuracies are shown next to each subnet and its dataset's class names (the output
+    index order) are kept as ``class_names``.
     """
     m = tflite_io.load_model(model_bytes)
     meta = _metadata.read_metadata(model_bytes)
@@ -52,6 +53,9 @@ def inspect_model(model_bytes: bytes, card: dict | None = None) -> dict:
         "reds": meta is not None,
         "subnets": [],
     }
+    names = ((card or {}).get("dataset") or {}).get("class_names")
+    if names:
+        info["class_names"] = [str(n) for n in names]
     rt, refusal = _runtime_facts(model_bytes)
     info["runtime"] = ({"runs": True, "persistent_bytes": rt.persistent_bytes} if rt is not None
                        else {"runs": False, "reason": refusal})

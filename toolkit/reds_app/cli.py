@@ -345,6 +345,8 @@ def inspect_cmd(model: str, as_json: bool) -> None:
         quant = (f", scale {t['scale']:.6g}, zero point {t['zero_point']}" if t["scale"] is not None
                  else ", not quantized")
         con.print(f"{role}: {t['dtype']} {t['shape']}{quant}")
+    if info.get("class_names"):
+        con.print(f"classes ({len(info['class_names'])}, output order): {', '.join(info['class_names'])}")
     rt = info["runtime"]
     con.print("runtime: runs this model" if rt["runs"] else
               f"runtime: [bold]refuses[/bold] this model ({rt['reason']}); MACs and arena bytes "

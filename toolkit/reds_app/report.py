@@ -68,6 +68,11 @@ def write_demo_report(run: RunDir, target: str, data_name: str = "scikit-learn d
         + (" (QEMU with -icount: costs are instruction counts, not times; no caches or wait "
            "states modelled)" if instr else " (wall-clock time)") + ".",
         "",
+    ]
+    names = (metrics.get("dataset") or {}).get("class_names")
+    if names:
+        lines += [f"Classes ({len(names)}, in output order): " + ", ".join(f"`{n}`" for n in names) + ".", ""]
+    lines += [
         f"| subnet | widths ({' '.join(plan['subnets'][0]['widths'])}) | MACs | % MACs | arena bytes "
         f"| float acc{count('float')} | int8 acc{count('int8')} | device acc{count('device')} "
         f"| uniform-width acc{count('float')} | {cost_head} | planned {plan.get('cost_unit', 'MACs')} / full "
