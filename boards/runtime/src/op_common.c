@@ -246,8 +246,8 @@ reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise) {
   reds_op_rec_t *op = &ctx->ops[oi];
   const int in = op->in[0], out = op->out, code = op->code;
   const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
-  const int f = op->in[1], bias = op->num_in >= 3 ? op->in[2] : -1;
   TRY(reds_prepare_weighted(ctx, oi, 4, "filter must be 4-D"));
+  const int f = op->in[1], bias = op->num_in >= 3 ? op->in[2] : -1;
   const int32_t *fd = ctx->tensors[f].dims;
   TRY(reds_need_weights(ctx, oi, f, (uint64_t)fd[0] * fd[1] * fd[2] * fd[3]));
   TRY(reds_prepare_spatial(ctx, oi, in, out, fd[1], fd[2]));
