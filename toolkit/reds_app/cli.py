@@ -181,7 +181,7 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     """REDS against uniform-width, magnitude, random and independently trained subnets."""
     import contextlib
 
-    from .compare import compare, table_rows
+    from .compare import compare, measured_int8, table_rows
 
     with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
         doc = compare(recipe_path, out, methods=methods, fast=fast, console=_console(),
@@ -195,7 +195,7 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     from rich.table import Table
 
     header, rows = table_rows(doc)
-    kind = "float / int8" if int8 else "float"
+    kind = "float / int8" if measured_int8(doc) else "float"
     table = Table(*header, title=f"{doc['arch']} on {doc['dataset'].get('name')}: {kind} test accuracy % "
                                  "(MACs % of full)")
     for row in rows:

@@ -371,6 +371,11 @@ def _write(run: RunDir, doc: dict) -> None:
     write_text(run / "compare.md", to_markdown(doc))
 
 
+def measured_int8(doc: dict) -> bool:
+    """Whether any row of the comparison carries an int8 accuracy (its tables then show it)."""
+    return any("int8_accuracy" in r for res in doc["methods"].values() for r in res["subnets"])
+
+
 def table_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the accuracy table: one row per budget, one column per method;
     a cell is "float test accuracy % (MACs % of the full model)", with " / int8 %" after the
@@ -400,8 +405,7 @@ def to_markdown(doc: dict) -> str:
     out = [f"# Baselines: {doc['arch']} on {doc['dataset'].get('name')}", ""]
     if not doc.get("complete"):
         out += ["*Incomplete: the comparison was interrupted; rerun the same command to resume.*", ""]
-    has_int8 = any("int8_accuracy" in r for m in methods for r in doc["methods"][m]["subnets"])
-    kind = "Float / int8 (C runtime, as deployed)" if has_int8 else "Float"
+    kind = "Float / int8 (C runtime, as deployed)" if measured_int8(doc) else "Float"
     out += [f"{kind} test accuracy % of each subnet (in brackets: its MACs as % of the full model's "
             f"{doc['full_macs']:,} MACs, counted on the int8 graph). A budget is a cap; a method may "
             f"use less. Epochs: pretrain {doc['epochs']['pretrain']}, joint fine-tune "
@@ -427,4 +431,4 @@ def to_markdown(doc: dict) -> str:
 
 
 __all__ = ["compare", "METHODS", "DESCRIPTIONS", "parse_methods", "make_config", "to_markdown",
-           "table_rows"]
+           "table_rows", "measured_int8"]
