@@ -2,7 +2,7 @@
 
 Options (group ``reds``): ``--reds-target ENV`` (emulated board), ``--reds-hardware-map FILE``
 (+ ``--reds-board ID``), ``--reds-firmware PATH`` (prebuilt program/ELF), ``--reds-model FILE``.
-Fixtures are thin over :mod:`reds_bench.factory`:
+Fixtures are thin over :mod:`reds_bench.board.factory`:
 
 * ``board``: started, synchronised board (one per session, byte log per test); skipped with a
   hint when neither ``--reds-target`` nor ``--reds-hardware-map`` is given.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from . import targets
-from .errors import BenchError
+from reds_bench.board import targets
+from reds_bench.errors import BenchError
 
 SKIP_HINT = ("no board: pass --reds-target ENV ({targets}) or --reds-hardware-map FILE")
 DEFAULT_MODEL = targets.REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
@@ -55,23 +55,23 @@ class Golden:
     def __init__(self, model_path: Path):
         self.path = Path(model_path)
         self.model = self.path.read_bytes()
-        from .protocol import crc32
+        from reds_bench.board.protocol import crc32
 
         self.crc32 = crc32(self.model)
 
     def inputs(self, n: int, seed: int = 0) -> list[bytes]:
-        from .measure import random_inputs
+        from reds_bench.measure.steps import random_inputs
 
         return random_inputs(self.model, n, seed)
 
     def model_for(self, subnet: int, info: dict | None = None) -> bytes:
         """The model TFLM runs for ``subnet``; a model that cannot be sliced fails the test."""
-        from .measure import golden_model
+        from reds_bench.measure.steps import golden_model
 
         return golden_model(self.model, subnet, info)[0]
 
     def __call__(self, subnet: int, x: bytes, info: dict | None = None) -> bytes:
-        from .measure import golden_output
+        from reds_bench.measure.steps import golden_output
 
         return golden_output(self.model_for(subnet, info), x)
 
@@ -82,8 +82,8 @@ def _reds_session_board(request, tmp_path_factory):
     target, hwmap = opt("--reds-target"), opt("--reds-hardware-map")
     if not target and not hwmap:
         pytest.skip(SKIP_HINT.format(targets=", ".join(targets.names())))
-    from .factory import create_dut
-    from .hwmap import load_hwmap, select
+    from reds_bench.board.factory import create_board
+    from reds_bench.board.hwmap import load_hwmap, select
 
     spec = select(load_hwmap(hwmap), opt("--reds-board"), None if opt("--reds-board") else target) \
         if hwmap else None
@@ -95,7 +95,7 @@ def _reds_session_board(request, tmp_path_factory):
             # or compiled into a firmware sized for it when it is larger
             b = _board_for_model(target, Path(model).read_bytes(), log_dir, opt("--reds-timeout"))
         else:
-            b = create_dut(target if spec is None else None, hw=spec, firmware=firmware,
+            b = create_board(target if spec is None else None, hw=spec, firmware=firmware,
                            log_dir=log_dir, timeout=opt("--reds-timeout"))
     except BenchError as e:
         pytest.fail(f"could not start the board: {e}", pytrace=False)
@@ -104,10 +104,10 @@ def _reds_session_board(request, tmp_path_factory):
 
 
 def _board_for_model(target: str, model: bytes, log_dir, timeout: float):
-    from .factory import create_dut_for_model
-    from .measure import ensure_model
+    from reds_bench.board.factory import create_board_for_model
+    from reds_bench.measure.steps import ensure_model
 
-    b, _ = create_dut_for_model(target, model, log_dir=log_dir, timeout=timeout)
+    b, _ = create_board_for_model(target, model, log_dir=log_dir, timeout=timeout)
     try:
         ensure_model(b, model)
     except BaseException:
@@ -120,7 +120,7 @@ def _board_for_model(target: str, model: bytes, log_dir, timeout: float):
 def board(_reds_session_board, request, tmp_path):
     """The connected board; its byte log for this test is ``<tmp_path>/serial.log``."""
     b = _reds_session_board
-    from .errors import BoardResetError
+    from reds_bench.errors import BoardResetError
 
     try:
         b.dut.link.set_log(tmp_path / "serial.log")
@@ -133,9 +133,9 @@ def board(_reds_session_board, request, tmp_path):
 
 @pytest.fixture(scope="session")
 def board_info(_reds_session_board):
-    """``reds-info`` of the board, parsed (:func:`reds_bench.measure.board_info`): model CRC,
+    """``reds-info`` of the board, parsed (:func:`reds_bench.board.info.board_info`): model CRC,
     timer, build and every subnet's widths and MACs."""
-    from .measure import board_info as read_info
+    from reds_bench.board.info import board_info as read_info
 
     return read_info(_reds_session_board)
 

@@ -6,7 +6,7 @@ DS-CNN (zoo "ds_cnn_digits") on scikit-learn digits, subnets at uniform 100/75/5
 pretrained 30 epochs (lr 3e-3) and jointly fine-tuned 60 epochs (lr 5e-3), seed 0; the trained
 weights are cached in build/bench_calibration/. Methods: `none` (ranges of the full model only,
 as the converter calibrates), `union` (widest range over all subnets) and `mse` (the toolkit's
-default, reds.calibrate). int8 accuracy = TFLM on slicing.slice_model(nested, k).
+default, reds.export.calibrate). int8 accuracy = TFLM on slicing.slice_model(nested, k).
 """
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from reds.export import convert
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH_FRACTIONS = (1.0, 0.75, 0.5, 0.25)
 
 
 def trained_model(retrain: bool, finetune_epochs: int):
-    from reds import datasets, finetune, keras_groups, pretrain, slimmable, zoo
+    from reds.data import builtin as datasets
+    from reds.train import finetune, pretrain
+    from reds.model import groups as keras_groups, slimmable, zoo
 
     d = datasets.load_digits(seed=0)
     model = zoo.build_model("ds_cnn_digits", num_classes=10, seed=0)
@@ -48,21 +51,24 @@ def main(argv=None) -> int:
     ap.add_argument("--retrain", action="store_true", help="ignore the cached weights")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from reds import calibrate, export, finetune, slicing, zoo
-    from reds.verify import tflm_outputs
+    from reds.export import calibrate, nested as export
+    from reds.train import finetune
+    from reds.tflite import slicing
+    from reds.model import zoo
+    from reds.runtime.golden import tflm_outputs
 
     d, model, groups, widths = trained_model(args.retrain, args.finetune_epochs)
     xe, ye = (d.x_test, d.y_test) if args.eval == "test" else (
         np.concatenate([d.x_val, d.x_test]), np.concatenate([d.y_val, d.y_test]))
     res = {"float": finetune.evaluate_subnets(model, xe, ye, widths)}
     m1 = zoo.with_batch(model, 1)
-    tfl = export.to_int8_tflite(m1, d.x_train)
+    tfl = convert.to_int8_tflite(m1, d.x_train)
     models = calibrate.subnet_models(tfl, m1, groups, widths, d.x_train)
     for method in ("none", "union", "mse"):
         cal = tfl if method == "none" else calibrate.calibrate(
             tfl, m1, groups, widths, d.x_train, method=method, models=models).model
         nested = export.nest_plan(cal, groups, widths)
-        xq = export.quantize_input(nested, xe)
+        xq = convert.quantize_input(nested, xe)
         res[method] = [float(np.mean(np.argmax(tflm_outputs(slicing.slice_model(nested, k), xq), 1)
                                      == ye)) for k in range(len(widths))]
     print(f"eval on {args.eval} ({len(ye)} samples); subnets 100/75/50/25 % widths")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def one_run(target: str, fast: bool) -> tuple[dict, bytes]:
     from reds_app.demo import run_demo
-    from reds.rundir import RunDir
+    from reds.pipeline.rundir import RunDir
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

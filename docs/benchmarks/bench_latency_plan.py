@@ -29,19 +29,18 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "toolkit"), str(ROOT / "bench")]
 
 BUDGETS = [0.75, 0.5, 0.25]
 
 
 def prepare(name: str, train: bool):
     """(keras model, scores, calibration inputs, dataset or None)."""
-    from reds.importance import compute_scores
-    from reds.zoo import build_model
+    from reds.train.importance import compute_scores
+    from reds.model.zoo import build_model
 
     if name == "demo":
-        from reds.datasets import load_dataset
-        from reds.pretrain import pretrain
+        from reds.data.registry import load_dataset
+        from reds.train.pretrain import pretrain
 
         d = load_dataset("digits", seed=0)
         model = build_model("ds_cnn_digits", input_shape=d.input_shape, num_classes=d.num_classes, seed=0)
@@ -60,7 +59,7 @@ def prepare(name: str, train: bool):
 
 def measure(dut, model: bytes) -> list[int]:
     """Instructions of one inference (median of 5) of every subnet of ``model``."""
-    from reds_bench.measure import ensure_model, latency
+    from reds_bench.measure.steps import ensure_model, latency
 
     info = ensure_model(dut, model, path="plan")
     return [int(latency(dut, int(s["index"]), runs=5)["instructions"]) for s in info["subnets"]]
@@ -68,8 +67,8 @@ def measure(dut, model: bytes) -> list[int]:
 
 def accuracy(model, scores, groups, d, widths_by_name) -> list[float]:
     """Joint fine-tune of the permuted model at these subnets, then float test accuracy."""
-    from reds.finetune import evaluate_subnets, finetune_joint
-    from reds.permute import permute_model
+    from reds.train.finetune import evaluate_subnets, finetune_joint
+    from reds.train.permute import permute_model
 
     m = permute_model(model, scores, groups=groups)
     finetune_joint(m, d, widths_by_name, epochs=30, batch_size=32, lr=0.003, bn_epochs=1,
@@ -78,21 +77,20 @@ def accuracy(model, scores, groups, d, widths_by_name) -> list[float]:
 
 
 def run_model(name: str, target: str, train: bool, out_dir: Path) -> dict:
-    from reds import latency_model as lm_
-    from reds import planner
-    from reds.export import match_groups
-    from reds.keras_groups import channel_groups
-    from reds.pipeline import plan_problem
-    from reds.slicing import nest
-    from reds_bench.factory import create_dut
-    from reds_bench.latency import calibrate
+    from reds.plan import planner
+    from reds.export.convert import match_groups
+    from reds.model.groups import channel_groups
+    from reds.plan.problem import plan_problem
+    from reds.tflite.slicing import nest
+    from reds_bench.board.factory import create_board
+    from reds_bench.measure.latency_fit import calibrate
 
     model, scores, calib, data = prepare(name, train)
     kgroups = channel_groups(model)
     problem, tfl = plan_problem(model, scores, calib)
     match = match_groups(kgroups, tfl)
     res = {"model": name, "subnets": []}
-    with create_dut(target) as dut:
+    with create_board(target) as dut:
         t0 = time.perf_counter()
         lm = calibrate(dut, tfl, target, n_fit=18, n_test=12, seed=0, runs=4)
         res["calibration_seconds"] = round(time.perf_counter() - t0, 1)

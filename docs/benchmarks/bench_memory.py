@@ -33,8 +33,9 @@ OLD = {"tensors": 128, "ops": 64, "qchannels": 2048, "subnets": 8, "groups": 32}
 
 
 def build(arch, shape, classes, width_mult):
-    from reds import slicing, zoo
-    from reds.export import to_int8_tflite
+    from reds.tflite import slicing
+    from reds.model import zoo
+    from reds.export.convert import to_int8_tflite
 
     model = zoo.build_model(arch, input_shape=shape, num_classes=classes, width_mult=width_mult, seed=0)
     calib = np.random.default_rng(0).standard_normal((20,) + tuple(shape)).astype(np.float32)
@@ -62,8 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "memory.json"))
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args(argv)
-    from reds import slicing, tflite_io
-    from reds.runtime import Runtime, load_library
+    from reds.tflite import slicing, flatbuffer as tflite_io
+    from reds.runtime.binding import Runtime, load_library
 
     ctx_header = int(load_library().reds_ctx_size())
     rows = []

@@ -27,16 +27,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "toolkit"))
 
-from reds.planner import (  # noqa: E402
-    GroupSpec,
-    PlanProblem,
-    full_macs,
-    plan_to_json,
-    solve,
-    uniform_widths,
-)
+from reds.plan.planner import GroupSpec, PlanProblem, full_macs, plan_to_json, solve, uniform_widths
 
 H, W = 25, 5  # feature map after the stride-2 first conv
 FULL = 276

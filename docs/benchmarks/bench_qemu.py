@@ -11,10 +11,10 @@ Two firmware builds of env ``qemu_m4`` (-O2):
   dsp       the env as configured (-DREDS_USE_DSP: SXTB16/SMLAD kernels)
   portable  the same with PLATFORMIO_BUILD_FLAGS=-UREDS_USE_DSP (plain C kernels), own build dir
 
-Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.slicing.nest``):
-  ds_cnn_digits  reds.zoo "ds_cnn_digits" (8x8x1, 10 classes, 32 channels, 4 DS blocks),
-                 untrained weights, converted with reds.export.to_int8_tflite
-  ds_cnn_s       reds.zoo "ds_cnn_s" (49x10x1 MFCC, 12 classes, 64 channels, conv 10x4 stride 2
+Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.tflite.slicing.nest``):
+  ds_cnn_digits  reds.model.zoo "ds_cnn_digits" (8x8x1, 10 classes, 32 channels, 4 DS blocks),
+                 untrained weights, converted with reds.export.convert.to_int8_tflite
+  ds_cnn_s       reds.model.zoo "ds_cnn_s" (49x10x1 MFCC, 12 classes, 64 channels, conv 10x4 stride 2
                  + 4 DS blocks), untrained, same export
   conv_dw_gap, residual   tests/runtime/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
   vww_mobilenet_v1_025, ic_resnet8, ad_autoencoder_float, ds_cnn_l   full-size public models
@@ -38,11 +38,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from reds.export import convert
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # modelgen
-sys.path.insert(0, str(ROOT / "toolkit"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # modelgen
 
 CACHE = ROOT / "build" / "bench_models"
 FRACTIONS = (1.0, 0.75, 0.5, 0.25)
@@ -54,20 +53,20 @@ VARIANTS = {
 
 
 def ds_cnn_digits() -> bytes:
-    from reds import export, zoo
+    from reds.model import zoo
 
     m = zoo.build_model("ds_cnn_digits", (8, 8, 1), 10)
     x = np.random.default_rng(0).uniform(0.0, 1.0, size=(64, 8, 8, 1)).astype(np.float32)
-    return export.to_int8_tflite(zoo.with_batch(m, 1), x)
+    return convert.to_int8_tflite(zoo.with_batch(m, 1), x)
 
 
 def ds_cnn_s() -> bytes:
     """DS-CNN-S for KWS (49x10 MFCC, 12 classes, 64 channels): pointwise-dominated."""
-    from reds import export, zoo
+    from reds.model import zoo
 
     m = zoo.build_model("ds_cnn_s", (49, 10, 1), 12)
     x = np.random.default_rng(0).normal(0.0, 1.0, size=(32, 49, 10, 1)).astype(np.float32)
-    return export.to_int8_tflite(zoo.with_batch(m, 1), x)
+    return convert.to_int8_tflite(zoo.with_batch(m, 1), x)
 
 
 def modelgen_model(name: str):
@@ -90,7 +89,7 @@ DEFAULT_MODELS = "ds_cnn_digits,ds_cnn_s,conv_dw_gap,residual"
 
 def nested_model(name: str) -> tuple[bytes, list[list[int]]]:
     """The model nested at FRACTIONS of every channel group (cached in build/bench_models)."""
-    from reds import graph, slicing
+    from reds.tflite import groups as graph, slicing
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"{name}.tflite"
@@ -103,7 +102,7 @@ def nested_model(name: str) -> tuple[bytes, list[list[int]]]:
 
 
 def build(variant: str) -> Path:
-    from reds_bench import firmware
+    from reds_bench.board import firmware
 
     flags, out = VARIANTS[variant]
     old = os.environ.get("PLATFORMIO_BUILD_FLAGS")
@@ -121,11 +120,11 @@ def build(variant: str) -> Path:
 
 
 def measure(elf: Path, model: bytes, runs: int) -> list[dict]:
-    from reds_bench.factory import BoardSpec, create_dut
-    from reds_bench.measure import ensure_model, latency
+    from reds_bench.board.factory import BoardSpec, create_board
+    from reds_bench.measure.steps import ensure_model, latency
 
     rows = []
-    with create_dut(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=120.0) as board:
+    with create_board(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=120.0) as board:
         info = ensure_model(board, model)
         for k in range(int(info["info"].get("subnets", 1))):
             lat = latency(board, k, runs)
@@ -150,9 +149,9 @@ def profile(elf: Path, model: bytes, subnet: int, log: Path, blocks_of: str | No
     reds_invoke are reported, halved."""
     import re
 
-    from reds_bench import firmware
-    from reds_bench.factory import BoardSpec, create_dut
-    from reds_bench.measure import ensure_model, latency
+    from reds_bench.board import firmware
+    from reds_bench.board.factory import BoardSpec, create_board
+    from reds_bench.measure.steps import ensure_model, latency
 
     orig = firmware.qemu_command
 
@@ -161,7 +160,7 @@ def profile(elf: Path, model: bytes, subnet: int, log: Path, blocks_of: str | No
 
     firmware.qemu_command = traced
     try:
-        with create_dut(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=600.0) as board:
+        with create_board(hw=BoardSpec(env="qemu_m4"), firmware=elf, timeout=600.0) as board:
             ensure_model(board, model)
             mark = log.stat().st_size
             latency(board, subnet, 1)

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # the test-model generator
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # the test-model generator
 sys.path.insert(0, str(ROOT / "docs" / "benchmarks"))  # bench_qemu.nested_model
 
 import modelgen  # noqa: E402
-from reds.runtime import Runtime  # noqa: E402
+from reds.runtime.binding import Runtime
 from tflite_micro.python.tflite_micro import runtime as tfm  # noqa: E402
 
 

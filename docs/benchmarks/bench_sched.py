@@ -19,8 +19,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "toolkit"))
-sys.path.insert(0, str(ROOT / "bench"))
 
 
 def by_policy(doc: dict) -> dict:
@@ -78,7 +76,7 @@ def markdown(results: dict) -> str:
 
 
 def main() -> None:
-    from reds_bench.sched_bench import bench_sched
+    from reds_bench.measure.sched import bench_sched
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, default=ROOT / "runs" / "demo", help="a `reds demo` run directory")

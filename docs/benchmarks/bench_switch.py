@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def nested_ds_cnn(arch: str, input_shape, classes: int) -> bytes:
-    from reds import graph, slicing, zoo
-    from reds.export import to_int8_tflite
+    from reds.tflite import groups as graph, slicing
+    from reds.model import zoo
+    from reds.export.convert import to_int8_tflite
 
     model = zoo.build_model(arch, input_shape=input_shape, num_classes=classes, seed=0)
     calib = np.random.default_rng(0).standard_normal((20,) + tuple(input_shape)).astype(np.float32)
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--target", default="qemu_m4")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "switch.json"))
     args = ap.parse_args(argv)
-    from reds_bench.runner import run_bench
+    from reds_bench.measure.runner import run_bench
 
     cases = {"ds_cnn_digits (32 ch, 8x8x1)": ("ds_cnn_digits", (8, 8, 1), 10),
              "ds_cnn_s (64 ch, 49x10x1)": ("ds_cnn_s", (49, 10, 1), 12)}

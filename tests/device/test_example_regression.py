@@ -39,7 +39,7 @@ def test_subnets_are_nested_and_cheaper(info):
 
 
 def test_full_model_is_bit_exact_with_tflm(board, golden, info):
-    from reds_bench.measure import device_outputs
+    from reds_bench.measure.steps import device_outputs
 
     for x in golden.inputs(3, seed=1):
         assert device_outputs(board, 0, x) == golden(0, x, info)
@@ -49,14 +49,14 @@ def test_full_model_is_bit_exact_with_tflm(board, golden, info):
 def test_subnet_is_bit_exact_with_sliced_tflm(board, golden, info, subnet):
     if subnet >= len(info["subnets"]):
         pytest.skip(f"model has {len(info['subnets'])} subnets")
-    from reds_bench.measure import device_outputs
+    from reds_bench.measure.steps import device_outputs
 
     x = golden.inputs(1, seed=subnet)[0]
     assert device_outputs(board, subnet, x) == golden(subnet, x, info)
 
 
 def test_switching_is_constant_time(board):
-    from reds_bench.measure import adaptation
+    from reds_bench.measure.steps import adaptation
 
     ad = adaptation(board, 100)
     flat = [v for row in ad["matrix_ticks"] for v in row]

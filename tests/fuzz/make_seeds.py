@@ -10,8 +10,10 @@ import shutil
 import sys
 from pathlib import Path
 
+import modelgen
+from paths import REPO
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 CORPUS = HERE / "corpus" / "model"
 PLAIN = ("conv_dw_gap", "mlp_per_tensor", "float_io")
 NESTED = ("conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims", "mlp_per_channel",
@@ -19,9 +21,6 @@ NESTED = ("conv_dw_gap", "residual", "pools", "one_by_one", "gap_keepdims", "mlp
 
 
 def main() -> int:
-    sys.path.insert(0, str(REPO / "tests" / "runtime"))
-    import modelgen
-
     CORPUS.mkdir(parents=True, exist_ok=True)
     for old in CORPUS.glob("*.tflite"):
         old.unlink()

@@ -29,26 +29,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from reds.runtime.sources import REPO_ROOT, RUNTIME_DIR as RUNTIME, WARNINGS, include_flags, portable_sources
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-RUNTIME = REPO / "boards" / "runtime"
+REPO = REPO_ROOT
 SEEDS = HERE / "corpus" / "model"
 DICT = HERE / "model.dict"
 REGRESSIONS = HERE / "regressions"
 CLANGS = ("clang", "clang-14")  # Debian 12: packages clang-14 and libclang-rt-14-dev (libFuzzer)
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-CFLAGS = ["-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-Werror", *SANITIZE,
-          f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{RUNTIME / 'kernels'}"]
+CFLAGS = [*WARNINGS, "-g", "-O1", *SANITIZE, *include_flags()]
 ENV = {"ASAN_OPTIONS": "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1",
        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:abort_on_error=1"}
 
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "tests" / "firmware"))
 
 
 def _sources() -> list[Path]:
-    return sorted((RUNTIME / "src").glob("*.c")) + sorted((RUNTIME / "kernels").glob("*.c")) + [HERE / "fuzz_model.c"]
+    return portable_sources() + [HERE / "fuzz_model.c"]
 
 
 def _digest(paths, *extra) -> str:

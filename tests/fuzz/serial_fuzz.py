@@ -7,7 +7,7 @@ and of broken ones; junk lines, bad bytes, overlong lines). Every line must get 
 within ``line_timeout`` seconds, and every reply line must be ``m-...`` or ``e-[...]``. After
 every batch the board must still answer ``name%`` and ``reds-info%``, and compute the same
 output as before for the running model (model CRC, subnet, input) -- for the default model the
-same bytes as the host runtime, through ``reds.runtime``. The active subnet must be the one the
+same bytes as the host runtime, through ``reds.runtime.binding``. The active subnet must be the one the
 replies announced (a rejected upload or a failed command changes nothing).
 
 Written against the protocol words only; both ``m-results-`` formats are accepted (the REDS
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import select
 import subprocess
 import sys
@@ -26,9 +25,9 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from paths import DEFAULT_MODEL
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 FW_LINE_MAX = 600  # boards/firmware/fw_config.h
 HEX_CHUNK = 256  # bytes per db / model-data line
 NUMBERS = ["0", "1", "2", "3", "4", "7", "8", "15", "16", "17", "255", "256", "257", "1000", "65535",
@@ -244,7 +243,7 @@ def reference_outputs(model: bytes, x: bytes) -> dict[int, bytes]:
     """Output 0 of every subnet of `model` for input bytes `x`, by the host runtime."""
     import numpy as np
 
-    from reds.runtime import Runtime
+    from reds.runtime.binding import Runtime
 
     rt = Runtime(model)
     out = {}
@@ -405,7 +404,7 @@ class SerialFuzzer:
 
 def replay(prog: Path, stream: bytes, workdir: Path, line_timeout: float = 1.0) -> list[Finding]:
     """Send a saved stream to a fresh board with the same checks; returns the findings."""
-    fz = SerialFuzzer(prog, workdir, 0, [(REPO / "boards/firmware/default_model.tflite").read_bytes()],
+    fz = SerialFuzzer(prog, workdir, 0, [DEFAULT_MODEL.read_bytes()],
                       line_timeout)
     fz.start()
     try:

@@ -3,14 +3,11 @@ lines; seconds each after the sanitizer builds), the checks shown to fire, and t
 saved regression input. `python tests/fuzz/run_fuzz.py` runs the long campaigns."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import run_fuzz  # noqa: E402
+import run_fuzz
 
 MODEL_REGRESSIONS = sorted((run_fuzz.REGRESSIONS / "model").glob("*"))
 SERIAL_REGRESSIONS = sorted((run_fuzz.REGRESSIONS / "serial").glob("*"))

@@ -8,8 +8,8 @@ power loss or a full disk can only cut the *last* line. The one rule for such a 
     ``<journal>.torn``, named in ``Journal.dropped``, and cut from the journal, so new entries
     always start on a fresh line and the next open reads every entry written since.
 
-Both run directories (``reds.rundir.RunDir``: the pipeline's ``steps.jsonl``) and the bench
-(``reds_bench.runner``: ``journal.jsonl``) keep their records here.
+Both run directories (``reds.pipeline.rundir.RunDir``: the pipeline's ``steps.jsonl``) and the bench
+(``reds_bench.measure.runner``: ``journal.jsonl``) keep their records here.
 """
 from __future__ import annotations
 
