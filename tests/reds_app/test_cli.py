@@ -98,6 +98,13 @@ def test_plan_cli_writes_documented_json(tmp_path):
         assert all(small["widths"][g] <= big["widths"][g] for g in big["widths"])
 
 
+def test_plan_cli_table_has_one_macs_percentage_column(capsys):
+    assert main(["plan", "--arch", "dnn_s", "--input-shape", "10,4,1", "--classes", "5",
+                 "--budgets", "0.5"]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if "budget" in line)
+    assert header.count("% MACs") == 1
+
+
 def test_plan_cli_infeasible_budget_names_smallest_feasible(capsys):
     rc = main(["plan", "--arch", "dnn_s", "--input-shape", "10,4,1", "--classes", "5",
                "--budgets", "0.0001", "--min-width", "8"])

@@ -67,7 +67,7 @@ def test_step_warnings_are_printed_journaled_and_reported(tmp_path):
 
 
 def test_step_line_is_not_wrapped_in_a_pipe(tmp_path, capsys):
-    from reds_app.cli import _console
+    from reds_app.commands.common import stderr_console as _console
 
     con = _console()  # stderr is captured: not a terminal
     con.print("✓ pretrain   " + "x" * 150)
