@@ -193,3 +193,24 @@ def test_torn_journal_line_is_repaired_and_second_resume_measures_nothing(native
                     step_hook=lambda s, b: calls.append(s))
     assert calls == []
     assert [x["subnet"] for x in res["latency"]] == list(range(len(res["model"]["subnets"])))
+
+
+def test_profile_of_a_plain_model_fills_the_shape_columns(model_path, tmp_path):
+    import hostbuild
+    from reds.tflite.flatbuffer import load_model
+    from reds.tflite.metadata import remove_metadata
+    from reds_bench.board.factory import create_board
+    from reds_bench.measure.profile import markdown, profile_model
+
+    program = hostbuild.build(tmp_path / "fw", extra=["-DREDS_PROFILE"])
+    plain = remove_metadata(model_path.read_bytes())
+    with create_board("native", firmware=program, log_dir=tmp_path / "logs", timeout=20) as board:
+        res = profile_model(board, plain)
+    m = load_model(plain)
+    ops = res["subnets"][0]["ops"]
+    assert len(ops) == len(m.operators)
+    for op, mop in zip(ops, m.operators):
+        assert op["in"] == list(m.tensors[mop.inputs[0]].shape)
+        assert op["out"] == list(m.tensors[mop.outputs[0]].shape)
+    first_row = next(line for line in markdown(res).splitlines() if line.startswith("| 0 |"))
+    assert "| 1x16 |" in first_row  # the default model's input, [1, 16]

@@ -1,6 +1,6 @@
 """Union-find over integer ids (tensor or group ids): the one used by every analysis that merges
-things that must share a channel count or a quantization (``graph``, ``keras_groups``,
-``tflite_rewrite``).
+things that must share a channel count or a quantization (``reds.tflite.groups``,
+``reds.model.groups``, and the tied quantization of ``reds.tflite.requant``).
 
 The root of a set is always its smallest id, so sets come out in a stable order. Each root may
 carry notes (e.g. why a channel group cannot be sliced); a union merges them.

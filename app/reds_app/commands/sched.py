@@ -151,9 +151,5 @@ def bench_sched_cmd(model, target, out, dataset, accuracy, trace, seed, jobs, pe
         raise click.ClickException(f"board decisions differ from the model for {bad}")
 
 
-# `python -m reds_app.commands.sched simulate|bench ...` until the application's CLI mounts
-# `sched` (as `reds sched`) and `bench_sched_cmd` (as `reds bench sched`).
-main = click.Group("reds-sched", commands={"simulate": simulate_cmd, "bench": bench_sched_cmd})
-
 if __name__ == "__main__":
     main()

@@ -97,6 +97,3 @@ class Link:
             self._log = None
 
 
-def open_link(url_or_port: str, baudrate: int = DEFAULT_BAUD, log_path=None,
-              open_timeout: float = 10.0) -> Link:
-    return Link(url_or_port, baudrate, log_path, open_timeout)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from reds.plan.latency_model import model_groups
 from reds.tflite.flatbuffer import load_model
+from reds.tflite.groups import member_map
 
 from reds_bench.board import protocol
 from reds_bench.errors import BenchError
@@ -57,11 +58,10 @@ def op_costs(prof: dict) -> list[float]:
 
 
 def _shapes(model, groups, widths) -> list[dict]:
-    """Per op: its input and output shapes at ``widths`` (a sliced axis scaled to its width)."""
-    from reds.tflite.groups import member_map
-
+    """Per op: its input and output shapes at ``widths`` (a sliced axis scaled to its width);
+    without widths (a plain model, one subnet) the shapes stored in the model."""
     m = load_model(model)
-    mm = member_map(m, groups)
+    mm = member_map(m, groups) if widths else {}
 
     def shape(t):
         if t < 0:
@@ -88,7 +88,7 @@ def profile_model(dut, model: bytes, upload: bool = True, path: str = "model", r
             progress(k, len(info["subnets"]))
         prof = profile_subnet(dut, k, runs)
         widths = s.get("widths") or []
-        for op, sh in zip(prof["ops"], _shapes(model, groups, widths) if widths else []):
+        for op, sh in zip(prof["ops"], _shapes(model, groups, widths)):
             op.update(sh)
         costs = op_costs(prof)
         total = sum(costs)

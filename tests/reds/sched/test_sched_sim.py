@@ -139,11 +139,11 @@ def test_cli_one_line_errors(args, message):
 
 
 def test_bench_sched_command_rejects_bad_trace_before_any_board(tmp_path):
-    from reds_app.commands.sched import main
+    from reds_app.cli import cli
 
     model = tmp_path / "m.tflite"
     model.write_bytes(b"\0" * 16)
-    r = CliRunner().invoke(main, ["bench", str(model), "--target", "qemu_m4", "--out",
+    r = CliRunner().invoke(cli, ["bench", "sched", str(model), "--target", "qemu_m4", "--out",
                                   str(tmp_path / "o"), "--trace", str(tmp_path / "none.csv")])
     assert r.exit_code == 1
     assert "cannot read trace" in r.output and r.output.count("\n") == 1, r.output

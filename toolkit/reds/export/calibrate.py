@@ -6,52 +6,8 @@ pre-activation sums have fewer summands and (with the batch-norm statistics shar
 subnets and folded into the convolutions) different offsets: its activations can fall outside
 the full model's range and get clipped, which costs far more accuracy than a coarser step.
 
-Method
-------
-1. For each subnet ``k`` the float Keras model is sliced physically to its widths
-   (``slimmable.slice_keras_model``: weights copied as prefix slices) and converted to int8 by the
-   same converter with the same calibration data. Each activation tensor's ``(scale, zero
-   point)`` gives back the float range ``[s*(-128-zp), s*(127-zp)]`` the converter measured for
-   that subnet. Using the converter itself (instead of our own min/max pass) keeps exactly its
-   calibration semantics: batch norm folded, activations fused, same tensors.
-2. The sliced graph has the op and tensor structure of the full one, so tensors correspond by
-   position. This is checked against ``slicing.slice_to_widths(full, widths)``: same operators
-   with the same operands, same tensor shapes, types and (layer) names; otherwise
-   ``CalibrationError`` names the first difference.
-3. The ranges are combined per tensor (``method``):
-
-   * ``"union"``: ``[min_k lo_k, max_k hi_k]``. No subnet is ever clipped on the calibration
-     data. Measured: smaller subnets almost always have *smaller* ranges (fewer summands), so
-     the union is nearly always the full model's range and changes little (2 of 19 tensors on
-     the digits DS-CNN); their loss is resolution, not clipping.
-   * ``"mse"`` (default): starting from the union range, the range ``alpha * [lo, hi]``
-     (0 < alpha <= 1, 48 geometric steps) minimising ``sum_k E[(v_k - Q(v_k))^2] / E[v_k^2]``,
-     the quantization noise-to-signal ratio summed over subnets, with ``v_k`` subnet k's
-     activations on the calibration data (dequantized from subnet k's own int8 conversion, run
-     in LiteRT with every tensor kept). Relative error, so a subnet whose activations are 4x
-     smaller weighs as much as the full model: it trades a little clipping of the full model's
-     rare large values for finer steps for the small subnets. Measured on the digits DS-CNN
-     (100/75/50/25 %, /work/shared/measure_calibration.py), int8 - float accuracy in points:
-     test set (270): full-model 0.0/-1.1/-0.7/+1.9, union 0.0/-1.1/-0.4/+1.5, mse
-     0.0/-0.7/0.0/+0.7; val+test (540): full-model -0.2/-0.6/-0.4/0.0, mse -0.2/-0.6/-0.4/-0.4.
-     One sample is 0.2-0.4 points: the methods differ by little more than noise on this model.
-   * ``"full"``: the full model's range (the converter's own result; for comparison).
-
-4. The new ranges are written back (``reds.tflite.requant.apply_ranges``) under TFLite's
-   constraints: tensors that must share their quantization (RESHAPE, MAX_POOL_2D and
-   AVERAGE_POOL_2D input and output, which TFLM copies or pools without requantizing) get one
-   range, the union over the tied set; the model input keeps
-   its scale (the caller quantizes inputs with it) and so does anything tied to it; SOFTMAX
-   outputs keep 1/256, -128. Ranges are widened to contain 0 and the zero point is clamped to
-   [-128, 127], as the converter does; a fused-ReLU output keeps min 0 (all its subnet ranges
-   start at 0). A tensor whose range does not change keeps its quantization bit for bit.
-5. Every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose input scale changed gets its int32
-   bias recomputed: ``bias_float = bias_q * s_in_old * s_w`` (the converter's own quantized bias,
-   error <= 0.5 old LSB), ``bias_q' = round(bias_float / (s_in_new * s_w))`` per output channel,
-   with the bias tensor's scales set to ``float32(s_in_new) * s_w`` (LiteRT checks that product).
-
-The result is a standard TFLite model: the REDS runtime and TFLM stay bit-exact on it, and stock
-TFLM / LiteRT run it.
+The method (converter per subnet, tensor correspondence, union / mse / full combination, the
+write-back rules) and what it measured are in docs/calibration.md.
 """
 from __future__ import annotations
 

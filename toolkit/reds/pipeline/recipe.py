@@ -97,10 +97,6 @@ class Recipe:
     def dataset_name(self) -> str:
         return self.dataset["name"]
 
-    @property
-    def dataset_options(self) -> dict:
-        return {k: v for k, v in self.dataset.items() if k != "name"}
-
     def to_dict(self) -> dict:
         d = asdict(self)
         d["input_shape"] = list(self.input_shape) if self.input_shape else None

@@ -152,9 +152,6 @@ class LatencyModel:
     def predict(self, widths: Sequence[int]) -> float:
         return evaluate(self.terms(), widths)
 
-    def predict_ops(self, widths: Sequence[int]) -> list[float]:
-        return [evaluate([tuple(t) for t in op["terms"]], widths) for op in self.ops]
-
     def to_json(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION, "target": self.target, "unit": self.unit,

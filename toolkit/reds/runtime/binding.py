@@ -123,10 +123,6 @@ def load_library() -> ctypes.CDLL:
     return lib
 
 
-def status_name(code: int) -> str:
-    return load_library().reds_status_name(code).decode()
-
-
 def _aligned_buffer(nbytes: int, align: int = 16) -> tuple[np.ndarray, int]:
     """A numpy byte buffer and the address of an `align`-aligned region of `nbytes` in it."""
     raw = np.zeros(nbytes + align, dtype=np.uint8)
