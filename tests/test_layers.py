@@ -19,8 +19,7 @@ import pytest
 
 from paths import REPO
 
-PACKAGES = {"reds": REPO / "toolkit" / "reds", "reds_bench": REPO / "bench" / "reds_bench",
-            "reds_app": REPO / "app" / "reds_app"}
+PACKAGES = {name: REPO / "src" / name for name in ("reds", "reds_bench", "reds_app")}
 LAYERS = ("reds", "reds_bench", "reds_app")  # each may import only those before it
 # Library stages in dependency order; a stage imports only itself and the stages before it.
 # The modules at the package's top (errors, journal, unionfind) come before every stage.
@@ -160,7 +159,7 @@ for m in pkgutil.walk_packages(reds.__path__, "reds."):
     importlib.import_module(m.name)
 print(json.dumps(sorted(n for n in sys.modules if n.split(".")[0] in ("reds_bench", "reds_app"))))
 """
-    env_path = f"{REPO / 'toolkit'}:{REPO / 'bench'}"
+    env_path = str(REPO / "src")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin",
                                "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
@@ -174,3 +173,17 @@ def test_c_folders_import_no_python_layer(folder):
                  if ".pio" not in p.parts
                  for n in sorted(imports(p, "", "x")) if n.split(".")[0] in LAYERS]
     assert offenders == []
+
+
+def test_src_holds_exactly_the_three_layers_so_an_editable_install_is_a_plain_path():
+    """One folder holding every package (and nothing else importable) is what lets setuptools'
+    editable install add a single path entry instead of a finder that warns about same-named
+    folders in the working directory (`make bootstrap` printed that warning before)."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert project["tool"]["setuptools"]["packages"]["find"]["where"] == ["src"]
+    tops = sorted(p.name for p in (REPO / "src").iterdir()
+                  if (p / "__init__.py").exists() or p.suffix == ".py")
+    assert tops == sorted(PACKAGES)
+    assert not [p for p in REPO.iterdir() if p.name in PACKAGES]  # no same-named folder at the top

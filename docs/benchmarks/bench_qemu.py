@@ -1,6 +1,6 @@
 """Benchmark (not a test): the C runtime's int8 kernels on QEMU Cortex-M4 (mps2-an386).
 
-    PYTHONPATH=toolkit:bench .venv/bin/python docs/benchmarks/bench_qemu.py \
+    .venv/bin/python docs/benchmarks/bench_qemu.py \
         [--json docs/benchmarks/runtime_qemu.json] [--runs 5] [--variants dsp,portable]
 
 Under ``-icount shift=0`` one guest instruction is 1 ns of virtual time and the firmware's

@@ -1,6 +1,6 @@
 """Benchmark (not a test): native C runtime vs tflite_micro's Interpreter.invoke on the host.
 
-    PYTHONPATH=toolkit .venv/bin/python docs/benchmarks/bench_runtime.py \
+    .venv/bin/python docs/benchmarks/bench_runtime.py \
         [--json docs/benchmarks/runtime_native.json]
 
 Models: tests/runtime/modelgen.py's fixed architectures plus the demo DS-CNN (ds_cnn_digits,
