@@ -16,7 +16,7 @@ Models (each nested to uniform 100/75/50/25 % channel widths with ``reds.tflite.
                  untrained weights, converted with reds.export.convert.to_int8_tflite
   ds_cnn_s       reds.model.zoo "ds_cnn_s" (49x10x1 MFCC, 12 classes, 64 channels, conv 10x4 stride 2
                  + 4 DS blocks), untrained, same export
-  conv_dw_gap, residual   tests/runtime/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
+  conv_dw_gap, residual   tests/support/modelgen.py (odd channel counts, 3x3 / 1x1, ADD)
   vww_mobilenet_v1_025, ic_resnet8, ad_autoencoder_float, ds_cnn_l   full-size public models
                  (modelgen.PUBLIC); over 64 KB, which the firmware's per-target upload slot
                  (megabytes on the MPS2 boards) takes:
@@ -79,7 +79,7 @@ def modelgen_model(name: str):
 
 MODELS = {"ds_cnn_digits": ds_cnn_digits, "ds_cnn_s": ds_cnn_s, "conv_dw_gap": modelgen_model("conv_dw_gap"),
           "residual": modelgen_model("residual"),
-          # full-size public architectures (tests/runtime/modelgen.py PUBLIC)
+          # full-size public architectures (tests/support/modelgen.py PUBLIC)
           "vww_mobilenet_v1_025": modelgen_model("vww_mobilenet_v1_025_int8"),
           "ic_resnet8": modelgen_model("ic_resnet8_int8"),
           "ad_autoencoder_float": modelgen_model("ad_autoencoder_float"),

@@ -3,7 +3,7 @@
     .venv/bin/python docs/benchmarks/bench_runtime.py \
         [--json docs/benchmarks/runtime_native.json]
 
-Models: tests/runtime/modelgen.py's fixed architectures plus the demo DS-CNN (ds_cnn_digits,
+Models: tests/support/modelgen.py's fixed architectures plus the demo DS-CNN (ds_cnn_digits,
 built as in bench_qemu.py). Host build: x86-64 gcc -O2, portable C path.
 
 Runtime time: median of reds_invoke timed in C (clock_gettime). TFLM time: median of

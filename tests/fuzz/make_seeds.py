@@ -1,5 +1,5 @@
 """Write the seed corpus of the model fuzzer (tests/fuzz/corpus/model/) from the runtime's test
-models: each architecture of tests/runtime/modelgen.py, plain and with REDS metadata for nested
+models: each architecture of tests/support/modelgen.py, plain and with REDS metadata for nested
 subnets, plus the firmware's default model. Re-run after changing modelgen or the metadata format:
 
     python tests/fuzz/make_seeds.py

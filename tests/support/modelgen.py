@@ -359,7 +359,7 @@ def assert_board_matches_tflm(model: bytes, target: str, subnets=None, n_inputs:
 
 
 def run_c_check(source: Path, out_dir: Path, *defines: str, timeout: float = 300) -> None:
-    """Build a C check program from tests/runtime/c against the runtime headers with UBSan and
+    """Build a C check program from tests/c/runtime/c against the runtime headers with UBSan and
     run it; it must exit 0 and print "ok ..."."""
     import shutil
     import subprocess

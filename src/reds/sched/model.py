@@ -1,7 +1,7 @@
 """The subnetwork scheduler of the runtime (boards/runtime/sched/reds_sched.c), rule for rule in
 integers, and a trace-driven simulator of a periodic inference task built on it.
 
-`Scheduler` reproduces every decision of the C module bit for bit (tests/sched compares them),
+`Scheduler` reproduces every decision of the C module bit for bit (tests/c/runtime/test_sched_c.py compares them),
 so `simulate()` predicts what the board does from the bench's per-subnet latencies and the
 per-subnet accuracies of ``metrics.json``. See docs/scheduler.md.
 """

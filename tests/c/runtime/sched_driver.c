@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Host driver of the scheduler for tests/sched/test_sched_c.py: reads one command per line on
+ * Host driver of the scheduler for tests/c/runtime/test_sched_c.py: reads one command per line on
  * stdin and prints the scheduler's answer and state, so the test compares every step with
  * the Python model of the same rules.
  *   init POLICY WIDEST NARROWEST MARGIN SHIFT UP_AFTER HZ RATE CAP RESERVE N LAT0 E0 ...

@@ -5,7 +5,7 @@ far apart (input multipliers / shifts differ widely), fused ReLU, the same tenso
 a model input added to a conv output, and element counts that are not multiples of 4 (455, 125,
 54, 3: the 4-wide loop, its tail, and the tail alone). Checked on the host (portable C, via
 ``reds.runtime.binding``) and on qemu_m4 (-DREDS_USE_DSP: SMMLAR / SSAT), against ``tflite_micro``.
-The rescaling identities themselves are checked by tests/runtime/c/add_check.c (host with UBSan,
+The rescaling identities themselves are checked by tests/c/runtime/c/add_check.c (host with UBSan,
 and as Cortex-M4 DSP firmware under QEMU with semihosting).
 """
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Test harness for the REDS runtime, built with -fsanitize=address,undefined by
- * tests/runtime/test_robustness.py. Any out-of-bounds access or UB aborts the process.
+ * tests/c/runtime/test_robustness.py. Any out-of-bounds access or UB aborts the process.
  *   harness status                 every status has a text and a name; unknown codes fall back
  *   harness load FILE...           init + select/invoke every subnet; prints one status per file
  *   harness mutate FILE SEED N     N random mutations (byte flips, truncation, word overwrites)
