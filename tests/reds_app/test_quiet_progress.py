@@ -1,7 +1,7 @@
 """Progress bars only on a terminal: in a file or a pipe their frames are noise."""
 from __future__ import annotations
 
-from reds.data import builtin as datasets
+from reds.data import registry as datasets
 from reds.pipeline.steps import Config, Pipeline
 
 
