@@ -173,10 +173,11 @@ class Pipeline:
             self.run.write_json("config.json", self.cfg.__dict__)
         return out
 
-    def check_accuracies(self, kind: str, accs, samples: int) -> None:
-        """Quality gate: a subnet at or near chance accuracy is worth a warning, not a ✓."""
+    def check_accuracies(self, kind: str, accs, samples: int, label: str = "subnet {k}") -> None:
+        """Quality gate: a subnet at or near chance accuracy, or far below the full model, is
+        worth a warning, not a ✓."""
         classes = self.cfg.classes or self.data.num_classes
-        for line in accuracy_warnings(kind, accs, samples, classes):
+        for line in accuracy_warnings(kind, accs, samples, classes, label):
             self.warn(line)
 
     def warn(self, text: str) -> None:
@@ -196,6 +197,7 @@ class Pipeline:
         self.save(model, "pretrained.keras")
         full = {g.name: g.width for g in self.groups(model)}
         acc = evaluate_subnets(model, d.x_test, d.y_test, [full], groups=self.groups(model))[0]
+        self.check_accuracies("float", [acc], len(d.y_test), label="the pretrained model")
         return (f"{self.cfg.arch}: {model.count_params():,} parameters, test accuracy "
                 f"{100 * acc:.1f} %", {"test_accuracy": acc})
 
@@ -357,10 +359,23 @@ def near_chance(accuracy: float, classes: int) -> bool:
     return accuracy < chance + 0.1 * (1.0 - chance)
 
 
-def accuracy_warnings(kind: str, accs, samples: int, classes: int) -> list[str]:
-    return [f"subnet {k}: {kind} accuracy {100 * a:.1f} % on {samples} samples is near chance "
-            f"({100 / classes:.1f} % for {classes} classes); train longer or choose a larger budget"
-            for k, a in enumerate(accs) if near_chance(a, classes)]
+def accuracy_warnings(kind: str, accs, samples: int, classes: int, label: str = "subnet {k}") -> list[str]:
+    """A line per accuracy near chance, and per smaller subnet that keeps less than half of the
+    full model's (subnet 0's) gain over chance: both are results nobody should deploy unseen."""
+    chance = 1.0 / max(classes, 1)
+    full = accs[0] if len(accs) else None
+    out = []
+    for k, a in enumerate(accs):
+        who = label.format(k=k)
+        if near_chance(a, classes):
+            out.append(f"{who}: {kind} accuracy {100 * a:.1f} % on {samples} samples is near chance "
+                       f"({100 * chance:.1f} % for {classes} classes); train longer or choose a "
+                       "larger budget")
+        elif k > 0 and full > chance and a - chance < 0.5 * (full - chance):
+            out.append(f"{who}: {kind} accuracy {100 * a:.1f} % on {samples} samples keeps less than "
+                       f"half of the full model's gain over chance ({100 * full:.1f} % vs "
+                       f"{100 * chance:.1f} %); choose a larger budget or fine-tune longer")
+    return out
 
 
 def plan_warnings(doc: dict) -> list[str]:

@@ -36,6 +36,31 @@ def test_accuracy_warnings_catch_chance_level():
     assert accuracy_warnings("float", [0.62], 100, 2) == []  # clearly above 50 % chance
 
 
+def test_accuracy_warnings_catch_a_subnet_far_below_the_full_model():
+    # the your-model walkthrough's 25 % subnet: 30 % on 10 classes, full model 95 %
+    lines = accuracy_warnings("float", [0.95, 0.93, 0.30], 270, 10)
+    assert len(lines) == 1 and lines[0].startswith("subnet 2: float accuracy 30.0 %")
+    assert "half of the full model's gain over chance" in lines[0]
+    assert accuracy_warnings("float", [0.95, 0.90, 0.60], 270, 10) == []  # keeps most of it
+
+
+def test_pretraining_at_chance_is_a_warning(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from reds.train import finetune
+
+    # the step's own evaluation reports chance (what `--fast` pretraining gave: 10 % on digits)
+    monkeypatch.setattr(finetune, "evaluate_subnets", lambda *a, **k: [0.25])
+    buf = io.StringIO()
+    cfg = Config(arch="dnn_s", dataset={"name": "synthetic", "input_shape": [4, 4, 1], "num_classes": 4,
+                                        "train": 32, "val": 8, "test": 40}, pretrain_epochs=0)
+    pipe = Pipeline(cfg, tmp_path, console=Console(file=buf, width=200, soft_wrap=True))
+    pipe.run_steps(["pretrain"])
+    rec = json.loads((tmp_path / "steps.jsonl").read_text().splitlines()[0])
+    assert rec["warnings"] and rec["warnings"][0].startswith("the pretrained model: float accuracy")
+    assert "warning pretrain: the pretrained model" in buf.getvalue()
+
+
 class _Gated(Pipeline):
     def step_plan(self):
         self.warn("subnet 1 (75 %) is identical to subnet 0")
