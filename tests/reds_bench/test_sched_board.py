@@ -167,6 +167,28 @@ def test_native_board_accuracy_source(native, dataset):
     assert doc["subnet_accuracy"][0] == doc["policies"][0]["accuracy"]
 
 
+def test_run_dir_sources_by_default(native, dataset, tmp_path):
+    """No accuracy source given: the run's metrics.json and holdout.npz beside the model."""
+    import json
+    import shutil
+
+    path, x, y = dataset
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(MODEL, run / "model.tflite")
+    shutil.copy(path, run / "holdout.npz")
+    acc = [0.9, 0.85, 0.8, 0.7]
+    (run / "metrics.json").write_text(json.dumps(
+        {"subnets": [{"subnet": k, "device_accuracy": a} for k, a in enumerate(acc)]}))
+    doc = bench_sched("native", board=native, model=run / "model.tflite", jobs=20,
+                      period_us=200.0, window_us=50.0, windows=64,
+                      policies=("always-full",), plot=False)
+    assert doc["accuracy_source"] == str(run / "metrics.json")
+    assert doc["dataset"] == str(run / "holdout.npz") and doc["samples"] == 37
+    assert doc["subnet_accuracy"] == acc
+    assert doc["policies"][0]["accuracy"] is not None      # scored on the holdout's labels
+
+
 def test_demo_step_writes_run_dir_outputs(host_program, dataset, tmp_path):
     import json
     import shutil

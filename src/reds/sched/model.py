@@ -381,4 +381,9 @@ def simulate(latency: list[int], accuracy: list[float], loads: list[int], task: 
             "simulated_miss_rate": r["miss_rate"], "simulated_accuracy": r["accuracy"],
             "decision_instructions": None})
         doc["simulated_timelines"][p] = r["rows"]
+    # traces repeat: how many windows the run spans tells whether (and where) it wrapped
+    ends = [rows[-1]["start"] + rows[-1]["latency"]
+            for rows in doc["simulated_timelines"].values() if rows]
+    doc["trace_windows"] = len(loads)
+    doc["run_windows"] = -(-max(ends, default=0) // task.window)
     return doc

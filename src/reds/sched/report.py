@@ -91,71 +91,130 @@ def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f} %"
 
 
+def _instr(v) -> str:
+    return "–" if v is None else f"{v:.1f}"     # bulk means: one decimal for every row
+
+
+def trace_note(doc: dict) -> str | None:
+    """Says where a run longer than its trace wraps to the trace's first window (e.g. `step`
+    back to its low load), or None when it does not or the load is constant."""
+    n, run = doc.get("trace_windows"), doc.get("run_windows")
+    loads = doc.get("loads") or []
+    if not n or not run or run <= n or len(set(loads)) <= 1:
+        return None
+    job = n * doc["window_ticks"] // doc["period_ticks"]
+    return (f"the run spans {run} windows and trace {doc['trace']} has {n}: the trace repeats "
+            f"from its first window (load {loads[0]} %) at about job {job}")
+
+
 def write_markdown(doc: dict, path: Path, plot: Path | None = None) -> Path:
+    """The policy table: a board run has measured columns with the simulation beside them; a
+    simulation has only simulated numbers, and says so."""
+    board = doc.get("source") == "board"
     lines = [f"# Scheduler: {doc.get('model') or 'model'} on {doc['target']}, trace "
              f"`{doc['trace']}`", "",
+             ("Measured on the board, with the simulation of the same task beside it. " if board
+              else "Simulated (`reds sched simulate`, no board): every number comes from the "
+              "scheduler's rules applied to the latency table. ") +
              f"Period {doc['period_us']:.1f} µs, deadline {doc['deadline_us']:.1f} µs, "
              f"{doc['period_ticks']} / {doc['deadline_ticks']} ticks at {doc['hz']} Hz "
              f"(under QEMU -icount a tick is a fixed count of instructions, not real time); "
              f"interference window {doc['window_ticks']} ticks; margin {doc['margin']:.3f}, "
-             f"up after {doc['up_after']} jobs; static-best = subnet {doc['static_best_subnet']}.",
-             "", "| policy | jobs | misses | miss rate | accuracy | simulated miss rate | "
-             "simulated accuracy | mean subnet | switches | decision instr. |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for p in doc["policies"]:
-        instr = p.get("decision_instructions")
-        lines.append(f"| {p['policy']} | {p['jobs']} | {p['deadline_misses']} | "
-                     f"{_pct(p['miss_rate'])} | {_pct(p['accuracy'])} | "
-                     f"{_pct(p['simulated_miss_rate'])} | {_pct(p['simulated_accuracy'])} | "
-                     f"{p['mean_subnet']:.2f} | {p['switches']} | "
-                     f"{'–' if instr is None else instr} |")
+             f"up after {doc['up_after']} jobs; static-best = subnet {doc['static_best_subnet']}."]
+    note = trace_note(doc)
+    if note:
+        lines += ["", f"Note: {note}."]
+    if board:
+        lines += ["", "| policy | jobs | misses | miss rate | accuracy | simulated miss rate | "
+                  "simulated accuracy | mean subnet | switches | decision instr. | "
+                  "worst decision instr. |", "|---|" + "---:|" * 10]
+        for p in doc["policies"]:
+            lines.append(f"| {p['policy']} | {p['jobs']} | {p['deadline_misses']} | "
+                         f"{_pct(p['miss_rate'])} | {_pct(p['accuracy'])} | "
+                         f"{_pct(p['simulated_miss_rate'])} | {_pct(p['simulated_accuracy'])} | "
+                         f"{p['mean_subnet']:.2f} | {p['switches']} | "
+                         f"{_instr(p.get('decision_instructions'))} | "
+                         f"{_instr(p.get('decision_instructions_worst'))} |")
+    else:
+        lines += ["", "| policy | jobs | misses | miss rate | accuracy | mean subnet | switches |",
+                  "|---|" + "---:|" * 6]
+        for p in doc["policies"]:
+            lines.append(f"| {p['policy']} | {p['jobs']} | {p['deadline_misses']} | "
+                         f"{_pct(p['simulated_miss_rate'])} | {_pct(p['simulated_accuracy'])} | "
+                         f"{p['mean_subnet']:.2f} | {p['switches']} |")
     if plot is not None:
         lines += ["", f"![timeline]({plot.name})"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def write_plot(doc: dict, path: Path, policies=("deadline", "oracle", "always-full")) -> Path:
-    """Timeline: interrupt load, chosen subnet per job, response time against the deadline
-    with misses marked."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_timeline(doc: dict, policies=None):
+    """The figure of `write_plot`: interrupt load, the subnet every policy chose per job, and
+    every job's response time against the deadline with misses marked. Plots the measured
+    timelines of a board run, else the simulated ones, and says which."""
+    from matplotlib.figure import Figure
 
-    timelines = doc.get("measured_timelines") or doc.get("simulated_timelines") or {}
+    measured = bool(doc.get("measured_timelines"))
+    timelines = (doc.get("measured_timelines") if measured
+                 else doc.get("simulated_timelines")) or {}
+    names = [p for p in (policies or timelines) if timelines.get(p)]
+    source = "measured on the board" if measured else "simulated"
     hz, win, loads = doc["hz"], doc["window_ticks"], doc["loads"]
-    rows0 = next(iter(timelines.values()), [])
-    end = (rows0[-1]["start"] + rows0[-1]["latency"]) if rows0 else win * len(loads)
+    ends = [timelines[p][-1]["start"] + timelines[p][-1]["latency"] for p in names]
+    end = max(ends, default=win * len(loads))
     ms = 1000.0 / hz
     nwin = end // win + 1
-    fig, ax = plt.subplots(3, 1, figsize=(11, 7), sharex=True)
+    fig = Figure(figsize=(12.5, 7.5))
+    ax = fig.subplots(3, 1, sharex=True)
     ax[0].step([i * win * ms for i in range(nwin)], [loads[i % len(loads)] for i in range(nwin)],
                where="post", color="grey")
     ax[0].set_ylabel("interrupt load (%)")
-    for p in policies:
-        rows = timelines.get(p)
-        if not rows:
-            continue
+    deadline = doc["deadline_ticks"] * ms
+    responses = []
+    for i, p in enumerate(names):
+        rows, color = timelines[p], f"C{i % 10}"
         t = [r["release"] * ms for r in rows]
-        ax[1].step(t, [r["subnet"] for r in rows], where="post", label=p)
+        # a small offset per policy keeps lines that choose the same subnet apart
+        off = (i - (len(names) - 1) / 2) * 0.05
+        ax[1].step(t, [r["subnet"] + off for r in rows], where="post", color=color, label=p)
         resp = [(r["start"] + r["latency"] - r["release"]) * ms for r in rows]
-        line, = ax[2].plot(t, resp, ".", markersize=3, label=p)
+        responses += resp
+        ax[2].plot(t, resp, ".", markersize=3, color=color)
         miss = [(x, y) for x, y, r in zip(t, resp, rows) if not r["met"]]
         if miss:
-            ax[2].plot(*zip(*miss), "x", color=line.get_color(), markersize=6)
+            ax[2].plot(*zip(*miss), "x", color=color, markersize=6)
+    n = len(doc.get("latency_ticks") or []) or 1 + max(
+        (r["subnet"] for p in names for r in timelines[p]), default=0)
+    ax[1].set_yticks(range(n))
     ax[1].set_ylabel("subnet (0 = full)")
     ax[1].invert_yaxis()
-    ax[1].legend(loc="upper right", fontsize=8)
-    ax[2].axhline(doc["deadline_ticks"] * ms, color="red", linewidth=0.8, label="deadline")
-    ax[2].set_ylim(0, 2.5 * doc["deadline_ticks"] * ms)   # a backlog would hide the rest
-    ax[2].set_ylabel("response (ms, clipped)")
-    ax[2].legend(loc="upper right", fontsize=8)
-    unit = "virtual ms: timer ticks / Hz" if doc["target"].startswith("qemu") else "ms"
-    ax[2].set_xlabel(f"job release time ({unit}); x = deadline miss")
-    fig.suptitle(f"scheduler timeline: {doc['target']}, trace {doc['trace']}")
+    ax[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="policy",
+                 title_fontsize=8)           # beside the axes: 7 policies would hide the lines
+    ax[2].axhline(deadline, color="red", linewidth=0.8,
+                  label=f"relative deadline D\n= {deadline:.4g} {'virtual ' if doc['target'].startswith('qemu') else ''}ms")
+    ax[2].plot([], [], "x", color="black", label="missed deadline")
+    top, low = max(responses + [deadline]), min(responses + [deadline])
+    if top > 5 * deadline:   # a backlog (always-full under load): log scale keeps D readable
+        ax[2].set_yscale("log")
+        ax[2].set_ylim(low / 1.25, top * 1.25)
+        scale = ", log scale"
+    else:
+        ax[2].set_ylim(0, top * 1.08)
+        scale = ""
+    unit = "virtual ms" if doc["target"].startswith("qemu") else "ms"
+    ax[2].set_ylabel(f"response ({unit}{scale})")
+    ax[2].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    xunit = ("virtual ms: timer ticks / Hz, instructions under -icount"
+             if doc["target"].startswith("qemu") else "ms")
+    ax[2].set_xlabel(f"job release time ({xunit})")
+    fig.suptitle(f"scheduler timeline, {source}: {doc['target']}, trace {doc['trace']}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def write_plot(doc: dict, path: Path, policies=None) -> Path:
+    """sched.png: `plot_timeline` of every policy (or of `policies`)."""
+    plot_timeline(doc, policies).savefig(path, dpi=110)
     return path
 
 

@@ -10,13 +10,20 @@ Kinds: steady, step, bursty (seeded on/off), sawtooth, and a user CSV:
     60
     ...
 
-one row per window, integers 0..90 (the last column is the load when there are several); the
-first row may name the columns.
+one row per window, integers 0..90 (the last column is the load when there are several). The
+first row is a header when one of its cells is not a number, and data otherwise (`0,10` is
+window 0 at 10 %), so a file without a header loses no row.
+
+Every trace repeats (the run wraps to window 0 after the last one): `sawtooth` is whole teeth so
+the repeat is seamless; `step` returns to its low load, and `simulate()` records where the run
+wraps (`trace_windows`, `run_windows`) so the commands can say so.
 """
 from __future__ import annotations
 
 import csv
+import difflib
 import random
+import re
 from pathlib import Path
 
 from reds.sched.model import SchedulerError
@@ -24,6 +31,7 @@ from reds.sched.model import SchedulerError
 MAX_LOAD = 90          # percent; the task always keeps 10 % of every window
 MAX_WINDOWS = 2048     # the firmware's trace buffer (FW_SCHED_TRACE_MAX)
 KINDS = ("steady", "step", "bursty", "sawtooth")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def _check(loads: list[int], name: str) -> list[int]:
@@ -63,10 +71,14 @@ def bursty(windows: int, seed: int = 0, low: int = 10, high: int = 60, mean_on: 
 
 
 def sawtooth(windows: int, low: int = 0, high: int = 70, ramp: int = 200) -> list[int]:
-    """Load climbing linearly from `low` to `high` over `ramp` windows, then dropping."""
+    """Load climbing linearly from `low` to `high` over `ramp` windows, then dropping: as many
+    whole teeth as fit in `windows` (so the trace repeats without a partial tooth)."""
     ramp = max(1, ramp)
-    return _check([low + (high - low) * (i % ramp) // max(1, ramp - 1) for i in range(windows)],
-                  "sawtooth")
+    teeth = windows // ramp
+    if teeth == 0:
+        raise SchedulerError(f"sawtooth needs at least {ramp} windows (one tooth), got {windows}")
+    return _check([low + (high - low) * (i % ramp) // max(1, ramp - 1)
+                   for i in range(teeth * ramp)], "sawtooth")
 
 
 def read_csv(path: str | Path) -> list[int]:
@@ -82,9 +94,10 @@ def read_csv(path: str | Path) -> list[int]:
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
         cell = cells[-1]
-        if not loads and not header_seen and not cell.lstrip("-").isdigit():
-            header_seen = True                       # first row: column names
-            continue
+        if not loads and not header_seen:
+            header_seen = True
+            if not all(_NUMBER.fullmatch(c) for c in cells if c):
+                continue                             # first row has a name: the header
         try:
             v = int(cell)
         except ValueError:
@@ -112,7 +125,11 @@ def make_trace(kind: str, windows: int, seed: int = 0) -> list[int]:
         return sawtooth(windows)
     if kind.endswith(".csv") or Path(kind).exists():
         return read_csv(kind)
-    raise SchedulerError(f"unknown trace {kind!r}: use one of {', '.join(KINDS)} or a .csv path")
+    near = difflib.get_close_matches(kind.lower(), KINDS, n=1, cutoff=0.6)
+    hint = (f" (names are lower case: did you mean {kind.lower()!r}?)" if kind.lower() in KINDS
+            else f" (did you mean {near[0]!r}?)" if near else "")
+    raise SchedulerError(f"unknown trace {kind!r}{hint}: use one of {', '.join(KINDS)} or a "
+                         ".csv path")
 
 
 def to_hex(loads: list[int]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from reds.errors import UserError
 from reds.sched import report as sched_report, traces as sched_traces
 from reds.sched.model import ONE, POLICIES, SchedulerError, Task, choose_timing, simulate
 
@@ -59,13 +60,14 @@ def simulate_cmd(latency, accuracy, accuracy_key, target, hz, trace, seed, windo
                  period_us, deadline_us, window_us, margin, up_after, ewma_shift, policies, out,
                  no_plot, as_json) -> None:
     """Run the scheduler's rules on a trace, from measured latencies and accuracies."""
-    try:
-        doc = run_simulation(latency, accuracy, accuracy_key, target, hz, trace, seed, windows,
-                             jobs, period_us, deadline_us, window_us, margin, up_after,
-                             ewma_shift, policies)
-        paths = sched_report.write_all(doc, Path(out), plot=not no_plot) if out else {}
-    except SchedulerError as e:
-        raise click.ClickException(str(e)) from None
+    # SchedulerError is a UserError: the root command prints it on one line and exits 2
+    doc = run_simulation(latency, accuracy, accuracy_key, target, hz, trace, seed, windows,
+                         jobs, period_us, deadline_us, window_us, margin, up_after,
+                         ewma_shift, policies)
+    paths = sched_report.write_all(doc, Path(out), plot=not no_plot) if out else {}
+    note = sched_report.trace_note(doc)
+    if note:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         click.echo(json.dumps({k: v for k, v in doc.items() if not k.endswith("timelines")},
                               indent=2))
@@ -119,11 +121,14 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for sched.json, sched.csv, sched.png, sched.md.")
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False),
-              help=".npz with x (quantized inputs) and y (labels): on-device accuracy.")
+              help=".npz with x (quantized inputs) and y (labels): on-device accuracy "
+                   "(Default: holdout.npz beside the model, as `reds demo` writes it).")
 @click.option("--accuracy", default=None,
               help="Accuracy source of the simulation: metrics.json, '0.99,0.97,...' or "
-                   "'board' (each subnet on the loaded samples; the default with --dataset).")
-@click.option("--trace", default="bursty", show_default=True)
+                   "'board' (each subnet on the loaded samples; the default with --dataset). "
+                   "Default without either: metrics.json beside the model.")
+@click.option("--trace", default="bursty", show_default=True,
+              help=f"{', '.join(sched_traces.KINDS)} or a CSV file (docs/scheduler.md).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--jobs", type=int, default=600, show_default=True)
 @click.option("--period-us", type=float, default=None)
@@ -134,22 +139,32 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
               help="Policies to run (repeatable; Default: all).")
 def bench_sched_cmd(model, target, out, dataset, accuracy, trace, seed, jobs, period_us,
                     deadline_us, margin, up_after, policies) -> None:
-    """Run every scheduler policy and baseline on a board under a trace (`reds bench sched`)."""
-    from reds_bench.errors import BenchError
-    from reds_bench.measure.sched import bench_sched
+    """Run every scheduler policy and baseline on a board under a trace (`reds bench sched`).
 
+    Without --accuracy and --dataset it takes the run's files beside the model (metrics.json,
+    holdout.npz: what `reds demo` writes) and says which."""
+    from reds_bench.measure import sched as measure_sched
+
+    # expected failures (bad trace, no accuracy source, board errors) are UserErrors: the root
+    # command prints one line and exits 2; all of these are checked before a board starts
+    sched_traces.make_trace(trace, sched_traces.MAX_WINDOWS, seed)
+    src = measure_sched.run_sources(model, dataset, accuracy)
+    for line in src.notes:
+        click.echo(f"note: {line}", err=True)
     try:
-        doc = bench_sched(target, model=model, out=out, dataset=dataset, accuracy=accuracy,
-                          trace=trace, seed=seed, jobs=jobs, period_us=period_us,
-                          deadline_us=deadline_us, margin=margin, up_after=up_after,
-                          policies=policies or POLICIES)
-    except BenchError as e:          # SchedulerError is one too
-        raise click.ClickException(str(e)) from None
+        Path(out).mkdir(parents=True, exist_ok=True)   # before the run, so no result is lost
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot create it ({err.strerror or err}); choose "
+                        "another folder") from None
+    doc = measure_sched.bench_sched(target, model=model, out=out, dataset=src.dataset,
+                                    accuracy=src.accuracy, trace=trace, seed=seed, jobs=jobs,
+                                    period_us=period_us, deadline_us=deadline_us,
+                                    margin=margin, up_after=up_after,
+                                    policies=policies or POLICIES)
     click.echo(Path(out, "sched.md").read_text())
     bad = [p["policy"] for p in doc["policies"] if p.get("replay_matches") is False]
-    if bad:
-        raise click.ClickException(f"board decisions differ from the model for {bad}")
+    if bad:  # a check that ran and failed: exit 1, not 2 (reds_app.cli), as `reds bench run`
+        click.echo(f"reds: check failed: board decisions differ from the model for {bad} (see "
+                   f"{Path(out, 'sched.md')}, `replay_matches` in sched.json)", err=True)
+        raise SystemExit(1)
 
-
-if __name__ == "__main__":
-    main()

@@ -14,6 +14,7 @@ exactly the decisions the rules prescribe (`replay_matches`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,60 @@ from reds.sched.model import (
 _BOARD_POLICY = {"deadline": "deadline", "energy": "energy", "deadline+energy": "deadline+energy",
                  "oracle": "oracle", "always-full": "fixed", "always-smallest": "fixed",
                  "static-best": "fixed"}
+
+
+# what a run directory holds beside its model.tflite (`reds demo`, reds.pipeline): per-subnet
+# accuracies, and the quantized test set the bench measured them on
+RUN_ACCURACY, RUN_DATASET = "metrics.json", "holdout.npz"
+
+
+@dataclass
+class Sources:
+    """Where `bench_sched` takes its samples (`dataset`) and per-subnet accuracies
+    (`accuracy`: a metrics.json path, a list, or "board"), and a line per default taken."""
+    dataset: str | None
+    accuracy: str
+    notes: list[str] = field(default_factory=list)
+
+
+def run_sources(model: str | Path | None, dataset: str | Path | None = None,
+                accuracy: str | None = None) -> Sources:
+    """The accuracy source and samples of a scheduler run: what is given, else the run's files
+    beside the model (metrics.json, holdout.npz). A given --dataset without --accuracy measures
+    the accuracy on the board, as before. Raises SchedulerError naming the flags when there is
+    no source."""
+    notes = []
+    run = Path(model).parent if model else None
+
+    def beside(name: str) -> Path | None:
+        return run / name if run is not None and (run / name).is_file() else None
+
+    if dataset is not None and accuracy is None:
+        accuracy = "board"                      # documented default with --dataset
+    if dataset is None and beside(RUN_DATASET):
+        dataset = beside(RUN_DATASET)
+        notes.append(f"samples for on-device accuracy: {dataset} (beside the model; "
+                     "--dataset chooses others)")
+    if accuracy is None:                         # neither given
+        if beside(RUN_ACCURACY):
+            accuracy = str(beside(RUN_ACCURACY))
+            notes.append(f"per-subnet accuracy of the simulation: {accuracy} (beside the "
+                         "model; --accuracy chooses another source)")
+        elif dataset is not None:
+            accuracy = "board"
+            notes.append("per-subnet accuracy of the simulation: measured on the board over "
+                         f"those samples (no {RUN_ACCURACY} beside the model)")
+        else:
+            where = f", and no {RUN_ACCURACY} or {RUN_DATASET} beside {model}" if model else ""
+            raise SchedulerError(f"no accuracy source: no --accuracy or --dataset given{where}; "
+                                 "give --accuracy (metrics.json or '0.99,0.97,...') or --dataset "
+                                 "(an .npz with x and y) to measure it on the board")
+    if accuracy == "board" and dataset is None:
+        raise SchedulerError("--accuracy board measures each subnet on the loaded samples: "
+                             f"give --dataset (an .npz with x and y; none is beside {model})"
+                             if model else "--accuracy board needs --dataset (an .npz with x "
+                             "and y)")
+    return Sources(None if dataset is None else str(dataset), accuracy, notes)
 
 
 def _kv(line: str) -> dict:
@@ -131,9 +186,23 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
     from reds_bench.measure.steps import ensure_model, load_dataset
 
     loads = sched_traces.make_trace(trace, windows, seed)
+    src = run_sources(model, dataset, accuracy)     # before a board starts
+    if not 0 < jobs <= 100_000:
+        raise SchedulerError(f"jobs {jobs} outside 1..100000")
+    if not 0.0 <= margin <= 4.0:
+        raise SchedulerError(f"margin {margin} outside 0..4")
+    if up_after < 0:
+        raise SchedulerError(f"up-after {up_after} must be >= 0")
+    dataset, accuracy = src.dataset, src.accuracy
+    given_acc = (None if accuracy == "board"
+                 else sched_report.load_accuracy(accuracy, accuracy_key))
     x = y = None
     if dataset is not None:
-        x, y = load_dataset(dataset)
+        try:
+            x, y = load_dataset(dataset)
+        except (ValueError, OSError, EOFError) as err:
+            raise BenchError(f"dataset {dataset} is not an .npz with arrays x and y ({err})") \
+                from None
     own = board is None
     board = board or create_board(target, firmware=firmware)
     try:
@@ -163,13 +232,10 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         task = Task(period=period, deadline=deadline, window=window, jobs=jobs, hz=hz)
         task.check()
         upload_trace(board, loads)
-        if accuracy in (None, "board"):
-            if not samples:
-                raise SchedulerError("no accuracy source: give --accuracy (metrics.json or a "
-                                     "list) or --dataset to measure it on the board")
+        if accuracy == "board":
             acc = board_subnet_accuracy(board, len(latency), samples, y, task)
         else:
-            acc = sched_report.load_accuracy(accuracy, accuracy_key)
+            acc = given_acc
         if len(acc) != len(latency):
             raise SchedulerError(f"{len(acc)} accuracies for the board's {len(latency)} subnets")
         doc = simulate(latency, acc, loads, task, policies=policies, target=target,
@@ -179,7 +245,8 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
         doc["source"] = "board"
         doc["timing"] = "table" if table_work else "measured"
         doc["samples"] = samples
-        doc["accuracy_source"] = "board" if accuracy in (None, "board") else str(accuracy)
+        doc["accuracy_source"] = str(accuracy)
+        doc["dataset"] = dataset
         doc["measured_timelines"] = {}
         budget = Budget(**doc["budget"])
         fixed = {"always-full": 0, "always-smallest": len(latency) - 1,
@@ -211,6 +278,8 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                                            max(r["work"] - latency[r["subnet"]] for r in rows)],
             })
             doc["measured_timelines"][p] = rows
+            doc["run_windows"] = max(doc["run_windows"],
+                                     -(-(rows[-1]["start"] + rows[-1]["latency"]) // window))
     except DeviceError as e:
         raise BenchError(f"board rejected {e.command!r}: {e.message}") from None
     finally:

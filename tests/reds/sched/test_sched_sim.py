@@ -128,14 +128,17 @@ def test_cli_simulate_writes_outputs(tmp_path):
     (["--jobs", "0"], "jobs must be a positive integer"),
     (["--latency", "missing.json"], "cannot read bench results missing.json"),
 ])
-def test_cli_one_line_errors(args, message):
+def test_cli_one_line_errors(args, message, capsys):
+    from reds_app.cli import main
+
     base = {"--latency": "13000,10500,7500,4200", "--accuracy": "0.99,0.98,0.97,0.96"}
     for k, v in zip(args[::2], args[1::2]):
         base[k] = v
-    argv = ["simulate", "--no-plot"] + [x for kv in base.items() for x in kv]
-    r = CliRunner().invoke(sched, argv)
-    assert r.exit_code == 1
-    assert message in r.output and r.output.count("\n") == 1, r.output
+    argv = ["sched", "simulate", "--no-plot"] + [x for kv in base.items() for x in kv]
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2  # expected failures exit 2, as the README promises for every command
+    assert err.startswith("reds: error: ") and message in err and err.count("\n") == 1, err
 
 
 def test_bench_sched_command_rejects_bad_trace_before_any_board(tmp_path, capsys):
