@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from paths import DEFAULT_MODEL
 
+import fwclient
+from fwclient import READY, well_formed
+from reds_bench.board.protocol import parse_kv
+
 HERE = Path(__file__).resolve().parent
 FW_LINE_MAX = 600  # boards/firmware/fw_config.h
 HEX_CHUNK = 256  # bytes per db / model-data line
@@ -109,7 +113,7 @@ class Board:
             while b"\r\n" in self._buf and len(replies) < n_ready:
                 line, self._buf = self._buf.split(b"\r\n", 1)
                 text = line.decode("latin-1")
-                if text == "m-ready":
+                if text == READY:
                     now = time.monotonic()
                     replies.append((cur, now - last))
                     cur, last, wait_from = [], now, now
@@ -176,12 +180,9 @@ class Grammar:
         crc = zlib.crc32(bytes(model))
         if 0.9 < kind:
             crc ^= 1 << r.randrange(32)  # wrong CRC
-        lines = [f"model-load {len(model)}"]
-        chunks = [bytes(model[i:i + HEX_CHUNK]).hex() for i in range(0, len(model), HEX_CHUNK)]
+        lines = fwclient.upload(bytes(model), crc, HEX_CHUNK)
         if 0.85 < kind <= 0.9:
-            chunks = chunks[:-1]  # incomplete
-        lines += [f"model-data {c}" for c in chunks]
-        lines.append(f"model-commit {crc:08x}")
+            del lines[-2]  # incomplete: the last model-data line is left out
         return lines
 
     def junk(self) -> str:
@@ -235,8 +236,9 @@ class Grammar:
 
 # ------------------------------------------------------------------------------- checks
 
-def _kv(line: str) -> dict[str, str]:
-    return dict(x.split("=", 1) for x in line.split()[1:] if "=" in x)
+def _kv(line: str) -> dict:
+    """The key=value fields of an m- line (protocol.parse_kv), {} for any other line."""
+    return parse_kv(line)[1] if line.startswith("m-") else {}
 
 
 def reference_outputs(model: bytes, x: bytes) -> dict[int, bytes]:
@@ -331,7 +333,7 @@ class SerialFuzzer:
         for body, dt in replies:
             self.stats.max_line_s = max(self.stats.max_line_s, dt)
             for ln in body:
-                if not (ln.startswith("m-") or (ln.startswith("e-[") and ln.endswith("]"))):
+                if not well_formed(ln):
                     self.finding("protocol", f"malformed reply line {ln[:120]!r}", stream, ("protocol",))
             for ln in body:
                 if ln.startswith("m-reds-select ") or ln.startswith("m-reds-bench "):
@@ -353,7 +355,7 @@ class SerialFuzzer:
         if not name or not name[0].startswith("m-name-"):
             self.finding("protocol", f"name% answered {name!r}", stream, ("name",))
         head = _kv(info[0]) if info else {}
-        if head.get("model_ok") != "1":
+        if head.get("model_ok") != 1:
             return  # no model: nothing to compute (allowed after model-reset failures? never here)
         crc, active = int(head["model_crc32"], 16), int(head["active"])
         if (crc, active) != (self.model_crc, self.active):

@@ -46,13 +46,15 @@ def _randomize_bn(model, rng: np.random.Generator) -> None:
 
 
 def convert(model, seed: int = 0, per_tensor_fc: bool = False, float_io: bool = False,
-            samples: int = 32) -> bytes:
+            samples: int = 32, input_shape=None) -> bytes:
     """Full-int8 conversion (the toolkit's) of random uniform [-1, 1) calibration data; CONV/DW/FC
-    are per-channel unless ``per_tensor_fc`` (FC only)."""
+    are per-channel unless ``per_tensor_fc`` (FC only). The one Keras->int8 factory of the tests
+    (``tflite_models.convert_int8`` calls it). ``input_shape``: one sample's shape (no batch axis),
+    default the model's input 0."""
     from reds.export.convert import to_int8_tflite
 
-    shape = tuple(model.inputs[0].shape)
-    data = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(samples, *shape[1:]))
+    shape = tuple(model.inputs[0].shape)[1:] if input_shape is None else tuple(input_shape)
+    data = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(samples, *shape))
     return to_int8_tflite(model, data.astype(np.float32), max_samples=samples,
                           int8_io=not float_io, per_tensor_dense=per_tensor_fc,
                           check_ops=False)  # some test models hold ops the runtime must reject
@@ -319,8 +321,12 @@ FRACTIONS = (1.0, 0.75, 0.5, 0.3, 0.1)  # subnet widths as fractions of every gr
 
 
 def random_input(detail, rng):
-    """A random input for a tflite_micro input detail: full int8 range, or floats in ±3."""
-    shape, dtype = detail["shape"], detail["dtype"]
+    """A random input for a tflite_micro input detail, or for a model's bytes (its input 0):
+    full int8 range, or floats in ±3."""
+    if isinstance(detail, (bytes, bytearray)):
+        shape, dtype = golden.input_spec(detail)
+    else:
+        shape, dtype = detail["shape"], detail["dtype"]
     if dtype == np.int8:
         return rng.integers(-128, 128, size=shape).astype(np.int8)
     return rng.uniform(-3.0, 3.0, size=shape).astype(np.float32)
@@ -340,8 +346,6 @@ def assert_board_matches_tflm(model: bytes, target: str, subnets=None, n_inputs:
     """Every subnet in `subnets` (default all; negative counts from the narrowest) of `model`,
     nested at FRACTIONS, run on `target` through `reds exec`'s path on random inputs, equals
     tflite_micro on the physically sliced model, bit for bit."""
-    from tflite_micro.python.tflite_micro import runtime as tfm
-
     from reds.tflite import slicing
     from reds_app import execute
 
@@ -350,8 +354,7 @@ def assert_board_matches_tflm(model: bytes, target: str, subnets=None, n_inputs:
     for k in (range(len(widths)) if subnets is None else subnets):
         k = k % len(widths)
         sliced = slicing.slice_model(nested_model, k)
-        detail = tfm.Interpreter.from_bytes(sliced).get_input_details(0)
-        xs = np.stack([random_input(detail, rng)[0] for _ in range(n_inputs)])
+        xs = np.stack([random_input(sliced, rng)[0] for _ in range(n_inputs)])
         want = golden.tflm_outputs(sliced, xs)
         got = execute.execute(nested_model, xs, subnet=k, target=target).outputs
         assert np.array_equal(got.reshape(want.shape), want), \

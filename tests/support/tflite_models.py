@@ -22,12 +22,10 @@ def _keras():
 
 
 def convert_int8(model, input_shape, seed: int = 0, samples: int = 32) -> bytes:
-    """Full-integer conversion (the toolkit's) with random representative data."""
-    from reds.export.convert import to_int8_tflite
+    """Full-integer conversion (the toolkit's) with random representative data: modelgen's."""
+    import modelgen
 
-    data = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(samples, *input_shape))
-    return to_int8_tflite(model, data.astype(np.float32), max_samples=samples,
-                          check_ops=False)  # some test models hold ops the runtime must reject
+    return modelgen.convert(model, seed=seed, samples=samples, input_shape=input_shape)
 
 
 def _randomize(model, seed: int) -> None:

@@ -12,6 +12,7 @@ import random
 import pytest
 
 import hostbuild
+from fwclient import READY, lines as output_lines, well_formed
 
 CORPUS = [
     "name", "profile", "help", "db load 16", "db 000102030405060708090a0b0c0d0e0f", "infer 2 1",
@@ -64,13 +65,13 @@ def check(prog, stream: bytes):
     err = p.stderr.decode(errors="replace")
     assert p.returncode == 0 and "ERROR: AddressSanitizer" not in err and "runtime error" not in err, \
         f"crash on stream {stream[:200]!r}...:\n{err[-3000:]}"
-    lines = [ln for ln in p.stdout.decode("latin-1").split("\r\n") if ln]
-    bad = [ln for ln in lines if not (ln.startswith("m-") or (ln.startswith("e-[") and ln.endswith("]")))]
+    lines = output_lines(p.stdout)
+    bad = [ln for ln in lines if not well_formed(ln)]
     assert not bad, f"malformed reply lines {bad[:3]} for stream {stream[:200]!r}"
     # one m-ready after the boot banner, one per '%' of the stream, two for the final "%name%"
     expected = 1 + stream.count(b"%") + 2
-    assert lines.count("m-ready") == expected, f"{lines.count('m-ready')} m-ready, expected {expected}"
-    assert lines[-2:] == ["m-name-dut-[reds-native]", "m-ready"], lines[-4:]
+    assert lines.count(READY) == expected, f"{lines.count(READY)} m-ready, expected {expected}"
+    assert lines[-2:] == ["m-name-dut-[reds-native]", READY], lines[-4:]
 
 
 @pytest.mark.parametrize("seed", SEEDS_RANDOM)

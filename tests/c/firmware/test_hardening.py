@@ -12,7 +12,9 @@ import zlib
 import pytest
 
 import hostbuild
-from test_protocol import MODEL, exchange, kv, upload
+from fwclient import exchange, kv, upload
+
+MODEL = (hostbuild.FW / "default_model.tflite").read_bytes()
 
 BIG = 4294967295
 
@@ -32,12 +34,10 @@ BIG = 4294967295
 def test_counts_are_bounded_before_any_work(host_program, cmd, msg):
     # before the bounds, `infer 1 4294967295` ran 2^32 warm-ups and the board went silent;
     # the whole exchange must now finish at once (run_stdio's timeout fails the test)
-    data = ("db load 16%db " + "00" * 16 + "%" + cmd + "%name%").encode()
-    p = hostbuild.run_stdio(host_program, data, timeout=10)
-    lines = [ln for ln in p.stdout.decode().split("\r\n") if ln]
-    errors = [ln for ln in lines if ln.startswith("e-[")]
+    r = exchange(host_program, "db load 16", "db " + "00" * 16, cmd, "name", timeout=10)
+    errors = [ln for reply in r for ln in reply if ln.startswith("e-[")]
     assert len(errors) == 1 and errors[0].startswith("e-[" + msg), errors
-    assert lines[-2:] == ["m-name-dut-[reds-native]", "m-ready"]
+    assert r[-1] == ["m-name-dut-[reds-native]"]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_rejected_upload_leaves_the_board_as_it_was(host_program, start):
     # before the fix the rejected commit re-initialised the old model: active subnet 0, no results
     for key in ("model_ok", "model_source", "model_crc32", "model_bytes", "active"):
         assert after_info[key] == before_info[key], key
-    assert before_info["active"] == "2" and before_info["model_source"] == start
+    assert before_info["active"] == 2 and before_info["model_source"] == start
     assert after_results == before_results and before_results[0].startswith("m-results-[")
     assert "subnet=2" in after_results[1]
     # the loaded input is still there: infer runs without a new db load and gives the same
@@ -104,7 +104,7 @@ def test_crc_mismatch_and_incomplete_uploads_change_nothing(host_program):
     assert r[n - 1][0].startswith("e-[model crc mismatch")
     assert kv(r[n][0]) == before
     assert r[n + 3][0].startswith("e-[model incomplete") and kv(r[n + 4][0]) == before
-    assert before["active"] == "3" and before["model_crc32"] == f"{zlib.crc32(MODEL):08x}"
+    assert before["active"] == 3 and before["model_crc32"] == f"{zlib.crc32(MODEL):08x}"
 
 
 @pytest.mark.parametrize("work_kb", [512, 1024])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import hostbuild
+from reds.runtime import golden
 
 pytestmark = pytest.mark.qemu
 
@@ -22,21 +23,7 @@ def wide_fc_model(inputs: int, hidden: int = 64) -> bytes:
 
 
 def _input_width(model: bytes) -> int:
-    from tflite_micro.python.tflite_micro import runtime
-
-    return int(runtime.Interpreter.from_bytes(model).get_input_details(0)["shape"][-1])
-
-
-def tflm(model: bytes, xs: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(model)
-    outs = []
-    for x in xs:
-        interp.set_input(x[None], 0)
-        interp.invoke()
-        outs.append(interp.get_output(0)[0].copy())
-    return np.stack(outs)
+    return int(golden.input_spec(model)[0][-1])
 
 
 def test_small_model_is_uploaded(capsys):
@@ -47,7 +34,7 @@ def test_small_model_is_uploaded(capsys):
     res = execute(model, xs, subnet=0, target="qemu_m4")
     assert res.model_path == "upload"
     assert "uploaded into the RAM slot" in capsys.readouterr().err
-    np.testing.assert_array_equal(res.outputs.reshape(2, -1), tflm(model, xs))
+    np.testing.assert_array_equal(res.outputs.reshape(2, -1), golden.tflm_outputs(model, xs))
 
 
 def test_model_and_input_over_the_old_64_kb_and_16_kb_limits_are_uploaded():
@@ -60,7 +47,7 @@ def test_model_and_input_over_the_old_64_kb_and_16_kb_limits_are_uploaded():
     xs = np.random.default_rng(2).integers(-128, 128, (1, 27_648), dtype=np.int8)
     res = execute(model, xs, subnet=0, target="qemu_m4")
     assert res.model_path == "upload"
-    np.testing.assert_array_equal(res.outputs.reshape(1, -1), tflm(model, xs))
+    np.testing.assert_array_equal(res.outputs.reshape(1, -1), golden.tflm_outputs(model, xs))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +72,7 @@ def test_model_larger_than_the_slot_is_compiled_in(big_model, capsys):
     res = execute(model, xs, subnet=0, target="qemu_m4")
     assert res.model_path == "compiled-in"
     assert "compiled into the firmware (larger than the RAM slot)" in capsys.readouterr().err
-    np.testing.assert_array_equal(res.outputs.reshape(2, -1), tflm(model, xs))
+    np.testing.assert_array_equal(res.outputs.reshape(2, -1), golden.tflm_outputs(model, xs))
 
 
 def test_bench_run_compiles_in_a_model_larger_than_the_slot(big_model, tmp_path):

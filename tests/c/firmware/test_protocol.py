@@ -5,30 +5,10 @@ import zlib
 import pytest
 
 import hostbuild
+from fwclient import exchange, kv, upload
+from reds_bench.board.protocol import parse_list
 
 MODEL = (hostbuild.FW / "default_model.tflite").read_bytes()
-
-
-def exchange(prog, *commands: str, raw: bytes = b"") -> list[list[str]]:
-    """Send commands; return the reply lines of each (boot banner first), split at m-ready."""
-    data = raw + "".join(c + "%" for c in commands).encode()
-    p = hostbuild.run_stdio(prog, data)
-    assert p.returncode == 0, p.stderr.decode()[-2000:]
-    replies, cur = [], []
-    for line in p.stdout.decode("latin-1").split("\r\n"):
-        if not line:
-            continue
-        if line == "m-ready":
-            replies.append(cur)
-            cur = []
-        else:
-            cur.append(line)
-    assert cur == [], f"output after the last m-ready: {cur}"
-    return replies
-
-
-def kv(line):
-    return dict(x.split("=", 1) for x in line.split()[1:] if "=" in x)
 
 
 def test_boot_banner_name_profile(host_program):
@@ -48,7 +28,7 @@ def test_reds_info_reports_model_crc_timer_subnets(host_program):
     assert int(head["model_bytes"]) == len(MODEL)
     k = int(head["subnets"])
     assert k >= 1
-    assert kv(info[1]) == {"unit": "ns", "hz": "1000000000", "instructions_per_tick": "0"}
+    assert kv(info[1]) == {"unit": "ns", "hz": 1000000000, "instructions_per_tick": 0}
     assert info[2].startswith("m-reds-build dsp=")
     subnets = [kv(x) for x in info[3:]]
     assert len(subnets) == k and all(int(s["macs"]) > 0 for s in subnets)
@@ -69,7 +49,7 @@ def test_db_infer_results(host_program):
     assert int(r[4][3][9:]) <= int(r[4][4][9:])
     assert r[4][5] == "m-infer-done" and r[4][6].startswith("m-results-[")
     d = kv(r[4][7])
-    assert d["runs"] == "3" and d["unit"] == "ns" and int(d["min"]) <= int(d["median"]) <= int(d["max"])
+    assert d["runs"] == 3 and d["unit"] == "ns" and int(d["min"]) <= int(d["median"]) <= int(d["max"])
     assert r[5][0] == r[4][6], "results repeats the m-results line of the last run"
     assert re.fullmatch(r"m-reds-output index=0 subnet=0 bytes=\d+ hex=[0-9a-f]+", r[5][1])
 
@@ -77,9 +57,9 @@ def test_db_infer_results(host_program):
 def test_select_bench_switch(host_program):
     prog = host_program
     r = exchange(prog, "reds-select 1", "reds-bench 1 7 2", "reds-switch 20", "reds-info")
-    assert kv(r[1][0])["subnet"] == "1"
+    assert kv(r[1][0])["subnet"] == 1
     b = kv(r[2][0])
-    assert r[2][0].startswith("m-reds-bench ") and b["runs"] == "7" and b["warmup"] == "2"
+    assert r[2][0].startswith("m-reds-bench ") and b["runs"] == 7 and b["warmup"] == 2
     assert {"min", "median", "max", "mean", "unit", "hz", "ns_median", "macs"} <= set(b)
     head = kv(r[3][0])
     k = int(head["subnets"])
@@ -87,8 +67,8 @@ def test_select_bench_switch(host_program):
     assert len(rows) == k
     for i, row in enumerate(rows):
         d = kv(row)
-        assert d["from"] == str(i) and len(d["ticks"].split(",")) == k
-    assert kv(r[4][0])["active"] == "1", "reds-switch must restore the selected subnet"
+        assert d["from"] == i and len(parse_list(d["ticks"])) == k
+    assert kv(r[4][0])["active"] == 1, "reds-switch must restore the selected subnet"
 
 
 def test_help_lists_every_command_that_answers(host_program):
@@ -151,13 +131,6 @@ def test_command_cut_by_reset_is_rejected_not_merged(host_program):
     assert r[2] == ["m-name-dut-[reds-native]"]
 
 
-def upload(model: bytes, crc: int | None = None, chunk: int = 200) -> list[str]:
-    cmds = [f"model-load {len(model)}"]
-    cmds += [f"model-data {model[i:i + chunk].hex()}" for i in range(0, len(model), chunk)]
-    cmds.append(f"model-commit {(zlib.crc32(model) if crc is None else crc):08x}")
-    return cmds
-
-
 def test_model_upload_commit_and_reset(host_program):
     prog = host_program
     # same bytes as the default model; the board reports source=upload afterwards
@@ -165,7 +138,7 @@ def test_model_upload_commit_and_reset(host_program):
     r = exchange(prog, *cmds, "reds-info", "model-reset", "reds-info")
     n = len(cmds)
     commit = r[n]
-    assert commit[0].startswith("m-reds-model source=upload") and kv(commit[0])["bytes"] == str(len(MODEL))
+    assert commit[0].startswith("m-reds-model source=upload") and kv(commit[0])["bytes"] == len(MODEL)
     assert kv(r[n + 1][0])["model_source"] == "upload"
     assert r[n + 2][0].startswith("m-reds-model source=default")
     assert kv(r[n + 3][0])["model_source"] == "default"
@@ -190,7 +163,7 @@ def test_model_upload_incomplete_or_overlong_or_invalid(host_program):
     assert r[3][0].startswith("e-[model incomplete, previous model kept received=2 expected=8")
     assert r[5][0].startswith("e-[model data beyond announced size")
     assert r[8][0].startswith("e-[model rejected, previous model kept: status=")
-    assert kv(r[9][0])["model_ok"] == "1" and kv(r[9][0])["model_source"] == "default"
+    assert kv(r[9][0])["model_ok"] == 1 and kv(r[9][0])["model_source"] == "default"
 
 
 def test_model_too_large(host_program):
@@ -204,9 +177,10 @@ def test_results_are_dequantized_floats_or_the_float_outputs(host_program):
     scale and zero point, a float output (float-IO model) as is; both equal TFLM's."""
     import keras
     import numpy as np
-    from tflite_micro.python.tflite_micro import runtime
 
     from reds.export.convert import to_int8_tflite
+    from reds.runtime import golden
+    from reds.tflite.flatbuffer import load_model
 
     keras.utils.set_random_seed(5)
     inp = keras.Input((13,), batch_size=1)
@@ -214,15 +188,13 @@ def test_results_are_dequantized_floats_or_the_float_outputs(host_program):
     calib = np.random.default_rng(5).normal(size=(32, 13)).astype(np.float32)
     for int8_io in (True, False):
         model = to_int8_tflite(net, calib, int8_io=int8_io)
-        interp = runtime.Interpreter.from_bytes(model)
         x = calib[3] if not int8_io else \
             np.random.default_rng(6).integers(-128, 128, 13).astype(np.int8)
-        interp.set_input(x[None], 0)
-        interp.invoke()
-        y = interp.get_output(0)[0]
+        y = golden.tflm_run(model, x[None])[0]
         if int8_io:
-            q = interp.get_output_details(0)["quantization_parameters"]
-            want = (y.astype(np.float64) - q["zero_points"][0]) * q["scales"][0]
+            m = load_model(model)
+            q = m.tensors[m.outputs[0]].quantization
+            want = (y.astype(np.float64) - q.zero_point[0]) * q.scale[0]
         else:
             want = y.astype(np.float64)
         r = exchange(host_program, *upload(model), f"db load {x.nbytes}", "db " + x.tobytes().hex(),

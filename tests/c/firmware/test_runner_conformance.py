@@ -13,6 +13,8 @@ import pytest
 
 import serial
 
+from reds.runtime import golden
+from reds.tflite.flatbuffer import load_model
 from reds_bench.board import firmware
 
 import hostbuild
@@ -69,15 +71,11 @@ class RunnerClient:
 
 
 def tflm_dequantized(model: bytes, x: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(model)
-    interp.set_input(x.reshape(interp.get_input_details(0)["shape"]), 0)
-    interp.invoke()
-    det = interp.get_output_details(0)
-    q = interp.get_output(0).astype(np.float64).ravel()
-    scale, zp = det["quantization_parameters"]["scales"][0], det["quantization_parameters"]["zero_points"][0]
-    return (q - zp) * scale
+    """TFLM's output 0 for the input bytes of `x`, dequantized with the output's parameters."""
+    m = load_model(model)
+    q = m.tensors[m.outputs[0]].quantization
+    y = golden.tflm_run(model, x.tobytes()).astype(np.float64).ravel()
+    return (y - q.zero_point[0]) * q.scale[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,15 @@ computed in Python, which reds_init checks against its own numbers (mismatch = i
 from __future__ import annotations
 
 import struct
-import zlib
 
 import numpy as np
 import pytest
 
+from reds.runtime import golden
 from reds.runtime.binding import RedsRuntimeError, Runtime
 from modelgen import FRACTIONS, nested, random_input
+from metablob import blob_of, recrc, with_blob
 
-from tflite_micro.python.tflite_micro import runtime as tfm  # noqa: E402
 from reds.tflite import slicing
 from reds.tflite import groups as graph
 from reds.tflite import metadata
@@ -34,13 +34,10 @@ def test_every_subnet_equals_sliced_model(tflite_model, name):
     for k in range(rt.num_subnets):
         rt.select(k)
         assert rt.widths(k) == widths[k]
-        ref = tfm.Interpreter.from_bytes(slicing.slice_model(nested_model, k))
-        detail = ref.get_input_details(0)
+        ref = slicing.slice_model(nested_model, k)
         for _ in range(4):
-            x = random_input(detail, rng)
-            ref.set_input(x, 0)
-            ref.invoke()
-            want = ref.get_output(0)
+            x = random_input(ref, rng)
+            want = golden.tflm_run(ref, x)
             got = rt.invoke(x)
             assert np.array_equal(got.reshape(want.shape), want), f"subnet {k} widths {widths[k]}"
 
@@ -55,11 +52,9 @@ def test_random_models_sliced(tflite_model, seed):
     rng = np.random.default_rng(seed)
     for k in range(rt.num_subnets):
         rt.select(k)
-        ref = tfm.Interpreter.from_bytes(slicing.slice_model(nested_model, k))
-        x = random_input(ref.get_input_details(0), rng)
-        ref.set_input(x, 0)
-        ref.invoke()
-        want = ref.get_output(0)
+        ref = slicing.slice_model(nested_model, k)
+        x = random_input(ref, rng)
+        want = golden.tflm_run(ref, x)
         assert np.array_equal(rt.invoke(x).reshape(want.shape), want), f"subnet {k}"
 
 
@@ -112,29 +107,10 @@ def test_arena_limits(tflite_model):
 
 # ---------------------------------------------------------------- metadata corruption
 
-def blob_of(model: bytes) -> bytes:
-    return metadata.pack_blob(*_args(model))
-
-
 def _args(model: bytes):
     meta = metadata.read_metadata(model)
     subnets = [{"macs": s.macs, "arena_bytes": s.arena_bytes, "widths": list(s.widths)} for s in meta.subnets]
     return meta.full_widths, meta.members, subnets
-
-
-def with_blob(model: bytes, blob: bytes) -> bytes:
-    """Replace the REDS buffer's bytes without validation (attach_metadata rejects bad blobs)."""
-    from reds.tflite import flatbuffer as tflite_io
-
-    mt = tflite_io.unpack(model)
-    entry = next(m for m in mt.metadata if (m.name.decode() if isinstance(m.name, bytes) else m.name) == "REDS")
-    mt.buffers[entry.buffer].data = np.frombuffer(blob, dtype=np.uint8).copy()
-    return tflite_io.pack(mt)
-
-
-def recrc(blob: bytearray) -> bytes:
-    struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[16:])) & 0xFFFFFFFF)
-    return bytes(blob)
 
 
 @pytest.fixture(scope="module")

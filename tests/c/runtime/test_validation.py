@@ -8,13 +8,13 @@ The bad models are made by editing a valid flatbuffer with the toolkit's reader/
 from __future__ import annotations
 
 import struct
-import zlib
 
 import numpy as np
 import pytest
 
 from reds.tflite import flatbuffer as tflite_io
 from reds.runtime.binding import RedsRuntimeError, Runtime
+from metablob import patch_blob
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 # Operator indices of modelgen.residual (checked by test_residual_layout):
@@ -276,20 +276,6 @@ def test_short_and_foreign_files(residual):
 
 
 # ------------------------------------------------------------------------- REDS metadata
-
-def patch_blob(model: bytes, edit, fix_crc: bool = True) -> bytes:
-    """`model` with its REDS blob edited by `edit(bytearray)`, CRC recomputed unless told not to."""
-    mt = tflite_io.unpack(model)
-    entry = next(m for m in mt.metadata if m.name in (b"REDS", "REDS"))
-    buf = mt.buffers[entry.buffer]
-    blob = bytearray(np.asarray(buf.data, dtype=np.uint8).tobytes())
-    edit(blob)
-    if fix_crc and len(blob) >= 16:
-        total = min(struct.unpack_from("<I", blob, 8)[0], len(blob))
-        struct.pack_into("<I", blob, 12, zlib.crc32(bytes(blob[16:total])))
-    buf.data = np.frombuffer(bytes(blob), dtype=np.uint8).copy()
-    return tflite_io.pack(mt)
-
 
 def _u16(off, v):
     return lambda b: struct.pack_into("<H", b, off, v)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tflite_models as tm
+from metablob import recrc
 from reds.tflite import groups as graph, metadata, flatbuffer as tflite_io
 from reds.errors import MetadataError, ModelFormatError
 from reds.tflite.metadata import attach_metadata, pack_blob, read_metadata, unpack_blob
@@ -23,14 +24,6 @@ SUBNETS = [
 
 def blob():
     return pack_blob(GROUPS, MEMBERS, SUBNETS)
-
-
-def recrc(b: bytes) -> bytes:
-    """Fix the CRC after a deliberate edit, so that the check behind it is reached."""
-    b = bytearray(b)
-    total = struct.unpack_from("<I", b, 8)[0]
-    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:total])))
-    return bytes(b)
 
 
 def patch(b: bytes, fmt: str, offset: int, *values, crc=True) -> bytes:
