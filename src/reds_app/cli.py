@@ -6,7 +6,8 @@ command in `reds_app.commands`; this module only mounts them and owns the error 
 Error policy (one for every command, `reds bench ...` included): an expected failure (bad file or
 argument, a model the runtime refuses, a board or bench error, a missing directory) prints one
 line `reds: error: <problem>; <what to do>` on stderr and exits 2; arguments and output paths
-are checked before long work starts. A check that fails (verify, bench run) exits 1, Ctrl-C 130.
+are checked before long work starts; a `click.ClickException` counts as one too. A check that
+fails (verify, bench run) prints its results and exits 1 (`SystemExit(1)`), Ctrl-C 130.
 Anything else is a bug and keeps its traceback; `--debug` or `REDS_DEBUG=1` also shows the
 traceback of expected failures.
 """
@@ -92,7 +93,7 @@ def _main(argv: list[str] | None) -> int:
         ctx = getattr(ex, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         click.echo(f"reds: error: {' '.join(ex.format_message().split())}{hint}", err=True)
-        return ex.exit_code
+        return 2  # one policy: click's own default for a plain ClickException would be 1
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("reds: interrupted; finished steps are kept, rerun the same command to resume "
                    "(`reds bench run`: with --resume)", err=True)

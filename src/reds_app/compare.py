@@ -38,6 +38,7 @@ import os
 import platform
 import shutil
 import time
+from pathlib import Path
 from typing import Iterable
 
 from reds.errors import UserError
@@ -124,7 +125,9 @@ class _Comparison:
                  int8: bool = True):
         self.cfg, self.methods, self.progress, self.console = cfg, methods, progress, console
         self.int8 = int8
-        self.run = RunDir(out_dir)
+        # absolute: a relative OUT would be joined once more onto OUT/reds when the base
+        # pipeline loads a file of another method's folder
+        self.run = RunDir(Path(out_dir).resolve())
         self._check_config()
         self.base = Pipeline(cfg, self.run / "reds", console)
         self._problem = None

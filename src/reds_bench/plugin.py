@@ -10,6 +10,10 @@ Fixtures are thin over :mod:`reds_bench.board.factory`:
 * ``golden``: TFLM reference for the model (``golden(subnet, x) -> bytes``); a subnet the
   slicer cannot cut fails the test.
 
+Markers: ``hil`` (a hardware-in-the-loop test) and ``reds_board``. The measurements a test
+calls (outputs, latency in instructions or ns, switch ticks, accuracy) are the public
+:mod:`reds_bench.measure.device` (docs/bench.md, "Writing your own device test").
+
     def test_select(board):
         board.cmd("reds-select 1")
         assert board.kv("reds-info", "reds-info")["active"] == 1
@@ -46,7 +50,10 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # registered here, so a device suite outside this repository runs with --strict-markers
     config.addinivalue_line("markers", "reds_board: test needs a board (the `board` fixture)")
+    config.addinivalue_line("markers", "hil: hardware-in-the-loop test, needs a board "
+                                       "(--reds-target or --reds-hardware-map)")
 
 
 class Golden:

@@ -7,9 +7,13 @@ Runs on whatever board the options name, and is skipped without one:
     pytest tests/device --reds-hardware-map boards.yaml --reds-board nano-1
 
 Copy it to start a regression suite for your own model (`--reds-model my.tflite` for the
-golden; the board must run that model, e.g. built with REDS_MODEL_SOURCE).
+golden; the board must run that model, e.g. built with REDS_MODEL_SOURCE). The plugin gives the
+fixtures (`board`, `board_info`, `golden`) and the `hil` marker; the measurements come from the
+public `reds_bench.measure.device` (docs/bench.md, "Writing your own device test").
 """
 import pytest
+
+from reds_bench.measure import device
 
 pytestmark = pytest.mark.hil
 
@@ -39,26 +43,30 @@ def test_subnets_are_nested_and_cheaper(info):
 
 
 def test_full_model_is_bit_exact_with_tflm(board, golden, info):
-    from reds_bench.measure.steps import device_outputs
-
     for x in golden.inputs(3, seed=1):
-        assert device_outputs(board, 0, x) == golden(0, x, info)
+        assert device.outputs(board, 0, x) == golden(0, x, info)
 
 
 @pytest.mark.parametrize("subnet", [1, 2, 3])
 def test_subnet_is_bit_exact_with_sliced_tflm(board, golden, info, subnet):
     if subnet >= len(info["subnets"]):
         pytest.skip(f"model has {len(info['subnets'])} subnets")
-    from reds_bench.measure.steps import device_outputs
-
     x = golden.inputs(1, seed=subnet)[0]
-    assert device_outputs(board, subnet, x) == golden(subnet, x, info)
+    assert device.outputs(board, subnet, x) == golden(subnet, x, info)
 
 
 def test_switching_is_constant_time(board):
-    from reds_bench.measure.steps import adaptation
-
-    ad = adaptation(board, 100)
-    flat = [v for row in ad["matrix_ticks"] for v in row]
+    ticks = device.switch_ticks(board, runs=100)
+    flat = [v for row in ticks for v in row]
     # O(1) select: no entry may be far above the others (a loop over layers would show up)
-    assert max(flat) <= 4 * max(1.0, min(flat)), ad["matrix_ticks"]
+    assert max(flat) <= 4 * max(1.0, min(flat)), ticks
+
+
+def test_smallest_subnet_costs_fewer_instructions(board, info):
+    """Under QEMU -icount a cost is an instruction count, repeatable to one timer tick, so it
+    may be asserted; a board with a clock measures time, which a unit test does not assert."""
+    full = device.latency(board, 0, runs=5)
+    if full.unit != "instructions":
+        pytest.skip(f"this board measures time ({full.unit}): compare times in a benchmark")
+    smallest = device.latency_instructions(board, info["subnets"][-1]["index"], runs=5)
+    assert smallest < full.median

@@ -178,3 +178,23 @@ def test_no_int8_leaves_rows_float_only(tmp_path, recipe):
     doc = compare(recipe, tmp_path, methods="uniform", int8=False, progress=False)
     assert all("int8_accuracy" not in r for r in doc["methods"]["uniform"]["subnets"])
     assert not (tmp_path / "uniform" / "model.tflite").exists()
+
+
+@pytest.mark.slow
+def test_cli_relative_out_from_another_working_directory(tmp_path, recipe, monkeypatch):
+    """A relative --out (the default is `runs/compare`) must not be joined onto OUT/reds when
+    the uniform method's int8 step loads OUT/uniform/model.keras."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["compare", "--recipe", str(recipe), "--out", "runs/cmp", "--methods", "uniform"])
+    assert code == 0
+    doc = json.loads((tmp_path / "runs" / "cmp" / "compare.json").read_text())
+    assert all("int8_accuracy" in r for r in doc["methods"]["uniform"]["subnets"])
+    assert (tmp_path / "runs" / "cmp" / "uniform" / "model.tflite").exists()
+
+
+@pytest.mark.slow
+def test_library_takes_a_relative_out_too(tmp_path, recipe, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = compare(recipe, "rel/cmp", methods="uniform", progress=False)
+    assert all("int8_accuracy" in r for r in doc["methods"]["uniform"]["subnets"])
+    assert (tmp_path / "rel" / "cmp" / "uniform" / "model.tflite").exists()

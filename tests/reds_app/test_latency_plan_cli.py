@@ -73,3 +73,22 @@ def test_mismatched_or_missing_latency_model(tmp_path):
         plan_architecture("ds_cnn_digits", (8, 8, 1), 10, [0.5], latency_model=other, budget_kind="latency")
     with pytest.raises(UserError, match="needs --latency-model"):
         plan_architecture("ds_cnn_digits", (8, 8, 1), 10, [0.5], budget_kind="latency")
+
+
+def test_infeasible_latency_budget_is_one_line_with_shares_and_step(graph_lm, capsys):
+    from reds_app.cli import main
+
+    rc = main(["plan", *ARCH, "--budgets", "0.01", "--budget-kind", "latency",
+               "--latency-model", str(graph_lm)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("reds: error: budget 0.01 of the full model") and err.count("\n") == 1
+    assert "smallest feasible budget is 0." in err and "width step 4" in err
+
+
+def test_plan_help_says_what_budgets_are_in_each_kind():
+    from reds_app.cli import cli
+
+    r = CliRunner().invoke(cli, ["plan", "--help"], terminal_width=200)
+    assert r.exit_code == 0
+    budgets_help = " ".join(r.output.split("--budgets", 1)[1].split("--peak-memory")[0].split())
+    assert "MACs" in budgets_help and "latency" in budgets_help and "latency model's unit" in budgets_help

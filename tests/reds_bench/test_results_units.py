@@ -69,3 +69,49 @@ def test_plots_label_instructions_and_heatmap_scale_starts_at_zero(tmp_path, mon
     image = heat_fig.axes[0].images[0]
     assert image.get_clim()[0] == 0  # 35.8 .. 36.2 must not fill the whole colour range
     assert heat_fig.axes[1].get_ylabel() == "instructions per switch"
+
+
+class _FakeDut:
+    """Answers `reds-bench` with a fixed key=value reply, as the firmware prints it."""
+
+    def __init__(self, reply: dict):
+        self.reply = reply
+
+    def kv(self, line, tag, timeout=None):
+        assert line.startswith("reds-bench ") and tag == "reds-bench"
+        return dict(self.reply)
+
+
+QEMU_REPLY = {"min": 13470, "median": 13472, "max": 13475, "unit": "systick", "hz": 25_000_000,
+              "instr_median": 13472 * 40, "macs": 1000}
+NATIVE_REPLY = {"min": 5000, "median": 5200, "max": 9000, "unit": "ns", "hz": 1_000_000_000,
+                "macs": 1000}
+
+
+def test_latency_names_each_value_by_its_unit():
+    from reds_bench.measure.steps import latency
+
+    q = latency(_FakeDut(QEMU_REPLY), 0, 20)
+    assert q["cost_unit"] == "instructions"
+    assert not any(k.endswith("_ns") for k in q), q  # an instruction count is not a time
+    assert (q["min_instructions"], q["median_instructions"], q["max_instructions"]) == \
+        (13470 * 40, 13472 * 40, 13475 * 40)
+    n = latency(_FakeDut(NATIVE_REPLY), 0, 20)
+    assert n["cost_unit"] == "ns" and not any(k.endswith("_instructions") for k in n)
+    assert (n["min_ns"], n["median_ns"], n["max_ns"]) == (5000.0, 5200.0, 9000.0)
+
+
+def test_qemu_rows_from_latency_keep_results_json_and_report(tmp_path):
+    """The runner's QEMU rows now carry `*_instructions` only: results.json still has every key
+    its readers use and report.md the same counts."""
+    from reds_bench.measure.steps import latency
+
+    res = _qemu_results()
+    res["latency"] = [latency(_FakeDut(QEMU_REPLY), 0, 20)]
+    files = results.write_all(res, tmp_path, plots=False)
+    doc = json.loads(files["json"].read_text())
+    row = doc["latency"][0]
+    assert row["median_instructions"] == 13472 * 40
+    assert row["median_ns"] == pytest.approx(13472 * 40)  # QEMU's virtual time, 1 instruction = 1 ns
+    assert f"{13472 * 40:,}" in files["report"].read_text()
+    assert "no latency" not in files["junit"].read_text()

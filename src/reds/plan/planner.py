@@ -287,6 +287,32 @@ def _cost_bounds(prep: _Prepared) -> tuple[int, int]:
             int(math.floor(plan_dp.macs_of(prep.terms, prep.lo) + 1e-9)))
 
 
+def _infeasible(prep: _Prepared, budget, kind: str, cap: int, full: int,
+                smallest: int) -> InfeasibleBudgetError:
+    """The error for a budget below the cost of the smallest widths the plan allows: the budget
+    as asked and as a share of the full model, the smallest feasible one both ways, and what
+    sets it (minimum widths, width steps, fixed groups)."""
+    unit = prep.cost_unit
+    share = lambda c: f"{c / full:.3g}" if full else "?"  # noqa: E731
+    fraction = kind == "fraction" or (kind in ("auto", "latency") and float(budget) <= 1.0)
+    asked = (f"{float(budget):g} of the full model ({cap} {unit})" if fraction
+             else f"{cap} {unit} ({share(cap)} of the full model's {full})")
+    free = prep.lo < prep.hi
+    lows = [f"{n}={int(lo * st)}" for n, lo, st, f in zip(prep.names, prep.lo, prep.step, free) if f]
+    why = [" ".join(lows[:8]) + (" …" if len(lows) > 8 else "") if lows else "every group fixed"]
+    steps = sorted({int(st) for st, f in zip(prep.step, free) if f and st > 1})
+    if steps:
+        why.append(f"width step {'/'.join(map(str, steps))} from the latency model")
+    if (~free).any():
+        why.append(f"{', '.join(n for n, f in zip(prep.names, free) if not f)} fixed at full width")
+    err = InfeasibleBudgetError(cap, smallest, unit=unit)
+    err.fraction, err.smallest_fraction = (cap / full, smallest / full) if full else (None, None)
+    err.args = (f"budget {asked} is infeasible: the smallest feasible budget is "
+                f"{share(smallest)} of the full model ({smallest} {unit}), the cost of the "
+                f"smallest widths the plan allows ({'; '.join(why)}); raise the budget",)
+    return err
+
+
 def budget_caps(budgets, full: int, kind: str, unit: str = "MACs") -> list[int]:
     caps = []
     for b in budgets:
@@ -361,7 +387,7 @@ def solve(
         raise UserError("a peak-memory budget needs an arena function (PlanProblem.arena_fn)")
     for b, cap in zip(budgets, caps):
         if cap < smallest:
-            raise InfeasibleBudgetError(cap, smallest, unit=prep.cost_unit)
+            raise _infeasible(prep, b, budget_kind, cap, full, smallest)
 
     order = sorted(range(len(budgets)), key=lambda i: (-caps[i], i))
     subnets: list[Subnet] = []
@@ -594,7 +620,7 @@ def uniform_widths(problem: PlanProblem, budget: float, *, budget_kind: str = "a
     full, smallest = _cost_bounds(prep)
     cap = budget_caps([budget], full, budget_kind, prep.cost_unit)[0]
     if cap < smallest:
-        raise InfeasibleBudgetError(cap, smallest, unit=prep.cost_unit)
+        raise _infeasible(prep, budget, budget_kind, cap, full, smallest)
 
     def widths_at(a):
         w = np.floor(a * prep.hi + 0.5).astype(np.int64)

@@ -63,15 +63,17 @@ def bench() -> None:
               help=".tflite with REDS metadata.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Output folder (results.json, report.md, ...).")
-@click.option("--runs", type=int, default=50, show_default=True, help="Timed inferences per subnet.")
-@click.option("--warmup", type=int, default=1, show_default=True, help="Untimed warm-up runs.")
-@click.option("--switch-runs", type=int, default=200, show_default=True,
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Timed inferences per subnet.")
+@click.option("--warmup", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Untimed warm-up runs.")
+@click.option("--switch-runs", type=click.IntRange(min=1), default=200, show_default=True,
               help="Switches per pair for the adaptation matrix.")
-@click.option("--inputs", type=int, default=4, show_default=True,
+@click.option("--inputs", type=click.IntRange(min=0), default=4, show_default=True,
               help="Random inputs compared bit for bit with TFLM.")
 @click.option("--dataset", type=click.Path(dir_okay=False),
               help=".npz with x (quantized inputs) and y (labels) for accuracy.")
-@click.option("--max-samples", type=int, help="Use only the first N dataset samples.")
+@click.option("--max-samples", type=click.IntRange(min=1), help="Use only the first N dataset samples.")
 @click.option("--no-upload", is_flag=True,
               help="Fail instead of uploading when the board runs another model.")
 @click.option("--resume", is_flag=True, help="Continue the journal in --out.")
@@ -98,7 +100,10 @@ def run(target, hardware_map, board_id, port, env, firmware, no_build, model, ou
         click.echo(f"wrote {out}/results.json, report.md; mean switch {cost} over "
                    f"{len(res['latency'])} subnets")
     failed = [c for c in res["correctness"] if c.get("bit_exact") is False]
-    if failed or res.get("errors"):
+    if failed or res.get("errors"):  # a check that ran and failed: exit 1, not 2 (reds_app.cli)
+        what = ([f"subnet {c['subnet']} differs from TFLM" for c in failed]
+                + [f"step {e['step']} failed" for e in res.get("errors", [])])
+        click.echo(f"reds: check failed: {'; '.join(what)} (see {out}/report.md)", err=True)
         sys.exit(1)
 
 

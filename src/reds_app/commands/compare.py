@@ -28,11 +28,13 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
                 finetune_epochs: int | None, seed: int | None, int8: bool, as_json: bool) -> None:
     """REDS against uniform-width, magnitude, random and independently trained subnets."""
     import contextlib
+    from pathlib import Path
 
     from reds_app.compare import compare, measured_int8, table_rows
 
+    out_dir = Path(out).resolve()  # resolved once, here
     with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
-        doc = compare(recipe_path, out, methods=methods, fast=fast, console=stderr_console(),
+        doc = compare(recipe_path, out_dir, methods=methods, fast=fast, console=stderr_console(),
                       progress=sys.stderr.isatty(),
                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed,
                       int8=int8)

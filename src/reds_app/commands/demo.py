@@ -24,5 +24,5 @@ def demo(task: str, out: str | None, target: str, fast: bool) -> None:
     run_dir = out or TASKS[task][1]
     if Path(run_dir).exists() and not Path(run_dir).is_dir():
         raise UserError(f"--out {run_dir} is a file; give a directory")
-    report = run_demo(run_dir, target, fast, console=stderr_console(), task=task)
-    click.echo(f"report: {report}")
+    report = run_demo(Path(run_dir).resolve(), target, fast, console=stderr_console(), task=task)
+    click.echo(f"report: {Path(run_dir) / report.name}")

@@ -14,21 +14,25 @@ from reds_app.commands.common import ints, writable_file, stdout_console
 @click.option("--input-shape", required=True, help="e.g. 49,10,1")
 @click.option("--classes", type=int, required=True)
 @click.option("--budgets", default="0.75,0.5,0.25", show_default=True,
-              help="Fractions of the full MACs (<= 1) or absolute MACs; 1.0 is always added.")
-@click.option("--peak-memory", type=int, help="Arena byte cap for every subnet.")
+              help="Per --budget-kind: macs: fractions of the full model's MACs (<= 1) or "
+                   "absolute MACs; latency: fractions of the full model's latency (<= 1) or "
+                   "absolute counts in the latency model's unit (instructions under QEMU). "
+                   "1.0 is always added.")
+@click.option("--peak-memory", type=click.IntRange(min=1), help="Arena byte cap for every subnet.")
 @click.option("--scores", type=click.Choice(["magnitude", "taylor", "random"]), default="magnitude",
               show_default=True)
 @click.option("--dataset", help="Dataset for Taylor scores (e.g. digits).")
-@click.option("--min-width", type=int, default=1, show_default=True)
-@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds per subnet.")
+@click.option("--min-width", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Seconds per subnet.")
 @click.option("--budget-kind", type=click.Choice(["macs", "latency"]), default="macs", show_default=True,
-              help="latency: budgets are fractions of the full latency (or absolute instructions).")
+              help="What --budgets cap: MACs, or latency predicted by --latency-model.")
 @click.option("--latency-model", type=click.Path(dir_okay=False),
               help="latency_model.json from reds bench calibrate-latency.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the plan here.")
 def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_width, time_limit,
          budget_kind, latency_model, json_path) -> None:
-    """Exact nested widths for MAC (and arena) budgets of a zoo architecture."""
+    """Exact nested widths for MAC or latency (and arena) budgets of a zoo architecture."""
     from reds.plan.problem import plan_architecture
     from reds.pipeline.rundir import write_text
 
@@ -38,7 +42,8 @@ def plan(arch, input_shape, classes, budgets, peak_memory, scores, dataset, min_
         raise click.BadParameter(f"expected comma-separated numbers, got {budgets!r}",
                                  param_hint="--budgets") from None
     if not budget_list or any(b <= 0 for b in budget_list):
-        raise click.BadParameter("budgets must be > 0 (fractions <= 1 or absolute MACs)",
+        absolute = "MACs" if budget_kind == "macs" else "counts in the latency model's unit"
+        raise click.BadParameter(f"budgets must be > 0 (fractions <= 1 or absolute {absolute})",
                                  param_hint="--budgets")
     shape = ints(input_shape)
     if any(d < 1 for d in shape):

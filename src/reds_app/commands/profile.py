@@ -27,7 +27,7 @@ def _read(model: str) -> bytes:
 @_board_options
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for profile.json/.csv/.md/.png.")
-@click.option("--runs", type=int, default=8, show_default=True,
+@click.option("--runs", type=click.IntRange(min=1), default=8, show_default=True,
               help="Profiled inferences per subnet (their mean resolves below one timer tick).")
 @click.option("--latency-model", type=click.Path(dir_okay=False),
               help="latency_model.json: add its prediction beside each measured subnet.")
@@ -65,13 +65,13 @@ def profile_cmd(model, out, runs, latency_model, no_upload, no_plots, **board) -
 @_board_options
 @click.option("--out", type=click.Path(dir_okay=False),
               help="Where to write it (default: latency_model.json beside MODEL).")
-@click.option("--fit", "n_fit", type=int, default=12, show_default=True,
-              help="Width vectors the fit uses.")
-@click.option("--held-back", "n_test", type=int, default=6, show_default=True,
+@click.option("--fit", "n_fit", type=click.IntRange(min=4), default=12, show_default=True,
+              help="Width vectors the fit uses (at least 4: 4 coefficients per op).")
+@click.option("--held-back", "n_test", type=click.IntRange(min=0), default=6, show_default=True,
               help="Extra random width vectors only used to measure the fit error.")
-@click.option("--runs", type=int, default=8, show_default=True,
+@click.option("--runs", type=click.IntRange(min=1), default=8, show_default=True,
               help="Profiled inferences per width vector.")
-@click.option("--width-step", type=int, default=4, show_default=True,
+@click.option("--width-step", type=click.IntRange(min=1), default=4, show_default=True,
               help="Calibrate (and later plan) widths that are multiples of this: the DSP "
                    "kernels work in blocks of 4 channels, a partial block costs a whole one.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -79,8 +79,6 @@ def calibrate_latency_cmd(model, out, n_fit, n_test, runs, width_step, seed, **b
     """Fit a per-op latency model (constant + linear + bilinear in the widths) on the board."""
     from reds_bench.measure.latency_fit import calibrate
 
-    if n_fit < 4:
-        raise BenchError("--fit needs at least 4 width vectors (4 coefficients per op)")
     data = _read(model)
     target = board.get("target") or board.get("env")
     with _open(**board) as dut:
@@ -94,19 +92,42 @@ def calibrate_latency_cmd(model, out, n_fit, n_test, runs, width_step, seed, **b
 
 @click.command("host")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--repeat", type=int, default=200, show_default=True, help="Timed invokes per model.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--repeat", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Timed invokes per model and round (their median is the round's time).")
+@click.option("--rounds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Interleaved rounds: the spread of their medians says what a ratio can show.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results here.")
-def host_cmd(model, repeat, threads, json_path) -> None:
+def host_cmd(model, repeat, rounds, threads, json_path) -> None:
     """LiteRT latency per subnet on this CPU: sliced model vs zero-masked full model."""
     import json
 
-    from reds.plan.host_latency import host_bench
+    from reds.plan.host_latency import host_bench, threads_warning
+    from reds_app.commands.common import writable_file
 
-    res = host_bench(_read(model), repeat=repeat, threads=threads)
-    if json_path:
-        Path(json_path).write_text(json.dumps(res, indent=1) + "\n")
-    click.echo(f"{res['runtime']} on {res['cpu']}, {threads} thread(s), median of {repeat}")
+    data = _read(model)
+    out = writable_file(json_path, "--json") if json_path else None
+    warning = threads_warning(threads)
+    if warning:  # now, before the timing
+        click.echo(f"reds: warning: {warning}", err=True)
+    res = host_bench(data, repeat=repeat, threads=threads, rounds=rounds)
+    if out:
+        out.write_text(json.dumps(res, indent=1) + "\n")
+    click.echo(host_text(res))
+
+
+def host_text(res: dict) -> str:
+    """The `reds bench host` table: median (min–max over rounds) and, where the difference to
+    the full model is larger than the spread, the share of the full model's time."""
+    def cell(r, kind):
+        share = r[f"{kind}_share"]
+        rel = f"{100 * share:5.1f} %" if share is not None else "not distinguishable from the full model"
+        return (f"{r[f'{kind}_us']:8.1f} µs ({r[f'{kind}_min_us']:.1f}–{r[f'{kind}_max_us']:.1f}) "
+                f"{rel}")
+
+    lines = [f"{res['runtime']} on {res['cpu']}, {res['threads']} thread(s) on {res['cores']} core(s); "
+             f"median of {res['rounds']} rounds × {res['repeat']} invokes (min–max over rounds)"]
     for r in res["subnets"]:
-        click.echo(f"subnet {r['subnet']}: sliced {r['sliced_us']:8.1f} µs ({100 * r['sliced_share']:5.1f} %)"
-                   f"   zero-masked full-size {r['masked_us']:8.1f} µs ({100 * r['masked_share']:5.1f} %)")
+        lines.append(f"subnet {r['subnet']}: sliced {cell(r, 'sliced')}   zero-masked full-size "
+                     f"{cell(r, 'masked')}")
+    return "\n".join(lines)

@@ -21,6 +21,6 @@ def train(recipe_path: str, out: str, data_dir: str | None) -> None:
     cfg = Config.from_recipe(load_recipe(recipe_path))
     if data_dir:
         cfg.dataset = {**cfg.dataset, "data_dir": str(Path(data_dir).resolve())}
-    pipe = Pipeline(cfg, out, console=stderr_console())
+    pipe = Pipeline(cfg, Path(out).resolve(), console=stderr_console())  # resolved once, here
     pipe.train()
     click.echo(f"run directory: {out} (model.keras, plan.json, metrics.json)")

@@ -102,19 +102,25 @@ def adaptation(dut, runs: int, timeout: float = 600.0) -> dict:
 
 
 def latency(dut, subnet: int, runs: int, warmup: int = 1, timeout: float = 600.0) -> dict:
+    """Median, min and max of ``runs`` timed inferences of ``subnet``, each key named by its
+    unit: ``*_instructions`` where the timer counts instructions (QEMU ``-icount``: no time is
+    measured there), else ``*_ns``; ``cost_unit`` says which. ``*_ticks`` are the raw timer
+    readings, ``unit`` the timer's own (e.g. ``systick``)."""
     d = dut.kv(f"reds-bench {subnet} {runs} {warmup}", "reds-bench", timeout=timeout)
     hz = int(d["hz"])
-    return {
-        "subnet": subnet,
-        "macs": d.get("macs"),
-        "median_ns": ticks_to_ns(d["median"], hz),
-        "min_ns": ticks_to_ns(d["min"], hz),
-        "max_ns": ticks_to_ns(d["max"], hz),
-        "instructions": d.get("instr_median"),
-        "median_ticks": d["median"],
-        "runs": runs,
-        "unit": d.get("unit"),
-    }
+    res = {"subnet": subnet, "macs": d.get("macs"), "runs": runs, "unit": d.get("unit"), "hz": hz,
+           "median_ticks": d["median"], "min_ticks": d["min"], "max_ticks": d["max"]}
+    if d.get("instr_median") is not None:  # instructions per tick = instr_median / median
+        ipt = d["instr_median"] / d["median"] if d["median"] else NS_PER_S / hz
+        res.update({"cost_unit": "instructions", "instructions": d["instr_median"],
+                    "median_instructions": float(d["instr_median"]),
+                    "min_instructions": float(d["min"] * ipt),
+                    "max_instructions": float(d["max"] * ipt)})
+    else:
+        res.update({"cost_unit": "ns", "instructions": None,
+                    "median_ns": ticks_to_ns(d["median"], hz), "min_ns": ticks_to_ns(d["min"], hz),
+                    "max_ns": ticks_to_ns(d["max"], hz)})
+    return res
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -188,10 +194,23 @@ def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     d = np.load(path)
     if "x" not in d or "y" not in d:
         raise BenchError(f"dataset {path} needs arrays 'x' (quantized inputs) and 'y' (labels)")
+    check_quantized(d["x"], f"dataset {path}: x")
     return d["x"], d["y"]
 
 
+def check_quantized(x, what: str = "x") -> None:
+    """Refuse float inputs in one line, before the board does with a byte count: the models a
+    board runs take quantized integer inputs (``reds exec`` gives the same hint)."""
+    dtype = np.asarray(x).dtype
+    if dtype.kind == "f":
+        raise BenchError(f"{what} holds {dtype} values but the board's model takes quantized int8 "
+                         "inputs; quantize them first with reds.export.convert.quantize_input("
+                         "model_bytes, x) (on the command line: `reds exec --quantize`)")
+
+
 def accuracy(dut, subnet: int, x: np.ndarray, y: np.ndarray) -> dict:
+    """int8 accuracy of ``subnet`` on the board: ``x`` quantized inputs [N, ...], ``y`` labels."""
+    check_quantized(x)
     correct = 0
     for xi, yi in zip(x, y):
         out = np.frombuffer(device_outputs(dut, subnet, xi.tobytes()), dtype=np.int8)

@@ -1,6 +1,7 @@
 """`reds bench host`: the zero-masked full-size model computes what the sliced subnet computes
 (so the two latencies compare like for like), and keeps every tensor at full size."""
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from paths import DEFAULT_MODEL
 
@@ -51,3 +52,58 @@ def test_host_command_writes_json(tmp_path):
     doc = json.loads(out.read_text())
     assert [s["subnet"] for s in doc["subnets"]] == [0, 1, 2, 3]
     assert all(s["sliced_us"] > 0 and s["masked_us"] > 0 for s in doc["subnets"])
+
+
+def _fake_timer(per_model_us: dict):
+    """A stand-in for LiteRT: each model's round medians come from `per_model_us` in turn."""
+    class Timer:
+        def __init__(self, model, threads):
+            self.values = list(per_model_us.get(bytes(model), [100.0]))
+            self.i = 0
+
+        def median_seconds(self, repeat):
+            v = self.values[self.i % len(self.values)]
+            self.i += 1
+            return v * 1e-6
+
+    return Timer
+
+
+def test_ratio_only_where_the_difference_exceeds_the_spread():
+    from reds.plan.host_latency import host_bench
+    from reds_app.commands.profile import host_text
+
+    model = DEFAULT_MODEL.read_bytes()
+    sliced = {k: remove_metadata(slice_model(model, k)) for k in range(4)}
+    us = {sliced[0]: [100.0, 102.0, 98.0],   # the full model
+          sliced[1]: [50.0, 51.0, 49.0],     # clearly faster: a ratio
+          sliced[2]: [90.0, 130.0, 70.0]}    # spread wider than the difference: no ratio
+    res = host_bench(model, repeat=1, rounds=3, timer=_fake_timer(us))
+    rows = res["subnets"]
+    assert (rows[0]["sliced_min_us"], rows[0]["sliced_us"], rows[0]["sliced_max_us"]) == \
+        pytest.approx((98.0, 100.0, 102.0))
+    assert rows[1]["sliced_share"] == pytest.approx(50.0 / 100.0) and rows[1]["sliced_distinguishable"]
+    assert rows[2]["sliced_share"] is None and not rows[2]["sliced_distinguishable"]
+    assert (rows[2]["sliced_min_us"], rows[2]["sliced_max_us"]) == pytest.approx((70.0, 130.0))
+    lines = host_text(res).splitlines()
+    sub1 = next(line for line in lines if line.startswith("subnet 1:"))
+    sub2 = next(line for line in lines if line.startswith("subnet 2:"))
+    assert "not distinguishable" in sub2.split("zero-masked")[0]
+    assert "not distinguishable" not in sub1.split("zero-masked")[0] and "%" in sub1.split("zero-masked")[0]
+
+
+def test_more_threads_than_cores_warns(tmp_path, capsys):
+    import json
+
+    from reds.plan.host_latency import available_cores
+    from reds_app.cli import main
+
+    threads = available_cores() + 1
+    out = tmp_path / "host.json"
+    assert main(["bench", "host", str(DEFAULT_MODEL), "--threads", str(threads), "--repeat", "1",
+                 "--rounds", "2", "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"reds: warning: {threads} threads on {available_cores()} available core(s)" in err
+    doc = json.loads(out.read_text())
+    assert doc["warnings"] and doc["threads"] == threads and doc["rounds"] == 2
+    assert all(s["sliced_min_us"] <= s["sliced_us"] <= s["sliced_max_us"] for s in doc["subnets"])

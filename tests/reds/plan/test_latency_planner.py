@@ -109,3 +109,29 @@ def test_recipe_plan_keys(tmp_path):
     p.write_text(base + "plan: {budgets: [1.0, 0.5], budget_kind: energy}\n")
     with pytest.raises(UserError, match="budget_kind"):
         load_recipe(p)
+
+
+def _shares(text: str) -> list[float]:
+    import re
+
+    return [float(x) for x in re.findall(r"(\d+(?:\.\d+)?(?:e-?\d+)?) of the full model", text)]
+
+
+@pytest.mark.parametrize("kind", ["fraction", "absolute"])
+def test_infeasible_budget_says_fraction_smallest_fraction_and_width_step(kind):
+    """The error names the budget asked as a share of the full model, the smallest feasible
+    share, and what sets it: the minimum widths on the latency model's width step."""
+    problem = tiny_problem(3, step=2, fulls=(6, 4, 4))
+    full = cost(problem.cost_terms, {g.name: g.full_width for g in problem.groups})
+    smallest = cost(problem.cost_terms, {g.name: g.min_width for g in problem.groups})
+    budget = 0.5 * smallest / full if kind == "fraction" else 0.5 * smallest
+    with pytest.raises(InfeasibleBudgetError) as e:
+        solve(problem, [budget], budget_kind="latency")
+    text = str(e.value)
+    shares = _shares(text)
+    assert len(shares) == 2
+    assert shares[0] == pytest.approx(budget if kind == "fraction" else math.floor(budget) / full,
+                                      rel=2e-3)
+    assert shares[-1] == pytest.approx(smallest / full, rel=2e-3)
+    assert e.value.smallest_fraction == pytest.approx(smallest / full, rel=1e-6)
+    assert "width step 2" in text and "g0=2 g1=2 g2=2" in text
