@@ -1,5 +1,6 @@
-"""`reds export` options: --out elsewhere leaves the run folder as it was; --symbol names the C
-array; the run's own export and the inspect report agree with the plan."""
+"""`reds export` options: --out elsewhere leaves the run folder as it was and carries a card;
+--symbol names the C array; --standalone from the exported file keeps the class names; the
+run's own export and the inspect report agree with the plan, group names included."""
 from __future__ import annotations
 
 import json
@@ -36,11 +37,56 @@ def test_export_elsewhere_leaves_the_run_folder_alone(trained, tmp_path):
     assert "reds_default_model" not in (tmp_path / "c" / "m.c").read_text()
 
 
-def test_inspect_names_the_layers_of_each_group(trained, capsys):
+def test_inspect_names_the_groups_as_the_plan_does(trained, capsys):
     capsys.readouterr()
     assert main(["inspect", str(trained / "run" / "model.tflite"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     plan = json.loads((trained / "run" / "plan.json").read_text())
     assert all(g["layers"] for g in info["groups"])
+    assert [g["name"] for g in info["groups"]] == list(plan["subnets"][0]["widths"])
     for sub, planned in zip(info["subnets"], plan["subnets"]):
-        assert sorted(sub["layer_widths"].values()) == sorted(planned["widths"].values())
+        assert list(sub["layer_widths"].items()) == list(planned["widths"].items())
+
+
+def test_export_elsewhere_carries_its_card(trained, tmp_path, capsys):
+    run = trained / "run"
+    out = tmp_path / "m.tflite"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    metrics = json.loads((run / "metrics.json").read_text())
+    plan = json.loads((run / "plan.json").read_text())
+    assert info["class_names"] == metrics["dataset"]["class_names"]
+    assert [g["name"] for g in info["groups"]] == list(plan["subnets"][0]["widths"])
+    assert all(s.get("int8_accuracy") is not None for s in info["subnets"])
+
+
+def test_standalone_subnets_from_the_exported_file_keep_the_class_names(trained, tmp_path):
+    from reds.runtime.inspect import load_card, parameter_bytes
+
+    run = trained / "run"
+    assert main(["export", str(run / "model.tflite"), "--standalone", str(tmp_path / "sa")]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    for k, row in enumerate(metrics["subnets"]):
+        path = tmp_path / "sa" / f"subnet{k}.tflite"
+        card = load_card(path)
+        assert card["dataset"]["class_names"] == metrics["dataset"]["class_names"]
+        assert card["subnets"][0]["int8_accuracy"] == row["int8_accuracy"]
+        assert parameter_bytes(path.read_bytes()) > 0
+
+
+def test_export_works_under_a_spinner(trained, tmp_path, monkeypatch):
+    from reds_app import quiet
+
+    calls = []
+
+    def spinner(text, enabled=None, console=None):
+        import contextlib
+
+        calls.append((text, enabled))
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(quiet, "working", spinner)
+    assert main(["export", str(trained / "run"), "--out", str(tmp_path / "m.tflite")]) == 0
+    assert len(calls) == 1 and calls[0][1] is None  # drawn when stderr is a terminal

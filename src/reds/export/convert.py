@@ -17,24 +17,42 @@ from reds.errors import PlanError
 from reds.tflite import flatbuffer as tflite_io
 from reds.tflite import groups as _graph
 
+#: set (to 1) by `reds -v`: the converter's own output reaches the terminal
+VERBOSE_ENV = "REDS_VERBOSE"
+
 
 @contextlib.contextmanager
-def quiet_converter():
-    """Keep TensorFlow's converter chatter (a `Saved artifact ...` listing on stdout, C++ lines
-    on stderr, warnings) off the terminal; on failure the captured text joins the error."""
+def quiet_converter(verbose: bool | None = None):
+    """Keep TensorFlow's converter chatter (Keras' `Saved artifact ... Captures: TensorSpec...`
+    listing, C++ lines on stderr, warnings) off the terminal; on failure the captured text joins
+    the error. `verbose` (default: the environment's REDS_VERBOSE, set by `reds -v`) lets it through.
+
+    Both levels are redirected: file descriptors 1 and 2 for native code, and Python's
+    `sys.stdout`/`sys.stderr`, which need not be those descriptors (Keras prints the listing
+    to `sys.stdout`; `reds compare` points that at stderr, the CLI's log filter gives stderr
+    a descriptor of its own, rich's live displays replace both with proxies)."""
     import tempfile
     import warnings
 
+    if verbose is None:
+        verbose = os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+    if verbose:
+        yield
+        return
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(1), os.dup(2)]
-    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings(), \
+            open(os.dup(sink.fileno()), "w", buffering=1, encoding="utf-8", errors="replace") as text:
+        # one open file: descriptors and `text` share its offset, so the lines stay in order
         warnings.simplefilter("ignore")
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            yield
+            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+                yield
         except Exception as err:
+            text.flush()
             _restore(saved)
             sink.seek(0)
             err.add_note("converter output:\n" + sink.read()[-2000:].decode(errors="replace"))

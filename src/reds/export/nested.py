@@ -4,8 +4,7 @@ Steps: full-integer conversion of the permuted full model (int8 input/output) �
 ranges re-calibrated over every subnet (`reds.export.calibrate`; `export_nested` does it by default) →
 channel groups derived from the converted graph and matched to the Keras plan → REDS metadata
 (widths, MACs, arena bytes per subnet) → buffers realigned to 16 bytes. Also the C array for
-firmware
-(``reds.export.c_array``).
+firmware (``reds.export.c_array``) and the standalone subnets (``write_standalone``).
 """
 from __future__ import annotations
 
@@ -15,10 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from reds.errors import UserError
-from reds.export import calibrate as _calibrate
 from reds.export.convert import match_groups, quantize_input, to_int8_tflite
-from reds.model.zoo import with_batch
 from reds.runtime.binding import Runtime
+from reds.runtime.inspect import write_card
 from reds.tflite import metadata as _metadata
 from reds.tflite import slicing
 
@@ -40,6 +38,10 @@ def export_nested(keras_model, keras_groups: Sequence, subnets_widths: Sequence[
     converter's, calibrated on the full model only. ``keras_model`` may have any batch size
     (a batch-1 copy is converted). ``report``, if given, receives the calibration changes.
     """
+    # imported here: the rest of this module (standalone subnets, reports) works without Keras
+    from reds.export import calibrate as _calibrate
+    from reds.model.zoo import with_batch
+
     model = keras_model if keras_model.inputs[0].shape[0] == 1 else with_batch(keras_model, 1)
     tfl = to_int8_tflite(model, calibration_x, max_samples=max_samples)
     if all_subnets and len(subnets_widths) > 1:
@@ -76,11 +78,14 @@ def storage_report(nested: bytes, standalone_sizes: Sequence[int]) -> dict:
 
 
 
-def write_standalone(nested: bytes, out_dir) -> list[Path]:
+def write_standalone(nested: bytes, out_dir, card: dict | None = None, source: str = "") -> list[Path]:
     """One plain ``.tflite`` per subnet of a nested model (physically sliced, no REDS entry) in
-    ``out_dir/subnet<k>.tflite``: what an application processor's LiteRT runs per subnet."""
+    ``out_dir/subnet<k>.tflite``: what an application processor's LiteRT runs per subnet.
 
-
+    With the nested model's ``card`` (``reds.runtime.inspect.load_card``), each file gets its
+    own ``subnet<k>.card.json``: the class names (the output order) and that subnet's recorded
+    accuracies, which `reds inspect subnet<k>.tflite` shows. Reads only the flatbuffer: no
+    Keras, no conversion."""
     meta = _metadata.read_metadata(nested)
     if meta is None:
         raise UserError("the model has no REDS metadata: there are no subnets to write")
@@ -90,5 +95,18 @@ def write_standalone(nested: bytes, out_dir) -> list[Path]:
     for k in range(len(meta.subnets)):
         path = out / f"subnet{k}.tflite"
         path.write_bytes(_metadata.remove_metadata(slicing.slice_model(nested, k)))
+        if card is not None:
+            write_card(path, standalone_card(card, k, source))
         paths.append(path)
     return paths
+
+
+def standalone_card(card: dict, subnet: int, source: str = "") -> dict:
+    """The card of subnet ``subnet`` written alone: the nested model's dataset (class names)
+    and that subnet's row, as the file's only subnet."""
+    rows = card.get("subnets") or []
+    row = {**rows[subnet], "subnet": 0} if subnet < len(rows) else {"subnet": 0}
+    doc = {"source": {"model": source, "subnet": subnet}, "subnets": [row]}
+    if card.get("dataset"):
+        doc["dataset"] = card["dataset"]
+    return doc

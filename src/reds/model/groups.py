@@ -19,7 +19,7 @@ import keras
 
 from reds.errors import UserError
 from reds.unionfind import UnionFind
-from reds.model.layer_rules import UnsupportedLayerError, layer_problem
+from reds.model.layer_rules import UnsupportedLayerError, check_layers
 
 L = keras.layers
 
@@ -89,6 +89,7 @@ def _check_single_use(model):
 def _analyse(model: keras.Model, min_width: int | dict = 1):
     """Returns (groups in order, unit layers in order)."""
     _check_single_use(model)
+    check_layers(model)  # every refused layer at once, not only the first
     uf = UnionFind()
 
     src: dict[str, tuple | None] = {}   # layer -> (gid, positions) of its output, None = fixed
@@ -99,9 +100,6 @@ def _analyse(model: keras.Model, min_width: int | dict = 1):
     dws: list[tuple] = []
     next_id = 0
     for layer in model.layers:
-        problem = layer_problem(layer)
-        if problem:
-            raise UnsupportedLayerError(problem)
         ins = [src[n] for n in inbound_layers(layer)] if not isinstance(layer, L.InputLayer) else []
         first = ins[0] if ins else None
         if isinstance(layer, L.InputLayer):

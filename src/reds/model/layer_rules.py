@@ -12,7 +12,12 @@ RUNTIME_ACTIVATIONS = ("linear", "relu", "relu6", "softmax")
 
 
 class UnsupportedLayerError(UserError):
-    """A layer of a user model cannot be sliced (or run); the message names it."""
+    """Layers of a user model cannot be sliced (or run); the message names every one of them,
+    ``problems`` holds one line per layer."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 _FULL_WIDTH_NO_KERNEL = "keeping it at full width would not work either: the runtime has no kernel for it"
@@ -77,8 +82,12 @@ def layer_problem(layer) -> str | None:
 
 
 def check_layers(model: keras.Model) -> None:
-    """Raise :class:`UnsupportedLayerError` for the first layer that cannot be sliced or run."""
-    for layer in model.layers:
-        problem = layer_problem(layer)
-        if problem:
-            raise UnsupportedLayerError(problem)
+    """Raise :class:`UnsupportedLayerError` naming every layer that cannot be sliced or run,
+    so that one edit of the model can fix them all."""
+    problems = [p for p in map(layer_problem, model.layers) if p]
+    if len(problems) == 1:
+        raise UnsupportedLayerError(problems[0])
+    if problems:
+        raise UnsupportedLayerError(f"{len(problems)} layers cannot be used: "
+                                    + "; ".join(f"({i}) {p}" for i, p in enumerate(problems, 1)),
+                                    problems)

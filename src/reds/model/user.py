@@ -12,8 +12,9 @@ the layers REDS slices, and refusing what cannot be sliced before any training.
 :func:`normalize` turns Sequential models into functional ones and splits every
 ``SeparableConv2D`` into ``DepthwiseConv2D`` + 1x1 ``Conv2D`` with the same weights (the same
 two ops the TFLite converter emits), so the rest of the toolkit sees a single set of layers.
-:func:`check_layers` names the first layer that cannot be sliced, its type, why, and whether
-keeping it at full width would work.
+:func:`check_layers` names every layer that cannot be sliced, its type, why, and whether
+keeping it at full width would work; :func:`load_arch` checks the user's layers before
+normalizing, so a refusal names a layer the user wrote.
 """
 from __future__ import annotations
 
@@ -95,6 +96,7 @@ def load_arch(spec: ArchSpec, input_shape=None, classes: int | None = None, base
         model = _call_builder(spec.value, input_shape, classes, base_dir)
     if not isinstance(model, keras.Model):
         raise UserError(f"{spec.describe()} gave {type(model).__name__}, not a Keras model")
+    check_layers(model)  # the user's own layers, before normalize renames any of them
     model = normalize(model)
     _check_io(model, spec, input_shape, classes)
     return model
@@ -146,13 +148,17 @@ def _clone(layer, **overrides):
 
 
 def _split_separable(layer, x):
-    """``SeparableConv2D`` -> DepthwiseConv2D (no bias, no activation) + Conv2D 1x1, same weights."""
+    """``SeparableConv2D`` -> DepthwiseConv2D (no bias, no activation) + Conv2D 1x1, same weights.
+
+    The 1x1 conv keeps the layer's name: it makes the layer's output channels, so the channel
+    group, the plan and every message name the layer the user wrote; the depthwise half is
+    ``<name>_dw``."""
     cfg = layer.get_config()
     dw = L.DepthwiseConv2D(cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"],
                            depth_multiplier=cfg["depth_multiplier"], dilation_rate=cfg["dilation_rate"],
                            use_bias=False, name=f"{layer.name}_dw")
     pw = L.Conv2D(cfg["filters"], 1, activation=cfg["activation"], use_bias=cfg["use_bias"],
-                  name=f"{layer.name}_pw")
+                  name=layer.name)
     y = pw(dw(x))
     weights = layer.get_weights()
     dw.set_weights([weights[0]])

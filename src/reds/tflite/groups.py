@@ -46,6 +46,29 @@ _PRODUCERS = ("CONV_2D", "FULLY_CONNECTED")
 _PASS_THROUGH = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "DEPTHWISE_CONV_2D", "MEAN", "ADD", "RESHAPE", "PAD")
 
 
+#: what TFLiteConverter makes of Flatten (or a Reshape) when the batch is dynamic
+DYNAMIC_BATCH_OPS = ("SHAPE", "STRIDED_SLICE", "PACK")
+
+
+def dynamic_batch_hint(model: ModelLike) -> str:
+    """How to avoid SHAPE / STRIDED_SLICE / PACK when they come from converting with a dynamic
+    batch (the input's shape signature starts with -1), else ``""``."""
+    from reds.tflite.flatbuffer import unpack
+
+    m = load_model(model)
+    used = [op for op in DYNAMIC_BATCH_OPS if any(o.op == op for o in m.operators)]
+    if not used:
+        return ""
+    sg = unpack(bytes(m.raw) if m.raw else bytes(model)).subgraphs[0]
+    signature = sg.tensors[sg.inputs[0]].shapeSignature
+    if signature is None or len(signature) == 0 or int(signature[0]) != -1:
+        return ""
+    return (f"its {'/'.join(used)} come from converting with a dynamic batch (input shape "
+            f"signature {[int(d) for d in signature]}); convert with a batch of 1 "
+            "(keras.Input(shape, batch_size=1), or reds.model.zoo.with_batch(model, 1)) and Flatten "
+            "becomes one RESHAPE, which the runtime runs")
+
+
 def check_supported(model: ModelLike) -> None:
     """Raise ``UnsupportedOpError`` for the first operator the runtime does not implement."""
     m = load_model(model)
@@ -56,7 +79,11 @@ def check_supported(model: ModelLike) -> None:
     for op in m.operators:
         if op.op not in supported_ops:
             out = m.tensors[op.outputs[0]].name if op.outputs else "?"
-            raise UnsupportedOpError(op.op, supported_ops, f"operator {op.index}, output '{out}'")
+            err = UnsupportedOpError(op.op, supported_ops, f"operator {op.index}, output '{out}'")
+            hint = dynamic_batch_hint(m)
+            if hint:
+                err.args = (f"{err}; {hint}",)
+            raise err
 
 
 @dataclass(frozen=True)

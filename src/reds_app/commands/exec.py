@@ -27,6 +27,7 @@ def exec_cmd(model: str, input_path: str, output_path: str, quantize: bool, dequ
     import numpy as np
 
     from reds_app.execute import dequantize_output, execute, quantize_batch
+    from reds_app.quiet import working
     from reds.tflite.flatbuffer import read_model_file
 
     blob = read_model_file(model)
@@ -35,7 +36,10 @@ def exec_cmd(model: str, input_path: str, output_path: str, quantize: bool, dequ
     x = load_array(input_path, "--input")
     if quantize:
         x = quantize_batch(blob, x)
-    res = execute(blob, x, subnet=subnet, target=target, repeat=repeat)
+    # on a board: a firmware build, a boot and an upload, half a minute without a line
+    with working(f"{target}: building the firmware, booting the board, running the model",
+                 enabled=False if target == "native" else None):
+        res = execute(blob, x, subnet=subnet, target=target, repeat=repeat)
     outputs = dequantize_output(blob, res.outputs) if dequantize else res.outputs
     np.save(out_path, outputs)
     text = f"wrote {output_path}: {outputs.shape} {outputs.dtype} (subnet {subnet}, {target})"

@@ -3,7 +3,26 @@ from __future__ import annotations
 
 import click
 
+from reds.errors import UserError
 from reds_app.commands.common import emit, ints, stdout_console
+
+
+def results_console():
+    """Console for the tables: a terminal's own width (long names fold inside their cell), else
+    wide enough that no name is ever cut: a file or a pipe is read by scripts and `grep`."""
+    from rich.console import Console
+
+    con = stdout_console()
+    return con if con.is_terminal else Console(width=100_000, soft_wrap=True)
+
+
+def _table(*headers: str):
+    from rich.table import Table
+
+    table = Table()
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    return table
 
 
 @click.command("inspect")
@@ -21,9 +40,7 @@ def inspect_cmd(model: str, as_json: bool) -> None:
     if as_json:
         emit(info, True, "")
         return
-    from rich.table import Table
-
-    con = stdout_console()
+    con = results_console()
     con.print(f"[bold]{path}[/bold]: {info['file_bytes']:,} bytes, crc32 {info['crc32']}, "
               f"{info['num_ops']} ops ({', '.join(f'{k}×{v}' for k, v in info['ops'].items())})")
     for role in ("input", "output"):
@@ -40,12 +57,13 @@ def inspect_cmd(model: str, as_json: bool) -> None:
     if info["reds"]:
         con.print(f"REDS metadata: {len(info['groups'])} channel groups, "
                   f"{info['metadata_overhead_bytes']:,} bytes ({info['metadata_overhead_percent']:.2f} % of the file)")
-        con.print("groups: " + ", ".join(f"{g['name']} = {'/'.join(g['layers']) or '?'}"
-                                         for g in info["groups"]))
+        con.print("channel groups (named by their first Conv2D/Dense layer"
+                  + (", as the converter spelled it" if info["group_names_from"] == "converter" else "")
+                  + "): " + ", ".join(f"{g['name']} ({g['full_width']})" for g in info["groups"]))
     else:
         con.print("no REDS metadata: one subnet (the whole model)")
-    table = Table("subnet", "widths (layer=channels)", "MACs", "% MACs", "param bytes", "arena bytes",
-                  "float acc", "int8 acc")
+    table = _table("subnet", "widths (group=channels)", "MACs", "% MACs", "param bytes", "arena bytes",
+                   "float acc", "int8 acc")
     for row in info["subnets"]:
         fmt = lambda v: "" if v is None else f"{100 * v:.1f} %"  # noqa: E731
         num = lambda v: "?" if v is None else f"{v:,}"  # noqa: E731
@@ -67,31 +85,38 @@ def inspect_keras_cmd(model: str, input_shape: str | None, classes: int | None, 
     or a builder package.module:function), or why a layer cannot be sliced: check before training."""
     from pathlib import Path
 
-    from reds.model.user import describe_model, load_arch, resolve_arch
+    from reds_app.quiet import working
 
     shape = ints(input_shape) if input_shape else None
-    spec = resolve_arch(model, Path.cwd())
-    if spec.kind == "zoo":
-        from reds.model.zoo import build_model
+    with working(f"loading {model} and finding its channel groups"):
+        from reds.model.user import describe_model, load_arch, resolve_arch
 
-        info = describe_model(build_model(model, input_shape=shape, num_classes=classes or 12))
-    else:
-        info = describe_model(load_arch(spec, shape, classes, Path.cwd()))
+        spec = resolve_arch(model, Path.cwd())
+        if spec.kind == "zoo":
+            from reds.model.zoo import build_model
+
+            info = describe_model(build_model(model, input_shape=shape, num_classes=classes or 12))
+        else:
+            if spec.kind == "builder":
+                missing = [flag for flag, value in (("--input-shape", shape), ("--classes", classes))
+                           if value is None]
+                if missing:
+                    raise UserError(f"{model} is a model builder, called with the input shape and the "
+                                    f"number of classes: give {' and '.join(missing)} "
+                                    "(e.g. --input-shape 49,10,1 --classes 12)")
+            info = describe_model(load_arch(spec, shape, classes, Path.cwd()))
     if as_json:
         emit(info, True, "")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    con = Console()
+    con = results_console()
     con.print(f"[bold]{info['name']}[/bold]: input {info['input_shape']}, {info['outputs']} outputs, "
               f"{info['parameters']:,} parameters, {info['macs']:,} MACs at full width")
-    groups = Table("group", "units", "producers", "depthwise", "consumers")
+    groups = _table("group", "units", "producers", "depthwise", "consumers")
     for g in info["groups"]:
         groups.add_row(g["name"], str(g["units"]), ", ".join(g["producers"]), ", ".join(g["depthwise"]),
                        ", ".join(c["layer"] for c in g["consumers"]))
     con.print(groups)
-    layers = Table("layer", "type", "output group", "input group", "MACs")
+    layers = _table("layer", "type", "output group", "input group", "MACs")
     for r in info["layers"]:
         layers.add_row(r["name"], r["type"], r["group"] or "fixed", r["in_group"] or "fixed", f"{r['macs']:,}")
     con.print(layers)

@@ -34,6 +34,14 @@ BUILDERS = textwrap.dedent('''
         x = L.Dropout(0.1)(x)
         return keras.Model(inp, L.Dense(classes, activation="softmax")(x))
 
+    def three_refusals(input_shape, classes):
+        """A dilated SeparableConv2D, an ELU conv, global max pooling: three layers to fix."""
+        x = inp = keras.Input(input_shape)
+        x = L.SeparableConv2D(8, 3, dilation_rate=2, name="sep")(x)
+        x = L.Conv2D(8, 3, activation="elu", name="c_elu")(x)
+        x = L.GlobalMaxPooling2D(name="gmp")(x)
+        return keras.Model(inp, L.Dense(classes)(x))
+
     def with_concat(input_shape, classes):
         x = inp = keras.Input(input_shape)
         a = L.Conv2D(4, 3, padding="same")(x)
@@ -76,6 +84,7 @@ def _recipe(project, arch, epochs=2, name="recipe.yaml"):
 @pytest.mark.slow
 def test_builder_model_trains_exports_and_runs_bit_exact(project, capsys):
     run = project / "run"
+    keras.backend.clear_session()  # Keras' automatic layer names (conv2d, conv2d_1, ...) start afresh
     assert main(["train", "--recipe", str(_recipe(project, "my_models:residual_separable")),
                  "--out", str(run)]) == 0
     plan = json.loads((run / "plan.json").read_text())
@@ -89,7 +98,15 @@ def test_builder_model_trains_exports_and_runs_bit_exact(project, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["subnets"] and all(s["bit_exact"] for s in report["subnets"])
     assert main(["inspect", str(run / "model.tflite"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["class_names"] == [str(i) for i in range(10)]
+    info = json.loads(capsys.readouterr().out)
+    assert info["class_names"] == [str(i) for i in range(10)]
+    # one naming: the exported file's groups are the groups inspect-keras shows for the builder
+    keras.backend.clear_session()  # as in a new process
+    assert main(["inspect-keras", "my_models:residual_separable", "--input-shape", "8,8,1",
+                 "--classes", "10", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert [g["name"] for g in info["groups"]] == [g["name"] for g in before["groups"]]
+    assert [g["full_width"] for g in info["groups"]] == [g["units"] for g in before["groups"]]
 
 
 @pytest.mark.slow
@@ -189,6 +206,31 @@ def test_inspect_keras_reports_groups_and_macs(project, capsys, monkeypatch):
     assert info["macs"] == sum(r["macs"] for r in info["layers"])
     assert main(["inspect-keras", "my_models:with_concat", "--input-shape", "8,8,1", "--classes", "10"]) == 2
     assert "'merge' (Concatenate)" in capsys.readouterr().err
+
+
+def test_every_refused_layer_is_named_as_the_user_wrote_it(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    assert main(["inspect-keras", "my_models:three_refusals", "--input-shape", "8,8,1", "--classes", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("reds: error:") == 1 and len(err.strip().splitlines()) == 1
+    assert "3 layers cannot be used" in err
+    for words in ("'sep' (SeparableConv2D): dilation", "'c_elu' (Conv2D): activation 'elu'",
+                  "'gmp' (GlobalMaxPooling2D)"):
+        assert words in err
+    assert "sep_dw" not in err and "_pw" not in err
+    spec = user_model.resolve_arch("my_models:three_refusals", project)
+    with pytest.raises(UnsupportedLayerError) as info:
+        user_model.load_arch(spec, (8, 8, 1), 3, project)
+    assert [p.split("'")[1] for p in info.value.problems] == ["sep", "c_elu", "gmp"]
+
+
+def test_a_separable_group_is_named_after_the_users_layer():
+    x = inp = keras.Input((8, 8, 3))
+    x = L.SeparableConv2D(6, 3, activation="relu", name="block1")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    norm = user_model.normalize(keras.Model(inp, L.Dense(2)(x)))
+    assert [g.name for g in channel_groups(norm)] == ["block1"]
+    assert {layer.name for layer in norm.layers} >= {"block1", "block1_dw"}
 
 
 def test_bad_arch_spellings_are_one_line_errors(project, capsys):
