@@ -6,7 +6,8 @@ variant, a speed, a pitch and an amplitude drawn with the seed, then resampled t
 placed at a random offset in a 1 s clip, scaled by a random gain and mixed with coloured noise
 (white, pink or brown) at a random signal-to-noise ratio. Generation is deterministic: the same
 seed and sizes give byte-identical WAV files (espeak-ng renders a given text and settings
-identically), so the result is cached under a key of its parameters.
+identically, given the environment of ``_espeak_env``), so the result is cached under a key of
+its parameters.
 
 The files are written in the ``folder`` dataset layout (one subfolder per class), so the
 dataset is loaded with the same MFCC front end as Speech Commands (49x10 for 1 s at 16 kHz).
@@ -46,10 +47,23 @@ def espeak_binary() -> str:
     return exe
 
 
+def _espeak_env() -> dict:
+    """The environment espeak-ng renders in: ours, with PulseAudio pointed at no server.
+
+    espeak-ng (1.51) probes the sound server even when it writes a file, and the breathy voice
+    variants (+f2, +f3, +f5) draw their breath noise from C ``rand()``, unseeded, so from the
+    same sequence in every process. When the user's PulseAudio runtime directory is missing
+    (a fresh machine, or /tmp cleaned by a reboot) libpulse names a new one with ``rand()`` first
+    (12 calls or more), and that one render comes out different. An explicit, absent server makes
+    libpulse fail at once without touching its runtime directory (nor starting a daemon)."""
+    return {**os.environ, "PULSE_SERVER": "unix:/nonexistent/reds-kws-synth-renders-offline"}
+
+
 def _render(exe: str, text: str, voice: str, speed: int, pitch: int, amplitude: int, tmp: Path) -> np.ndarray:
     out = tmp / "u.wav"
+    out.unlink(missing_ok=True)  # espeak-ng exits 0 when it cannot write: never read the last clip
     cmd = [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", str(amplitude), "-w", str(out), text]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_espeak_env())
     if r.returncode != 0 or not out.is_file():
         raise DatasetError(f"espeak-ng failed for {text!r} with voice {voice}: {r.stderr.strip() or r.returncode}")
     with wave.open(str(out), "rb") as w:

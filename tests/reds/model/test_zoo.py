@@ -109,4 +109,5 @@ def test_keras_save_load_keeps_groups(tmp_path):
     m2 = keras.models.load_model(tmp_path / "m.keras", compile=False)
     assert [g.to_dict() for g in channel_groups(m2)] == [g.to_dict() for g in channel_groups(m)]
     x = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
-    np.testing.assert_allclose(m2(x, training=False), m(x, training=False), atol=1e-6)
+    want = np.asarray(m(x, training=False))
+    np.testing.assert_allclose(m2(x, training=False), want, atol=1e-6 * max(1.0, np.abs(want).max()))

@@ -23,9 +23,10 @@ def test_masked_forward_equals_sliced_model(kind):
     small = slice_keras_model(m, widths)
     ref = small(x, training=False).numpy()
     got = subnet_forward(m, x, widths)
-    assert np.max(np.abs(ref - got)) < 1e-5
+    assert np.max(np.abs(ref - got)) < max(1e-5, 2e-6 * np.abs(ref).max())  # ~16 ulps of the output scale
     # full widths: the masked runner is the model itself
-    np.testing.assert_allclose(subnet_forward(m, x, {}), m(x, training=False).numpy(), atol=1e-5)
+    full = m(x, training=False).numpy()
+    np.testing.assert_allclose(subnet_forward(m, x, {}), full, atol=max(1e-5, 2e-6 * np.abs(full).max()))
     # the sliced model really is smaller, and the cost model agrees with Keras' parameter count
     assert small.count_params() < m.count_params()
     bn = sum(l.count_params() for l in small.layers if type(l).__name__ == "BatchNormalization")

@@ -16,7 +16,9 @@ def test_permuted_model_computes_same_function(kind):
     scores = random_scores(m, seed=5)
     _, perms = permute_model(m, scores, return_perms=True)
     after = m(x, training=False).numpy()
-    assert np.max(np.abs(before - after)) < 1e-5
+    # float32 summed in another order differs by a few ulps of the largest output (|logit| ~78 for
+    # resnet): 1e-5, or ~16 ulps (2e-6) of that scale when larger; a swapped pair of units is >=3x more
+    assert np.max(np.abs(before - after)) < max(1e-5, 2e-6 * np.abs(before).max())
     moved = any(not np.array_equal(p, np.arange(len(p))) for p in perms.values())
     assert moved
     for g, s in permuted_scores(scores, perms).items():
