@@ -7,14 +7,43 @@
  *   o K LATENCY         -> o SLOWDOWN PRED0 PRED1 ...
  *   l LOAD_Q16          -> o SLOWDOWN PRED0 PRED1 ...
  *   e MV UA_PER_MHZ CYCLES -> e NJ
+ *   model PATH          -> model STATUS NUM_SUBNETS   (a real context for reds_sched_next)
+ *   n NOW DEADLINE      -> n STATUS K ACTIVE_SUBNET   (reds_sched_next on that context)
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reds_sched.h"
 
 static reds_sched_t sched;
+enum { ARENA_BYTES = 1 << 20 };
+static reds_ctx_t *ctx;
+static uint8_t *model_bytes;
+static uint8_t arena[ARENA_BYTES] __attribute__((aligned(16)));
+
+/* Load PATH into a fresh context with a generous arena; returns reds_init's status. */
+static int load_model(const char *path, uint32_t *num_subnets)
+{
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    return -1000;
+  }
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  model_bytes = malloc((size_t)len);
+  if (model_bytes == NULL || fread(model_bytes, 1, (size_t)len, f) != (size_t)len) {
+    fclose(f);
+    return -1001;
+  }
+  fclose(f);
+  ctx = malloc(reds_ctx_size()); /* malloc's alignment suits any object */
+  reds_status_t st = reds_init(ctx, model_bytes, (size_t)len, arena, ARENA_BYTES);
+  *num_subnets = st == REDS_OK ? reds_num_subnets(ctx) : 0;
+  return (int)st;
+}
 
 int main(void)
 {
@@ -83,6 +112,24 @@ int main(void)
         printf(" %" PRIu32, sched.predicted[i]);
       }
       printf("\n");
+    } else if (strncmp(line, "model ", 6) == 0) {
+      char path[4000];
+      uint32_t num = 0;
+      if (sscanf(line + 6, "%3999s", path) != 1) {
+        printf("model bad\n");
+        continue;
+      }
+      int st = load_model(path, &num);
+      printf("model %d %" PRIu32 "\n", st, num);
+    } else if (line[0] == 'n') {
+      unsigned long now, deadline;
+      if (ctx == NULL || sscanf(line + 1, "%lu %lu", &now, &deadline) != 2) {
+        printf("n bad\n");
+        continue;
+      }
+      uint32_t k = 0xFFFFFFFFu;
+      reds_status_t st = reds_sched_next(&sched, ctx, (uint32_t)now, (uint32_t)deadline, &k);
+      printf("n %d %" PRIu32 " %" PRIu32 "\n", (int)st, k, reds_active_subnet(ctx));
     } else if (line[0] == 'e') {
       unsigned long mv, ua;
       unsigned long long cycles;

@@ -11,7 +11,7 @@ import pytest
 
 from reds.sched.model import (
     DEADLINE, ENERGY, FIXED, MAX_SUBNETS, SchedConfig, Scheduler, SchedulerError, energy_nj)
-from paths import RUNTIME
+from paths import DEFAULT_MODEL, RUNTIME
 
 RT = RUNTIME
 
@@ -200,3 +200,19 @@ def test_energy_estimate(driver):
     got = run_c(driver, [f"e {a} {b} {c}" for a, b, c in cases])
     assert got[0] == "e 9600000"                 # 3 V * 50 µA/MHz * 64 M cycles = 9.6 mJ
     assert got == [f"e {energy_nj(a, b, c)}" for a, b, c in cases]
+
+
+def test_next_decides_and_selects_on_a_real_context(driver):
+    """reds_sched_next, the documented entry point: the decision of the rules (the Python model's)
+    and that subnet made active on a loaded model, for deadlines from generous to impossible."""
+    lat, en = [4000, 3000, 2000, 1000], [0, 0, 0, 0]
+    cfg = SchedConfig(policy=DEADLINE, widest=0, narrowest=3, margin_q16=0, up_after=0)
+    model = Scheduler(cfg, lat, en)
+    deadlines = [10_000, 2_500, 1_500, 500, 3_100, 10_000]
+    lines = [f"model {DEFAULT_MODEL}", init_line(cfg, lat, en)]
+    lines += [f"n 100 {100 + d}" for d in deadlines]
+    got = run_c(driver, lines)
+    assert got[:2] == ["model 0 4", "init 0"]
+    want = [model.decide(100, 100 + d) for d in deadlines]
+    assert len(set(want)) > 2  # the deadlines exercise several subnets
+    assert got[2:] == [f"n 0 {k} {k}" for k in want]
