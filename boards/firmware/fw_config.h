@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Capacities and bounds of the firmware application (docs/protocol.md, "Bounds").
  *
- * Buffers that hold models, inputs and activations are not sized here: fw_store.c carves them
+ * Buffers that hold models, inputs and activations are not sized here: fw_workram.c carves them
  * at boot from the board's work RAM (hal_work_ram), so they follow each target's RAM
  * (docs/boards.md). A board may still pin a size with -D in its PlatformIO env.
  */

@@ -11,18 +11,18 @@
 #include <stdint.h>
 
 typedef enum {
-    FW_LINE_PENDING = 0, /* need more bytes */
-    FW_LINE_READY,       /* a complete line is in buf (NUL-terminated, trimmed) */
-    FW_LINE_TOO_LONG,    /* the line overflowed; it was discarded up to this '%' */
-    FW_LINE_BAD_BYTE     /* the line held a non-printable byte; discarded up to this '%' */
+  FW_LINE_PENDING = 0, /* need more bytes */
+  FW_LINE_READY,       /* a complete line is in buf (NUL-terminated, trimmed) */
+  FW_LINE_TOO_LONG,    /* the line overflowed; it was discarded up to this '%' */
+  FW_LINE_BAD_BYTE     /* the line held a non-printable byte; discarded up to this '%' */
 } fw_line_event_t;
 
 typedef struct {
-    char *buf;       /* caller-owned, cap + 1 bytes */
-    size_t cap;      /* longest line kept */
-    size_t len;
-    uint8_t overflow;
-    uint8_t bad_byte;
+  char *buf;  /* caller-owned, cap + 1 bytes */
+  size_t cap; /* longest line kept */
+  size_t len;
+  uint8_t overflow;
+  uint8_t bad_byte;
 } fw_line_t;
 
 void fw_line_init(fw_line_t *l, char *buf, size_t cap);

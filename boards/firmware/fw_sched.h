@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  * `reds-sched-*` commands: a periodic inference task driven by the subnetwork scheduler
- * (boards/runtime/include/reds_sched.h) under an uploaded interference trace. See
- * docs/scheduler.md and docs/protocol.md.
+ * (boards/runtime/include/reds_sched.h) under an uploaded interference trace; the task model
+ * itself is fw_sched_model.h. See docs/scheduler.md and docs/protocol.md.
  */
 #ifndef REDS_FW_SCHED_H
 #define REDS_FW_SCHED_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-#include "reds.h"
 
 /* Windows of the interference trace (one byte each: percent of the window, 0..90). */
 #ifndef FW_SCHED_TRACE_MAX
@@ -27,15 +22,18 @@
 /* Interference windows are at least period / this long (bounds the work per job). */
 #define FW_SCHED_WINDOWS_PER_PERIOD 256u
 /* The interference never takes more than this percent of a window (the task always runs). */
-#define FW_SCHED_MAX_LOAD 90u
+#define FW_SCHED_MAX_LOAD           90u
 
-/* Runs one `reds-sched-*` command (argv[0] names it). `ctx` is NULL when no model is loaded;
- * `input`/`input_len` are the bytes loaded with `db` (a set of samples, each of the model's
- * input size; 0 bytes: every job runs the input the context already holds). */
-void fw_sched_command(reds_ctx_t *ctx, int argc, char **argv, const uint8_t *input,
-                      size_t input_len);
-
-/* The command table's entry for every `reds-sched-*` word: the loaded model and samples. */
-void fw_cmd_sched(int argc, char **argv);
+/* The command table's entries (fw_app.c), one per command word; each prints its reply lines or
+ * one e-[...] line. The ones that run inferences take the samples loaded with `db` (a set of
+ * samples, each of the model's input size; none: every job runs the input the context already
+ * holds) and overwrite the outputs of the last `infer`. */
+void fw_cmd_sched_trace(int argc, char **argv); /* clear | add <hex percent per window> */
+void fw_cmd_sched_table(int argc, char **argv); /* L0,L1,... [E0,E1,...]: the cost table */
+void fw_cmd_sched_acc(int argc, char **argv);   /* S0,S1,...: accuracy scores (oracle) */
+void fw_cmd_sched_cal(int argc, char **argv);   /* R: the cost table measured on the board */
+void fw_cmd_sched_set(int argc, char **argv);   /* key=value ...: policy and numbers */
+void fw_cmd_sched_run(int argc, char **argv);   /* N: run N jobs, one line per job */
+void fw_cmd_sched_cost(int argc, char **argv);  /* R: instructions of a decision */
 
 #endif /* REDS_FW_SCHED_H */

@@ -10,143 +10,135 @@
 static uint64_t g_times[FW_MAX_RUNS];
 static uint64_t g_budget_start;
 
-uint64_t fw_ticks_to_ns(uint64_t t)
-{
-    uint64_t hz = hal_timer_hz();
-    if (hz == 0) {
-        return 0;
-    }
-    return (t / hz) * 1000000000u + ((t % hz) * 1000000000u) / hz;
+uint64_t fw_ticks_to_ns(uint64_t t) {
+  uint64_t hz = hal_timer_hz();
+  if (hz == 0) {
+    return 0;
+  }
+  return (t / hz) * 1000000000u + ((t % hz) * 1000000000u) / hz;
 }
 
-uint64_t fw_timer_overhead_mticks(uint32_t n)
-{
-    uint64_t sum = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t t0 = hal_timer_now();
-        uint64_t t1 = hal_timer_now();
-        sum += t1 - t0;
-    }
-    return n ? (sum * 1000u) / n : 0;
+uint64_t fw_timer_overhead_mticks(uint32_t n) {
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t t0 = hal_timer_now();
+    uint64_t t1 = hal_timer_now();
+    sum += t1 - t0;
+  }
+  return n ? (sum * 1000u) / n : 0;
 }
 
 void fw_budget_start(void) { g_budget_start = hal_timer_now(); }
 
-int fw_budget_spent(void)
-{
-    uint64_t elapsed = hal_timer_now() - g_budget_start;
-    return fw_ticks_to_ns(elapsed) / 1000000u > FW_COMMAND_BUDGET_MS;
+int fw_budget_spent(void) {
+  uint64_t elapsed = hal_timer_now() - g_budget_start;
+  return fw_ticks_to_ns(elapsed) / 1000000u > FW_COMMAND_BUDGET_MS;
 }
 
-int fw_budget_over(const char *what, uint64_t done, uint64_t total)
-{
-    if (!fw_budget_spent()) {
-        return 0;
-    }
-    out_str("e-[time budget exceeded: ");
-    out_str(what);
-    out_kv_u64("done", done);
-    out_kv_u64("of", total);
-    out_kv_u64("budget_ms", FW_COMMAND_BUDGET_MS);
-    out_str("]");
-    out_eol();
-    return 1;
-}
-
-static void sort_u64(uint64_t *a, uint32_t n)
-{
-    for (uint32_t i = 1; i < n; i++) {
-        uint64_t v = a[i];
-        uint32_t j = i;
-        while (j > 0 && a[j - 1] > v) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = v;
-    }
-}
-
-static void tag_u64(const char *tag, uint64_t v)
-{
-    out_str(tag);
-    out_u64(v);
-    out_eol();
-}
-
-int fw_time_invokes(fw_timed_t *t)
-{
-    reds_status_t s;
-    uint64_t ovh = fw_timer_overhead_mticks(16) / 1000u;
-    fw.have_results = 0;
-    if (t->eembc_lines) {
-        tag_u64("m-warmup-start-", t->warmup);
-    }
-    for (uint32_t i = 0; i < t->warmup; i++) {
-        if (fw_budget_over("warm-up runs", i, t->warmup)) {
-            return -1;
-        }
-        t->input = fw_stage_input();
-        s = reds_invoke(fw.ctx);
-        if (s != REDS_OK) {
-            fw_error_status("invoke", s);
-            return -1;
-        }
-    }
-    if (t->eembc_lines) {
-        out_str("m-warmup-done");
-        out_eol();
-        tag_u64("m-infer-start-", t->runs);
-    }
-    /* laps are read around the runs and printed after them: no serial output is timed */
-    uint64_t lap0 = hal_timer_now();
-    for (uint32_t i = 0; i < t->runs; i++) {
-        if (fw_budget_over("timed runs", i, t->runs)) {
-            return -1;
-        }
-        t->input = fw_stage_input();
-        uint64_t t0 = hal_timer_now();
-        s = reds_invoke(fw.ctx);
-        uint64_t t1 = hal_timer_now();
-        if (s != REDS_OK) {
-            fw_error_status("invoke", s);
-            return -1;
-        }
-        uint64_t d = t1 - t0;
-        g_times[i] = d > ovh ? d - ovh : 0;
-    }
-    uint64_t lap1 = hal_timer_now();
-    if (t->eembc_lines) {
-        tag_u64("m-lap-us-", fw_ticks_to_ns(lap0) / 1000u);
-        tag_u64("m-lap-us-", fw_ticks_to_ns(lap1) / 1000u);
-        out_str("m-infer-done");
-        out_eol();
-    }
-    fw.have_results = 1;
-    sort_u64(g_times, t->runs);
-    t->overhead = ovh;
+int fw_budget_over(const char *what, uint64_t done, uint64_t total) {
+  if (!fw_budget_spent()) {
     return 0;
+  }
+  out_str("e-[time budget exceeded: ");
+  out_str(what);
+  out_kv_u64("done", done);
+  out_kv_u64("of", total);
+  out_kv_u64("budget_ms", FW_COMMAND_BUDGET_MS);
+  out_str("]");
+  out_eol();
+  return 1;
 }
 
-void fw_timing_payload(const fw_timed_t *t)
-{
-    uint32_t runs = t->runs;
-    uint64_t sum = 0;
-    for (uint32_t i = 0; i < runs; i++) {
-        sum += g_times[i];
+static void sort_u64(uint64_t *a, uint32_t n) {
+  for (uint32_t i = 1; i < n; i++) {
+    uint64_t v = a[i];
+    uint32_t j = i;
+    while (j > 0 && a[j - 1] > v) {
+      a[j] = a[j - 1];
+      j--;
     }
-    uint64_t mn = g_times[0], mx = g_times[runs - 1];
-    uint64_t med = (runs & 1u) ? g_times[runs / 2] : (g_times[runs / 2 - 1] + g_times[runs / 2]) / 2u;
-    out_kv_u64("min", mn);
-    out_kv_u64("median", med);
-    out_kv_u64("max", mx);
-    out_kv_u64("mean", sum / runs);
-    out_kv_u64("overhead", t->overhead);
-    out_kv_str("unit", hal_timer_unit());
-    out_kv_u64("hz", hal_timer_hz());
-    out_kv_u64("ns_min", fw_ticks_to_ns(mn));
-    out_kv_u64("ns_median", fw_ticks_to_ns(med));
-    out_kv_u64("ns_max", fw_ticks_to_ns(mx));
-    if (hal_instructions_per_tick() > 0) {
-        out_kv_u64("instr_median", med * hal_instructions_per_tick());
+    a[j] = v;
+  }
+}
+
+static void tag_u64(const char *tag, uint64_t v) {
+  out_str(tag);
+  out_u64(v);
+  out_eol();
+}
+
+int fw_time_invokes(fw_timed_t *t) {
+  reds_status_t s;
+  uint64_t ovh = fw_timer_overhead_mticks(16) / 1000u;
+  fw.have_results = 0;
+  if (t->eembc_lines) {
+    tag_u64("m-warmup-start-", t->warmup);
+  }
+  for (uint32_t i = 0; i < t->warmup; i++) {
+    if (fw_budget_over("warm-up runs", i, t->warmup)) {
+      return -1;
     }
+    t->input = fw_stage_input();
+    s = reds_invoke(fw.ctx);
+    if (s != REDS_OK) {
+      fw_error_status("invoke", s);
+      return -1;
+    }
+  }
+  if (t->eembc_lines) {
+    out_str("m-warmup-done");
+    out_eol();
+    tag_u64("m-infer-start-", t->runs);
+  }
+  /* laps are read around the runs and printed after them: no serial output is timed */
+  uint64_t lap0 = hal_timer_now();
+  for (uint32_t i = 0; i < t->runs; i++) {
+    if (fw_budget_over("timed runs", i, t->runs)) {
+      return -1;
+    }
+    t->input = fw_stage_input();
+    uint64_t t0 = hal_timer_now();
+    s = reds_invoke(fw.ctx);
+    uint64_t t1 = hal_timer_now();
+    if (s != REDS_OK) {
+      fw_error_status("invoke", s);
+      return -1;
+    }
+    uint64_t d = t1 - t0;
+    g_times[i] = d > ovh ? d - ovh : 0;
+  }
+  uint64_t lap1 = hal_timer_now();
+  if (t->eembc_lines) {
+    tag_u64("m-lap-us-", fw_ticks_to_ns(lap0) / 1000u);
+    tag_u64("m-lap-us-", fw_ticks_to_ns(lap1) / 1000u);
+    out_str("m-infer-done");
+    out_eol();
+  }
+  fw.have_results = 1;
+  sort_u64(g_times, t->runs);
+  t->overhead = ovh;
+  return 0;
+}
+
+void fw_timing_payload(const fw_timed_t *t) {
+  uint32_t runs = t->runs;
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < runs; i++) {
+    sum += g_times[i];
+  }
+  uint64_t mn = g_times[0], mx = g_times[runs - 1];
+  uint64_t med = (runs & 1u) ? g_times[runs / 2] : (g_times[runs / 2 - 1] + g_times[runs / 2]) / 2u;
+  out_kv_u64("min", mn);
+  out_kv_u64("median", med);
+  out_kv_u64("max", mx);
+  out_kv_u64("mean", sum / runs);
+  out_kv_u64("overhead", t->overhead);
+  out_kv_str("unit", hal_timer_unit());
+  out_kv_u64("hz", hal_timer_hz());
+  out_kv_u64("ns_min", fw_ticks_to_ns(mn));
+  out_kv_u64("ns_median", fw_ticks_to_ns(med));
+  out_kv_u64("ns_max", fw_ticks_to_ns(mx));
+  if (hal_instructions_per_tick() > 0) {
+    out_kv_u64("instr_median", med * hal_instructions_per_tick());
+  }
 }

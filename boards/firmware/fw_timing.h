@@ -19,11 +19,11 @@ int fw_budget_spent(void);
 int fw_budget_over(const char *what, uint64_t done, uint64_t total);
 
 typedef struct {
-    uint32_t runs;
-    uint32_t warmup;
-    int eembc_lines;      /* print m-warmup-*, m-infer-start-N, two m-lap-us-, m-infer-done */
-    uint64_t overhead;    /* out: timer overhead in ticks, subtracted from every run */
-    const char *input;    /* out: what fw_stage_input staged */
+  uint32_t runs;
+  uint32_t warmup;
+  int eembc_lines;   /* print m-warmup-*, m-infer-start-N, two m-lap-us-, m-infer-done */
+  uint64_t overhead; /* out: timer overhead in ticks, subtracted from every run */
+  const char *input; /* out: what fw_stage_input staged */
 } fw_timed_t;
 
 /* `warmup` untimed then `runs` timed invocations of the active subnet; per-run times are kept

@@ -26,7 +26,7 @@ const char *hal_timer_unit(void);
 /* Target name, e.g. "qemu_m4"; also the PlatformIO env. */
 const char *hal_target_name(void);
 /* RAM the application carves its buffers from (upload slots, input, runtime context and
- * arena; see fw_store.c): the region the linker leaves free between .bss and the stack on
+ * arena; see fw_workram.c): the region the linker leaves free between .bss and the stack on
  * bare-metal targets, a static block sized for the board elsewhere. 16-byte aligned. */
 uint8_t *hal_work_ram(size_t *len);
 

@@ -5,9 +5,8 @@
 #include "hal.h"
 
 #ifndef REDS_NO_MAIN /* Arduino targets call hal_init + fw_app_run from setup() */
-int main(int argc, char **argv)
-{
-    hal_init(argc, argv);
-    return fw_app_run();
+int main(int argc, char **argv) {
+  hal_init(argc, argv);
+  return fw_app_run();
 }
 #endif

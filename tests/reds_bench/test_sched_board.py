@@ -70,6 +70,29 @@ def test_native_board_follows_the_rules(native, dataset, tmp_path):
         assert (tmp_path / "out" / f"sched.{name}").exists()
 
 
+def test_native_oracle_takes_the_most_accurate_subnet_that_fits(native, dataset, tmp_path):
+    """Nested models are often more accurate at a narrower width (subnet 1 98.9 % vs subnet 0
+    98.1 %): the board's oracle must take the most accurate subnet that meets the deadline, as
+    the Python model does, not the widest."""
+    path, x, y = dataset
+    doc = bench_sched("native", board=native, model=MODEL, dataset=path,
+                      accuracy="0.981,0.989,0.989,0.6", jobs=60, period_us=200.0,
+                      window_us=50.0, trace="bursty", windows=64, policies=("oracle",),
+                      plot=False)
+    (entry,) = doc["policies"]
+    assert entry["replay_matches"], "board decisions differ from the model for ['oracle']"
+    subnets = {r["subnet"] for r in doc["measured_timelines"]["oracle"]}
+    lat = doc["latency_ticks"]
+    if lat[1] <= lat[0]:  # subnet 1 is more accurate and no slower: never subnet 0
+        assert 0 not in subnets
+
+
+def test_native_oracle_scores_one_per_subnet(native):
+    with pytest.raises(DeviceError, match="one entry per subnet"):
+        native.cmd("reds-sched-acc 3,2")
+    assert native.kv("reds-sched-acc 1,4,3,2", "reds-sched-acc")["scores"] == "1,4,3,2"
+
+
 @pytest.mark.parametrize("command,message", [
     ("reds-sched-trace add 5b", "load above 90 percent at window=0"),
     ("reds-sched-trace add 0a0", "hex of one byte per window"),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The REDS context: a small fixed header (304 bytes on Cortex-M, 400 on a 64-bit host). Everything
+ * The REDS context: a small fixed header (400 bytes on Cortex-M, 496 on a 64-bit host). Everything
  * reds_init() derives from a model (tensor and op records, per-channel requantization, per-subnet
  * offset / width tables) lives in the persistent region at the tail of the caller's arena, sized
  * exactly for that model, as TFLM does. Allocate the header statically; treat fields as private.
@@ -16,22 +16,25 @@
 extern "C" {
 #endif
 
+/* Bytes of the last error's text (reds_last_error), NUL included. The longest message is the
+ * unsupported-op one with the whole list of supported ops, 212 characters with today's 12 ops
+ * (src/error.c, reds_err_unsupported_op): keep this above it when adding ops. */
 #ifndef REDS_ERROR_LEN
-#define REDS_ERROR_LEN 160
+#define REDS_ERROR_LEN 256
 #endif
 
 typedef struct {
   const uint8_t *data; /* constant data inside the model; NULL for arena tensors */
   uint32_t data_len;
-  int32_t *dims;       /* ndims entries, in the persistent region */
+  int32_t *dims; /* ndims entries, in the persistent region */
   uint8_t ndims;
   uint8_t type;    /* TFLite TensorType */
   uint8_t planned; /* 1: lives in the arena (arena.md rule 1) */
   int8_t axis;     /* sliced axis, -1 if the tensor is in no channel group */
   uint16_t group;
-  uint32_t positions; /* dims[axis] / full width of the group (P, flatten) */
-  float scale;        /* per-tensor scale (first entry) */
-  int32_t zero_point; /* per-tensor zero point (first entry) */
+  uint32_t positions;    /* dims[axis] / full width of the group (P, flatten) */
+  float scale;           /* per-tensor scale (first entry) */
+  int32_t zero_point;    /* per-tensor zero point (first entry) */
   const uint8_t *scales; /* per-channel float32 scales in the model (little-endian) */
   uint32_t num_scales;
   uint32_t num_zero_points;
@@ -39,19 +42,19 @@ typedef struct {
 } reds_tensor_t;
 
 typedef struct {
-  uint8_t code;     /* reds_op_t code (TFLite BuiltinOperator subset) */
+  uint8_t code; /* TFLite BuiltinOperator code (one of the op table's, src/ops.c) */
   uint8_t num_in;
-  uint8_t padding;  /* 0 SAME, 1 VALID */
+  uint8_t padding; /* 0 SAME, 1 VALID */
   uint8_t keep_dims;
-  uint8_t fused;    /* fused activation: 0 NONE, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6 */
-  uint8_t kind;     /* index of the op's entry in the kernel table (ops.c) */
+  uint8_t fused; /* fused activation: 0 NONE, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6 */
+  uint8_t kind;  /* index of the op's entry in the kernel table (ops.c) */
   int16_t out;
-  int16_t in[3];    /* tensor indices, -1 for an absent optional input */
+  int16_t in[3]; /* tensor indices, -1 for an absent optional input */
   int32_t stride_w, stride_h, filter_w, filter_h;
   int32_t pad_w, pad_h;
   int32_t act_min, act_max;
   float beta;
-  uint32_t qoff;    /* first entry of this op in ctx->qmult / ctx->qshift */
+  uint32_t qoff; /* first entry of this op in ctx->qmult / ctx->qshift */
   /* op-specific precomputed requantization (ADD, MEAN, SOFTMAX, per-tensor scalars) */
   int32_t m[3];
   int32_t s[3];
@@ -71,11 +74,11 @@ struct reds_ctx {
   int persist_failed;  /* the arena could not hold the tables */
 
   uint32_t num_tensors, num_ops, num_inputs, num_outputs;
-  int16_t *inputs, *outputs;   /* [num_inputs], [num_outputs] */
-  reds_tensor_t *tensors;      /* [num_tensors] */
-  reds_op_rec_t *ops;          /* [num_ops] */
-  int32_t *qmult;              /* [qcap] per-channel requantization of conv / dw / fc */
-  int8_t *qshift;              /* [qcap] */
+  int16_t *inputs, *outputs; /* [num_inputs], [num_outputs] */
+  reds_tensor_t *tensors;    /* [num_tensors] */
+  reds_op_rec_t *ops;        /* [num_ops] */
+  int32_t *qmult;            /* [qcap] per-channel requantization of conv / dw / fc */
+  int8_t *qshift;            /* [qcap] */
   uint32_t qused, qcap;
 
   /* REDS metadata (one subnet and no groups for a plain model) */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * REDS int8 kernels: the single home of their documentation. Each kernel lives in its own file in
  * boards/runtime/kernels/<name>.c; a board may replace a file with a same-named one that passes
- * the same bit-exact tests (tests/runtime).
+ * the same bit-exact tests (tests/c/runtime).
  *
  * Conventions for every kernel
  * - Layout: activations [N, H, W, C], channel fastest, stored compact at their *active* width
@@ -61,10 +61,9 @@ typedef struct {
  * out     [N, Ho, Wo, Co]     int8, Co = active output channels
  * Accumulator: depth = kh * kw * Ci. */
 reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_quant_t *q,
-                             const reds_dims_t *in, const int8_t *in_data,
-                             const reds_dims_t *filt, const int8_t *filter_data,
-                             const int32_t *bias, const reds_dims_t *out, int8_t *out_data);
-size_t reds_conv2d_s8_scratch_size(void); /* 0 */
+                             const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
+                             const int8_t *filter_data, const int32_t *bias, const reds_dims_t *out,
+                             int8_t *out_data);
 
 /* DEPTHWISE_CONV_2D, int8 per-channel, depth multiplier 1.
  * in [N, H, W, C], filter [1, kh, kw, C_full] (filt->c = C_full), bias [C_full] or NULL,
@@ -74,17 +73,16 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
                                        const reds_dims_t *filt, const int8_t *filter_data,
                                        const int32_t *bias, const reds_dims_t *out,
                                        int8_t *out_data);
-size_t reds_depthwise_conv2d_s8_scratch_size(void); /* 0 */
 
 typedef struct {
-  int32_t batches;        /* rows of the input, >= 1 */
-  int32_t in_positions;   /* P: input row = P blocks of in_width channels (flatten), >= 1 */
-  int32_t in_width;       /* active channels per position */
-  int32_t in_stride;      /* full channels per position: weight column of (p, c) = p*stride + c */
-  int32_t weights_cols;   /* full input depth of the weight matrix (row stride) */
-  int32_t out_width;      /* active output units */
-  int32_t input_offset;   /* -input zero point, [-127, 128] */
-  int32_t output_offset;  /* output zero point, [-128, 127] */
+  int32_t batches;       /* rows of the input, >= 1 */
+  int32_t in_positions;  /* P: input row = P blocks of in_width channels (flatten), >= 1 */
+  int32_t in_width;      /* active channels per position */
+  int32_t in_stride;     /* full channels per position: weight column of (p, c) = p*stride + c */
+  int32_t weights_cols;  /* full input depth of the weight matrix (row stride) */
+  int32_t out_width;     /* active output units */
+  int32_t input_offset;  /* -input zero point, [-127, 128] */
+  int32_t output_offset; /* output zero point, [-128, 127] */
   reds_act_t act;
 } reds_fc_params_t;
 
@@ -94,7 +92,6 @@ typedef struct {
 reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_channel_quant_t *q,
                                       const int8_t *in_data, const int8_t *weights,
                                       const int32_t *bias, int8_t *out_data);
-size_t reds_fully_connected_s8_scratch_size(void); /* 0 */
 
 typedef struct {
   int32_t stride_w, stride_h, filter_w, filter_h; /* >= 1 */
@@ -106,7 +103,6 @@ typedef struct {
  * arithmetic (TFLM assumes input and output share quantization). in [N,H,W,C], out [N,Ho,Wo,C]. */
 reds_status_t reds_avg_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t *in,
                                  const int8_t *in_data, const reds_dims_t *out, int8_t *out_data);
-size_t reds_avg_pool2d_s8_scratch_size(void); /* 0 */
 
 /* PAD int8 (H and W only): out = in placed at row `top`, column `left`, every other element
  * `pad_value` (TFLM: the output zero point; input and output share quantization).
@@ -117,13 +113,12 @@ reds_status_t reds_pad_s8(const reds_dims_t *in, const int8_t *in_data, int32_t 
 /* MAX_POOL_2D int8: max of the in-image window, then the activation clamp. */
 reds_status_t reds_max_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t *in,
                                  const int8_t *in_data, const reds_dims_t *out, int8_t *out_data);
-size_t reds_max_pool2d_s8_scratch_size(void); /* 0 */
 
 typedef struct {
-  int32_t same_quant;    /* 1: input and output share scale and zero point (plain int division) */
-  int32_t input_zp;      /* input zero point [-128, 127] */
-  int32_t output_zp;     /* output zero point [-128, 127] */
-  int32_t multiplier;    /* input_scale / output_scale / (H*W) folded as TFLM does */
+  int32_t same_quant; /* 1: input and output share scale and zero point (plain int division) */
+  int32_t input_zp;   /* input zero point [-128, 127] */
+  int32_t output_zp;  /* output zero point [-128, 127] */
+  int32_t multiplier; /* input_scale / output_scale / (H*W) folded as TFLM does */
   int32_t shift;
 } reds_mean_params_t;
 
@@ -131,7 +126,6 @@ typedef struct {
  * Sum bound: |sum| <= 255 * H * W < 2^31. */
 reds_status_t reds_mean_s8(const reds_mean_params_t *p, const reds_dims_t *in,
                            const int8_t *in_data, int8_t *out_data);
-size_t reds_mean_s8_scratch_size(void); /* 0 */
 
 typedef struct {
   int32_t input1_offset, input2_offset; /* -zero points, [-127, 128] */
@@ -146,7 +140,6 @@ typedef struct {
  * left_shift = 20: (x + off) << 20 fits int32 since |x + off| <= 255 < 2^11. */
 reds_status_t reds_add_s8(const reds_add_params_t *p, size_t count, const int8_t *in1,
                           const int8_t *in2, int8_t *out_data);
-size_t reds_add_s8_scratch_size(void); /* 0 */
 
 /* RESHAPE: copy the active bytes (the constant shape input is ignored). */
 reds_status_t reds_reshape(size_t bytes, const void *in_data, void *out_data);
@@ -161,7 +154,6 @@ typedef struct {
  * [rows, depth], gemmlowp fixed-point exp as TFLM; depth <= 4096. */
 reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int32_t depth,
                               const int8_t *in_data, int8_t *out_data);
-size_t reds_softmax_s8_scratch_size(void); /* 0 */
 
 /* QUANTIZE float32 -> int8: clamp(round(x / scale) + zp, -128, 127), the division in float. */
 reds_status_t reds_quantize_f32_s8(float scale, int32_t zero_point, size_t count,

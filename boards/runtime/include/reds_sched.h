@@ -2,7 +2,7 @@
  * REDS subnetwork scheduler: decides before each inference which subnet to run, from the job's
  * deadline, an online estimate of CPU interference and an energy budget. Optional to link: it
  * only calls the public API of reds.h. C99, no heap, integer arithmetic only (fixed point Q16,
- * 1.0 == 65536), so a host model (bench/reds_bench/scheduler.py) reproduces every decision.
+ * 1.0 == 65536), so a host model (src/reds/sched/model.py) reproduces every decision.
  *
  * Periodic task (see docs/scheduler.md):
  *   static reds_sched_t sched;
@@ -47,10 +47,10 @@ extern "C" {
 #define REDS_SCHED_MAX_SUBNETS 16
 #endif
 
-#define REDS_SCHED_ONE 65536u          /* 1.0 in Q16 */
-#define REDS_SCHED_MAX_RATIO (64u << 16) /* observed/table ratios are clamped at 64.0 */
+#define REDS_SCHED_ONE            65536u      /* 1.0 in Q16 */
+#define REDS_SCHED_MAX_RATIO      (64u << 16) /* observed/table ratios are clamped at 64.0 */
 #define REDS_SCHED_MAX_EWMA_SHIFT 8u
-#define REDS_SCHED_MAX_MARGIN (4u << 16) /* margin at most +400 % */
+#define REDS_SCHED_MAX_MARGIN     (4u << 16) /* margin at most +400 % */
 
 /* Active constraints (bit set). 0 = fixed: always `widest` (set widest = narrowest = K). */
 enum { REDS_SCHED_FIXED = 0u, REDS_SCHED_DEADLINE = 1u, REDS_SCHED_ENERGY = 2u };
@@ -62,13 +62,13 @@ typedef struct {
 } reds_sched_cost_t;
 
 typedef struct {
-  uint32_t policy;       /* REDS_SCHED_DEADLINE | REDS_SCHED_ENERGY, or REDS_SCHED_FIXED */
-  uint32_t widest;       /* widest subnet the scheduler may choose (0 = full model) */
-  uint32_t narrowest;    /* narrowest subnet; also the fallback when nothing fits */
-  uint32_t margin_q16;   /* safety margin on predicted latency (6554 = +10 %) */
-  uint32_t ewma_shift;   /* slowdown decay weight 2^-shift per observation, 0..8 */
-  uint32_t up_after;     /* consecutive jobs with slack before stepping up (0 or 1: at once) */
-  uint32_t timer_hz;     /* ticks per second of the caller's timer (energy refill) */
+  uint32_t policy;     /* REDS_SCHED_DEADLINE | REDS_SCHED_ENERGY, or REDS_SCHED_FIXED */
+  uint32_t widest;     /* widest subnet the scheduler may choose (0 = full model) */
+  uint32_t narrowest;  /* narrowest subnet; also the fallback when nothing fits */
+  uint32_t margin_q16; /* safety margin on predicted latency (6554 = +10 %) */
+  uint32_t ewma_shift; /* slowdown decay weight 2^-shift per observation, 0..8 */
+  uint32_t up_after;   /* consecutive jobs with slack before stepping up (0 or 1: at once) */
+  uint32_t timer_hz;   /* ticks per second of the caller's timer (energy refill) */
   uint32_t energy_rate_uj_per_s; /* bucket refill rate: average power budget in µW */
   uint32_t energy_capacity_nj;   /* bucket size (< 2^30); starts full */
   uint32_t energy_reserve_nj;    /* never plan below this level (< 2^30) */
@@ -76,20 +76,20 @@ typedef struct {
 
 typedef struct {
   reds_sched_config_t cfg;
-  uint32_t n;                                     /* subnets in the table */
-  uint32_t latency[REDS_SCHED_MAX_SUBNETS];       /* table latency, ticks */
-  uint32_t inv_latency[REDS_SCHED_MAX_SUBNETS];   /* floor(2^32 / latency) */
-  int32_t energy[REDS_SCHED_MAX_SUBNETS];         /* nJ per inference */
-  uint32_t predicted[REDS_SCHED_MAX_SUBNETS];     /* latency * factor >> 16, kept current */
-  uint32_t slowdown_acc;  /* slowdown (Q16) << ewma_shift */
-  uint32_t slowdown_q16;  /* current estimate, >= 0 */
-  uint32_t current;       /* subnet of the last decision */
-  uint32_t slack_jobs;    /* consecutive decisions that allowed a wider subnet */
-  int32_t bucket_nj;      /* energy tokens; may go below zero down to -capacity */
-  uint32_t refill_q16;    /* nJ per tick, Q16 */
-  uint32_t refill_frac;   /* Q16 remainder of the refill */
-  uint32_t last_now;      /* timer value of the last decision */
-  uint32_t started;       /* 0 until the first decision (no refill before it) */
+  uint32_t n;                                   /* subnets in the table */
+  uint32_t latency[REDS_SCHED_MAX_SUBNETS];     /* table latency, ticks */
+  uint32_t inv_latency[REDS_SCHED_MAX_SUBNETS]; /* floor(2^32 / latency) */
+  int32_t energy[REDS_SCHED_MAX_SUBNETS];       /* nJ per inference */
+  uint32_t predicted[REDS_SCHED_MAX_SUBNETS];   /* latency * factor >> 16, kept current */
+  uint32_t slowdown_acc;                        /* slowdown (Q16) << ewma_shift */
+  uint32_t slowdown_q16;                        /* current estimate, >= 0 */
+  uint32_t current;                             /* subnet of the last decision */
+  uint32_t slack_jobs;  /* consecutive decisions that allowed a wider subnet */
+  int32_t bucket_nj;    /* energy tokens; may go below zero down to -capacity */
+  uint32_t refill_q16;  /* nJ per tick, Q16 */
+  uint32_t refill_frac; /* Q16 remainder of the refill */
+  uint32_t last_now;    /* timer value of the last decision */
+  uint32_t started;     /* 0 until the first decision (no refill before it) */
 } reds_sched_t;
 
 /* Board profile for energy estimates when nothing measures it (docs/boards.md per target). */
@@ -136,8 +136,8 @@ typedef uint32_t (*reds_sched_timer_fn)(void *user);
 
 /* Self-calibration: for each subnet k < n, select it, run `runs` inferences (after one untimed
  * warm-up) on whatever input the context holds, and store the longest in table[k].latency_ticks.
- * When `board` is not NULL, table[k].energy_nj = reds_sched_energy_nj(board, ticks * cycles_per_tick).
- * Restores the previously active subnet. Returns the first failing status. */
+ * When `board` is not NULL, table[k].energy_nj = reds_sched_energy_nj(board, ticks *
+ * cycles_per_tick). Restores the previously active subnet. Returns the first failing status. */
 reds_status_t reds_sched_calibrate(reds_ctx_t *ctx, reds_sched_cost_t *table, uint32_t n,
                                    uint32_t runs, reds_sched_timer_fn now, void *user,
                                    const reds_sched_board_t *board, uint32_t cycles_per_tick);

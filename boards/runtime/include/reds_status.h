@@ -17,14 +17,14 @@ typedef enum {
   REDS_ERR_UNSUPPORTED_OP = -4, /* operator, its data type or one of its options */
   REDS_ERR_SHAPE = -5,          /* tensor shapes do not match what the operator needs */
   REDS_ERR_QUANT = -6,          /* missing or invalid quantization parameters */
-  REDS_ERR_CAPACITY = -7,       /* a count exceeds its integer type (message names limit and value) */
-  REDS_ERR_ARENA = -8,          /* arena too small for the (smallest / selected) subnet */
-  REDS_ERR_METADATA = -9,       /* REDS metadata blob malformed or inconsistent */
-  REDS_ERR_CRC = -10,           /* REDS metadata CRC-32 mismatch */
-  REDS_ERR_VERSION = -11,       /* REDS metadata version not supported */
-  REDS_ERR_SUBNET = -12,        /* subnet index out of range */
-  REDS_ERR_STATE = -13,         /* context not initialised */
-  REDS_STATUS_MIN = -14         /* one below the lowest code; not a status */
+  REDS_ERR_CAPACITY = -7, /* a count exceeds its integer type (message names limit and value) */
+  REDS_ERR_ARENA = -8,    /* arena too small for the (smallest / selected) subnet */
+  REDS_ERR_METADATA = -9, /* REDS metadata blob malformed or inconsistent */
+  REDS_ERR_CRC = -10,     /* REDS metadata CRC-32 mismatch */
+  REDS_ERR_VERSION = -11, /* REDS metadata version not supported */
+  REDS_ERR_SUBNET = -12,  /* subnet index out of range */
+  REDS_ERR_STATE = -13,   /* context not initialised */
+  REDS_STATUS_MIN = -14   /* one below the lowest code; not a status */
 } reds_status_t;
 
 /* Number of status codes (REDS_OK and every error). */

@@ -17,7 +17,7 @@
  *        out = (reds_smmlar(s2, mo, 2^(eo-1) + out_off * 2^eo) + (s2 >> 31)) >> eo
  *    for 1 <= eo <= 22 (|SRDHM| <= 2^29, |constant| < 2^29 + 2^21: no overflow).
  * Parameters outside these ranges (never produced by the interpreter) take the reference loop.
- * tests/runtime/c/add_check.c compares both against reds_requantize. */
+ * tests/c/runtime/c/add_check.c compares both against reds_requantize. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -39,8 +39,8 @@ typedef struct {
 
 typedef struct {
   side_t a, b;
-  int32_t m, c, e;     /* output: mo, 2^(eo-1) + out_off * 2^eo, eo */
-  uint32_t lo4, hi4;   /* activation bounds, four bytes each */
+  int32_t m, c, e;   /* output: mo, 2^(eo-1) + out_off * 2^eo, eo */
+  uint32_t lo4, hi4; /* activation bounds, four bytes each */
 } add_k_t;
 
 /* 2 sa for one input value x (kind: a compile-time constant after inlining). */
@@ -64,8 +64,9 @@ static inline int32_t rescale_out(int32_t s2, const add_k_t *k) {
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void add_fast(const add_k_t *k, size_t count, const int8_t *in1, const int8_t *in2,
-                            int8_t *out, int ka, int kb, int full) {
+static inline void
+add_fast(const add_k_t *k, size_t count, const int8_t *in1, const int8_t *in2, int8_t *out, int ka,
+         int kb, int full) {
   const int8_t *const end1 = in1 + (count & ~(size_t)3);
   while (in1 != end1) {
     const int32_t s0 = rescale_in2(in1[0], &k->a, ka) + rescale_in2(in2[0], &k->b, kb);
@@ -76,7 +77,8 @@ static inline void add_fast(const add_k_t *k, size_t count, const int8_t *in1, c
     in2 += 4;
     const int32_t v0 = rescale_out(s0, k), v1 = rescale_out(s1, k), v2 = rescale_out(s2, k),
                   v3 = rescale_out(s3, k);
-    const uint32_t w = full ? reds_sat4_s8(v0, v1, v2, v3) : reds_pack4_s8(v0, v1, v2, v3, k->lo4, k->hi4);
+    const uint32_t w =
+        full ? reds_sat4_s8(v0, v1, v2, v3) : reds_pack4_s8(v0, v1, v2, v3, k->lo4, k->hi4);
     memcpy(out, &w, 4);
     out += 4;
   }
@@ -121,8 +123,8 @@ static int side_in(side_t *s, int32_t off, int32_t m, int32_t shift) {
   return s->e >= 1 ? ROUND2 : ANY;
 }
 
-static void add_ref(const reds_add_params_t *p, size_t count, const int8_t *in1,
-                    const int8_t *in2, int8_t *out_data) {
+static void add_ref(const reds_add_params_t *p, size_t count, const int8_t *in1, const int8_t *in2,
+                    int8_t *out_data) {
   for (size_t i = 0; i < count; ++i) {
     const int32_t a = (in1[i] + p->input1_offset) * (1 << p->left_shift);
     const int32_t b = (in2[i] + p->input2_offset) * (1 << p->left_shift);
@@ -139,8 +141,12 @@ reds_status_t reds_add_s8(const reds_add_params_t *p, size_t count, const int8_t
                           const int8_t *in2, int8_t *out_data) {
   add_k_t k;
   const int32_t lo = p->act.act_min, hi = p->act.act_max, eo = -p->output_shift;
-  int ka = p->left_shift == 20 ? side_in(&k.a, p->input1_offset, p->input1_multiplier, p->input1_shift) : -1;
-  int kb = p->left_shift == 20 ? side_in(&k.b, p->input2_offset, p->input2_multiplier, p->input2_shift) : -1;
+  int ka = p->left_shift == 20
+               ? side_in(&k.a, p->input1_offset, p->input1_multiplier, p->input1_shift)
+               : -1;
+  int kb = p->left_shift == 20
+               ? side_in(&k.b, p->input2_offset, p->input2_multiplier, p->input2_shift)
+               : -1;
   if (ka < 0 || kb < 0 || p->output_multiplier < 0 || eo < 1 || eo > 22 ||
       p->output_offset < -128 || p->output_offset > 127 || lo < -128 || hi > 127 || lo > hi) {
     add_ref(p, count, in1, in2, out_data);
@@ -164,17 +170,19 @@ reds_status_t reds_add_s8(const reds_add_params_t *p, size_t count, const int8_t
   }
   /* the interpreter's cases (larger-scale input HALF, no clamp inside int8) get their own loops */
   const int full = lo == -128 && hi == 127;
-  if (full && ka == HALF && kb == HALF) add_s8_hh_sat(&k, count, in1, in2, out_data);
-  else if (full && ka == HALF && kb == ROUND2) add_s8_hr_sat(&k, count, in1, in2, out_data);
-  else if (ka == HALF && kb == ROUND2) add_s8_hr(&k, count, in1, in2, out_data);
-  else add_s8_any(&k, count, in1, in2, out_data);
+  if (full && ka == HALF && kb == HALF)
+    add_s8_hh_sat(&k, count, in1, in2, out_data);
+  else if (full && ka == HALF && kb == ROUND2)
+    add_s8_hr_sat(&k, count, in1, in2, out_data);
+  else if (ka == HALF && kb == ROUND2)
+    add_s8_hr(&k, count, in1, in2, out_data);
+  else
+    add_s8_any(&k, count, in1, in2, out_data);
   return REDS_OK;
 }
 
-size_t reds_add_s8_scratch_size(void) { return 0; }
-
 /* ------------------------------------------------------------------ op table entry (reds_ops.h)
- * REDS_KERNEL_MATH_ONLY: tests/runtime/c/add_check.c includes this file for its static math. */
+ * REDS_KERNEL_MATH_ONLY: tests/c/runtime/c/add_check.c includes this file for its static math. */
 #ifndef REDS_KERNEL_MATH_ONLY
 #include "../src/reds_ops.h"
 
@@ -207,7 +215,8 @@ static reds_status_t add_prepare(reds_ctx_t *ctx, uint32_t oi) {
   const double real[3] = {(double)s1 / twice_max, (double)s2 / twice_max,
                           twice_max / ((double)(1 << 20) * (double)to->scale)};
   for (int j = 0; j < 3; ++j) {
-    if (!(real[j] > 0.0 && real[j] < 1.0) || reds_quantize_multiplier(real[j], &m[j], &sh[j]) != 0 || sh[j] > 0)
+    if (!(real[j] > 0.0 && real[j] < 1.0) ||
+        reds_quantize_multiplier(real[j], &m[j], &sh[j]) != 0 || sh[j] > 0)
       return reds_err_op(ctx, REDS_ERR_QUANT, oi, code, "rescale multiplier not in (0, 1)");
     op->m[j] = m[j];
     op->s[j] = sh[j];
@@ -231,13 +240,28 @@ static reds_status_t add_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad,
 
 static reds_status_t add_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   const reds_tensor_t *t1 = &ctx->tensors[op->in[0]], *t2 = &ctx->tensors[op->in[1]];
-  const reds_add_params_t p = {-t1->zero_point, -t2->zero_point, ctx->tensors[op->out].zero_point, 20,
-                               op->m[0], op->m[1], op->m[2], op->s[0], op->s[1], op->s[2],
+  const reds_add_params_t p = {-t1->zero_point,
+                               -t2->zero_point,
+                               ctx->tensors[op->out].zero_point,
+                               20,
+                               op->m[0],
+                               op->m[1],
+                               op->m[2],
+                               op->s[0],
+                               op->s[1],
+                               op->s[2],
                                {op->act_min, op->act_max}};
   return reds_add_s8(&p, (size_t)reds_elems_at(ctx, ctx->cur_dim, op->out),
-                     (const int8_t *)reds_in_ptr(ctx, op->in[0]), (const int8_t *)reds_in_ptr(ctx, op->in[1]),
+                     (const int8_t *)reds_in_ptr(ctx, op->in[0]),
+                     (const int8_t *)reds_in_ptr(ctx, op->in[1]),
                      (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_add = {REDS_OP_ADD, 11, add_options, add_prepare, add_check, add_eval};
+const reds_op_kernel_t reds_op_add = {
+    .options_type = REDS_OPTIONS_ADD,
+    .options = add_options,
+    .prepare = add_prepare,
+    .check = add_check,
+    .eval = add_eval,
+};
 #endif /* REDS_KERNEL_MATH_ONLY */

@@ -41,8 +41,6 @@ reds_status_t reds_avg_pool2d_s8(const reds_pool_params_t *p, const reds_dims_t 
   return REDS_OK;
 }
 
-size_t reds_avg_pool2d_s8_scratch_size(void) { return 0; }
-
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
 static reds_status_t avgp_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
@@ -51,4 +49,10 @@ static reds_status_t avgp_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   return reds_avg_pool2d_s8(&a.p, &a.in, a.x, &a.out, a.y);
 }
 
-const reds_op_kernel_t reds_op_avg_pool2d = {REDS_OP_AVERAGE_POOL_2D, 5, reds_pool_options, reds_prepare_pool, reds_check_same_channels, avgp_eval};
+const reds_op_kernel_t reds_op_avg_pool2d = {
+    .options_type = REDS_OPTIONS_POOL_2D,
+    .options = reds_pool_options,
+    .prepare = reds_prepare_pool,
+    .check = reds_check_same_channels,
+    .eval = avgp_eval,
+};

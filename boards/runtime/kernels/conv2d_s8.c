@@ -70,7 +70,6 @@ static void chunk_init(chunk_t *ch, const reds_conv_params_t *p, const reds_chan
   }
 }
 
-
 /* Two pixels (xa, xb; xb == xa when `two` is 0) against the chunk's output channels: outputs
  * at oa[oc0 + j] and ob[oc0 + j]. w: filter rows (stride wstride), depth bytes each. */
 static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int two,
@@ -90,9 +89,10 @@ static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int 
       v = reds_pack4_s8(reds_rqf(acc[0], f), reds_rqf(acc[1], f + 1), reds_rqf(acc[2], f),
                         reds_rqf(acc[3], f + 1), lo4, hi4);
     } else {
-      v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off, reds_rq(acc[1], &ch->rq[j + 1]) + out_off,
-                        reds_rq(acc[2], &ch->rq[j]) + out_off, reds_rq(acc[3], &ch->rq[j + 1]) + out_off,
-                        lo4, hi4);
+      v = reds_pack4_s8(reds_rq(acc[0], &ch->rq[j]) + out_off,
+                        reds_rq(acc[1], &ch->rq[j + 1]) + out_off,
+                        reds_rq(acc[2], &ch->rq[j]) + out_off,
+                        reds_rq(acc[3], &ch->rq[j + 1]) + out_off, lo4, hi4);
     }
     const uint16_t va = (uint16_t)v, vb = (uint16_t)(v >> 16);
     memcpy(oa + j, &va, 2);
@@ -111,13 +111,14 @@ static void gemm_2px(const chunk_t *ch, const int8_t *xa, const int8_t *xb, int 
 static void pointwise_rows(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                            const reds_pw_row_t *rows, int32_t nrows, int32_t ci, int32_t ci_full,
                            const int8_t *filter_data, const int32_t *bias, int32_t co) {
-#ifdef REDS_HAVE_XEXP
+#ifdef REDS_KERNELS_DSP
   if (reds_conv2d_pointwise_s8_dsp(p, q, rows, nrows, ci, ci_full, filter_data, bias, co)) return;
 #endif
   const uint32_t lo4 = REDS_BYTES4(p->act.act_min), hi4 = REDS_BYTES4(p->act.act_max);
   chunk_t ch;
   for (int32_t oc0 = 0; oc0 < co; oc0 += CHUNK) {
-    chunk_init(&ch, p, q, filter_data, ci_full, ci, bias, oc0, (co - oc0) < CHUNK ? co - oc0 : CHUNK);
+    chunk_init(&ch, p, q, filter_data, ci_full, ci, bias, oc0,
+               (co - oc0) < CHUNK ? co - oc0 : CHUNK);
     for (int32_t r = 0; r < nrows; ++r) {
       const int8_t *x = rows[r].x;
       const int32_t xstep = rows[r].xstep, n = rows[r].n;
@@ -166,8 +167,9 @@ static void pointwise(const reds_conv_params_t *p, const reds_channel_quant_t *q
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw,
-                   int32_t y0, int32_t x0, int8_t zp, int8_t *buf) {
+static inline void
+im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw, int32_t y0,
+       int32_t x0, int8_t zp, int8_t *buf) {
   const size_t run = (size_t)kw * ci;
   if (y0 >= 0 && x0 >= 0 && y0 + kh <= H && x0 + kw <= W) {
     const int8_t *src = img + ((size_t)y0 * W + x0) * ci;
@@ -182,8 +184,10 @@ static inline void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, i
     }
     for (int32_t kx = 0; kx < kw; ++kx) {
       const int32_t x = x0 + kx;
-      if (x < 0 || x >= W) memset(buf + (size_t)kx * ci, zp, (size_t)ci);
-      else memcpy(buf + (size_t)kx * ci, img + ((size_t)y * W + x) * ci, (size_t)ci);
+      if (x < 0 || x >= W)
+        memset(buf + (size_t)kx * ci, zp, (size_t)ci);
+      else
+        memcpy(buf + (size_t)kx * ci, img + ((size_t)y * W + x) * ci, (size_t)ci);
     }
   }
 }
@@ -192,16 +196,16 @@ static inline void im2col(const int8_t *img, int32_t H, int32_t W, int32_t ci, i
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void im2col_pair(const reds_conv_params_t *p, const int8_t *img, int32_t H,
-                               int32_t W, int32_t ci, int32_t kh, int32_t kw, int32_t Wo,
-                               int32_t i, int two, int8_t zp, int8_t *p0, int8_t *p1) {
+static inline void
+im2col_pair(const reds_conv_params_t *p, const int8_t *img, int32_t H, int32_t W, int32_t ci,
+            int32_t kh, int32_t kw, int32_t Wo, int32_t i, int two, int8_t zp, int8_t *p0,
+            int8_t *p1) {
   for (int32_t t = 0; t <= two; ++t) {
     const int32_t oy = (i + t) / Wo, ox = (i + t) - oy * Wo;
     im2col(img, H, W, ci, kh, kw, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w, zp,
            t ? p1 : p0);
   }
 }
-
 
 static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t *q,
                         const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
@@ -216,7 +220,8 @@ static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t 
   chunk_t ch;
   const int32_t npix = Ho * Wo;
   for (int32_t oc0 = 0; oc0 < co; oc0 += CHUNK) {
-    chunk_init(&ch, p, q, filter_data, depth, depth, bias, oc0, (co - oc0) < CHUNK ? co - oc0 : CHUNK);
+    chunk_init(&ch, p, q, filter_data, depth, depth, bias, oc0,
+               (co - oc0) < CHUNK ? co - oc0 : CHUNK);
     for (int32_t b = 0; b < in->n; ++b) {
       const int8_t *img = in_data + (size_t)b * H * W * ci;
       int8_t *obase = out_data + (size_t)b * npix * co;
@@ -231,11 +236,10 @@ static void conv_im2col(const reds_conv_params_t *p, const reds_channel_quant_t 
   }
 }
 
-
 reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_quant_t *q,
-                             const reds_dims_t *in, const int8_t *in_data,
-                             const reds_dims_t *filt, const int8_t *filter_data,
-                             const int32_t *bias, const reds_dims_t *out, int8_t *out_data) {
+                             const reds_dims_t *in, const int8_t *in_data, const reds_dims_t *filt,
+                             const int8_t *filter_data, const int32_t *bias, const reds_dims_t *out,
+                             int8_t *out_data) {
   const int32_t H = in->h, W = in->w, ci = in->c;
   const int32_t kh = filt->h, kw = filt->w, ci_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w, co = out->c;
@@ -247,11 +251,12 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
     pointwise(p, q, in, in_data, ci_full, filter_data, bias, out, out_data);
     return REDS_OK;
   }
-#ifdef REDS_HAVE_XEXP
+#ifdef REDS_KERNELS_DSP
   if (!one_pixel && reds_conv2d_s8_dsp(p, q, in, in_data, filt, filter_data, bias, out, out_data))
     return REDS_OK;
 #endif
-  if (!one_pixel && ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX && (IM2COL_ANY_DEPTH || ci <= 3)) {
+  if (!one_pixel && ci == ci_full && (int64_t)kh * kw * ci <= PATCH_MAX &&
+      (IM2COL_ANY_DEPTH || ci <= 3)) {
     conv_im2col(p, q, in, in_data, filt, filter_data, bias, out, out_data);
     return REDS_OK;
   }
@@ -283,7 +288,8 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
                 if (run > 0) reds_dot4_s8(xr, wr, w_per_out, run * ci, in_off, acc);
               } else {
                 for (int32_t kx = 0; kx < run; ++kx)
-                  reds_dot4_s8(xr + (size_t)kx * ci, wr + (size_t)kx * ci_full, w_per_out, ci, in_off, acc);
+                  reds_dot4_s8(xr + (size_t)kx * ci, wr + (size_t)kx * ci_full, w_per_out, ci,
+                               in_off, acc);
               }
             }
           } else {
@@ -296,7 +302,8 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
                   if (run > 0) acc[j] += reds_dot_s8(xr, wr, run * ci, in_off);
                 } else {
                   for (int32_t kx = 0; kx < run; ++kx)
-                    acc[j] += reds_dot_s8(xr + (size_t)kx * ci, wr + (size_t)kx * ci_full, ci, in_off);
+                    acc[j] +=
+                        reds_dot_s8(xr + (size_t)kx * ci, wr + (size_t)kx * ci_full, ci, in_off);
                 }
               }
             }
@@ -312,8 +319,6 @@ reds_status_t reds_conv2d_s8(const reds_conv_params_t *p, const reds_channel_qua
   }
   return REDS_OK;
 }
-
-size_t reds_conv2d_s8_scratch_size(void) { return 0; }
 
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
@@ -332,7 +337,9 @@ static reds_status_t conv_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t 
   return REDS_OK;
 }
 
-static reds_status_t conv_prepare(reds_ctx_t *ctx, uint32_t oi) { return reds_prepare_conv(ctx, oi, 0); }
+static reds_status_t conv_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  return reds_prepare_conv(ctx, oi, 0);
+}
 
 static reds_status_t conv_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
                                 uint64_t *macs) {
@@ -353,5 +360,11 @@ static reds_status_t conv_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   return reds_conv2d_s8(&a.p, &a.q, &a.in, a.x, &a.filt, a.w, a.bias, &a.out, a.y);
 }
 
-const reds_op_kernel_t reds_op_conv2d = {REDS_OP_CONV_2D, 1, conv_options, conv_prepare,
-                                         conv_check, conv_eval};
+const reds_op_kernel_t reds_op_conv2d = {
+    .options_type = REDS_OPTIONS_CONV_2D,
+    .options = conv_options,
+    .prepare = conv_prepare,
+    .check = conv_check,
+    .eval = conv_eval,
+    .per_channel_quant = 1,
+};

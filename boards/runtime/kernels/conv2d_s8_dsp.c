@@ -2,12 +2,15 @@
  * CONV_2D int8, the DSP GEMM (REDS_USE_DSP on Armv7E-M: Cortex-M4 / M7 / M33), kept apart from
  * the portable kernel in conv2d_s8.c, which calls it first (reds_conv2d_s8_dsp for kh x kw,
  * reds_conv2d_pointwise_s8_dsp for 1x1) and falls back to its own code for layers it does not
- * take (gx_usable). Same results bit for bit (tests/runtime compare both against tflite_micro;
+ * take (gx_usable). Same results bit for bit (tests/c/runtime compare both against tflite_micro;
  * build without -DREDS_USE_DSP for the reference path).
  * reds_gx22: weights and pixels sign-extended once, 2 pixels x 2 output channels per tile in
  * registers, 10 instructions per 16 MACs plus ~24 per tile (requantize, clamp, store); stack
  * <= 9 KB (docs/runtime.md "Stack"). Its data are word arrays (weight stream, pixel stream) and
- * its own stack frame, no C struct: the assembly has no struct offsets to take from offsetof. */
+ * its own stack frame; the layouts of both are described by the structs below (gx_rec_head_t,
+ * gx_rec_tail_t, gx_frame_t), whose offsets give the named word indices the C code writes and
+ * the frame offsets the assembly reads, tied to the assembly's register lists by static
+ * asserts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,137 +63,187 @@
  * image / patches (1 KB) + 56 bytes in reds_gx22: <= 8.3 KB with the frames. reds_gx22 never
  * uses sp as a data pointer (interrupt-safe) and keeps no static state. Code: ~1 KB. */
 enum {
-  XEXP_DEPTH = 256,          /* GEMM depth (bytes) whose sign-extended pixel pair fits the stack */
-  GX_U = 16,                 /* k steps (4 bytes each) per unrolled block */
-  GX_STEP_BYTES = 40,        /* code bytes per k step (2 x LDM.W + 8 x SMLAD, 32-bit each) */
-  GX_XWORDS = XEXP_DEPTH,    /* pixel pair stream: 4 words per 4 depth bytes */
-  GX_WORDS = 1536,           /* weight stream (6 KB): e.g. 38 channels of depth 64 */
-  GX_PADIMG = 1024,          /* conv_gx: zero-point-padded input image */
-  GX_MIN_CO = 2              /* fewer output channels: the plain 2x2 GEMM (gemm_2px) */
+  XEXP_DEPTH = 256,       /* GEMM depth (bytes) whose sign-extended pixel pair fits the stack */
+  GX_XWORDS = XEXP_DEPTH, /* pixel pair stream: 4 words per 4 depth bytes */
+  GX_WORDS = 1536,        /* weight stream (6 KB): e.g. 38 channels of depth 64 */
+  GX_PADIMG = 1024,       /* conv_gx: zero-point-padded input image */
+  GX_MIN_CO = 2           /* fewer output channels: the plain 2x2 GEMM (gemm_2px) */
 };
+/* Numbers the assembly reads too (as text: file-scope asm takes no operands), hence macros. */
+#define GX_STR_(x)    #x
+#define GX_STR(x)     GX_STR_(x)
+#define GX_U          16 /* k steps (4 bytes each) per unrolled block */
+#define GX_STEP_BYTES 40 /* code bytes per k step (2 x LDM.W + 8 x SMLAD, 32-bit each) */
 
-#define GX_STEP                     \
-  "ldmia.w r12!, {r0-r3}\n\t"       \
-  "ldmia.w lr!, {r4-r7}\n\t"        \
-  "smlad r8, r0, r4, r8\n\t"        \
-  "smlad r8, r1, r5, r8\n\t"        \
-  "smlad r9, r0, r6, r9\n\t"        \
-  "smlad r9, r1, r7, r9\n\t"        \
-  "smlad r10, r2, r4, r10\n\t"      \
-  "smlad r10, r3, r5, r10\n\t"      \
-  "smlad r11, r2, r6, r11\n\t"      \
+/* The weight stream, in the order reds_gx22 loads its words:
+ *   gx_stream_head_t, then per channel pair: gx_rec_head_t, the k steps (GX_STEP_WORDS each,
+ *   one block-end address word after every block), gx_rec_tail_t; then a gx_rec_head_t whose
+ *   entry is the exit. */
+typedef struct {
+  uint32_t lo4, hi4; /* activation bounds: LDMIA r0!, {r4, r5}, then pushed into the frame */
+} gx_stream_head_t;
+typedef struct {
+  uint32_t base2[2][2]; /* [pixel a, b][channel 0, 1]: 2 * start value, a00 a01 a10 a11 */
+  uint32_t entry;       /* code address in the first block (Thumb bit set) */
+} gx_rec_head_t;        /* LDMIA lr!, {r8-r11, pc} */
+typedef struct {
+  uint32_t m[2];  /* reds_rqf multipliers of channels 0, 1 */
+  uint32_t c2[2]; /* 2 * c1 */
+  uint32_t e[2];  /* sh + 1 */
+  uint32_t j;     /* output index of channel 0 */
+} gx_rec_tail_t;  /* LDMIA lr!, {r0-r6} (GX_FIN2_HEAD: m in r0 r1, c in r2 r3, e in r4 r5, j r6) */
+/* reds_gx22's own frame at sp: push {r4, r5} (lo4, hi4), then push {r2, r3, r12}. */
+typedef struct {
+  int8_t *oa, *ob; /* LDM sp, {r0, r1, r12} at every finish */
+  const uint32_t *xbuf;
+  uint32_t lo4, hi4; /* LDRD r2, r3, [sp, #GX_FRAME_LO4] (GX_CLAMP4) */
+} gx_frame_t;
+#define GX_FRAME_LO4   12 /* offsetof(gx_frame_t, lo4) */
+#define GX_FRAME_BYTES 20 /* sizeof(gx_frame_t): dropped at exit */
+
+enum {
+  GX_STREAM_LO4 = offsetof(gx_stream_head_t, lo4) / 4,
+  GX_STREAM_HI4 = offsetof(gx_stream_head_t, hi4) / 4,
+  GX_STREAM_HEAD = sizeof(gx_stream_head_t) / 4,
+  GX_REC_BASE_A = offsetof(gx_rec_head_t, base2[0]) / 4, /* + channel: pixel a */
+  GX_REC_BASE_B = offsetof(gx_rec_head_t, base2[1]) / 4, /* + channel: pixel b */
+  GX_REC_ENTRY = offsetof(gx_rec_head_t, entry) / 4,
+  GX_REC_HEAD = sizeof(gx_rec_head_t) / 4,
+  GX_STEP_WORDS = 4,      /* w0[0,2], w0[1,3], w1[0,2], w1[1,3]: LDMIA.W lr!, {r4-r7} */
+  GX_STEP_CH_WORDS = 2,   /* channel c's words of a step start at 2 * c */
+  GX_BLOCK_END_WORDS = 1, /* the address word after each block of steps */
+  GX_TAIL_M = offsetof(gx_rec_tail_t, m) / 4,
+  GX_TAIL_C2 = offsetof(gx_rec_tail_t, c2) / 4,
+  GX_TAIL_E = offsetof(gx_rec_tail_t, e) / 4,
+  GX_TAIL_J = offsetof(gx_rec_tail_t, j) / 4,
+  GX_REC_TAIL = sizeof(gx_rec_tail_t) / 4,
+  GX_STREAM_END = GX_REC_HEAD /* 4 dummies and the exit address */
+};
+/* The register lists of the assembly below, word by word. */
+REDS_STATIC_ASSERT(gx_stream_head, GX_STREAM_LO4 == 0 && GX_STREAM_HI4 == 1 && GX_STREAM_HEAD == 2);
+REDS_STATIC_ASSERT(gx_rec_head, GX_REC_BASE_A == 0 && GX_REC_BASE_B == 2 && GX_REC_ENTRY == 4 &&
+                                    GX_REC_HEAD == 5);
+REDS_STATIC_ASSERT(gx_rec_tail, GX_TAIL_M == 0 && GX_TAIL_C2 == 2 && GX_TAIL_E == 4 &&
+                                    GX_TAIL_J == 6 && GX_REC_TAIL == 7);
+REDS_STATIC_ASSERT(gx_step, GX_STEP_WORDS == 2 * GX_STEP_CH_WORDS);
+REDS_STATIC_ASSERT(gx_frame, offsetof(gx_frame_t, oa) == 0 && offsetof(gx_frame_t, ob) == 4 &&
+                                 offsetof(gx_frame_t, xbuf) == 8 &&
+                                 offsetof(gx_frame_t, lo4) == GX_FRAME_LO4 &&
+                                 offsetof(gx_frame_t, hi4) == GX_FRAME_LO4 + 4 &&
+                                 sizeof(gx_frame_t) == GX_FRAME_BYTES);
+
+/* clang-format off: hand-laid assembly (one instruction per line) */
+#define GX_STEP                                                                                    \
+  "ldmia.w r12!, {r0-r3}\n\t"                                                                      \
+  "ldmia.w lr!, {r4-r7}\n\t"                                                                       \
+  "smlad r8, r0, r4, r8\n\t"                                                                       \
+  "smlad r8, r1, r5, r8\n\t"                                                                       \
+  "smlad r9, r0, r6, r9\n\t"                                                                       \
+  "smlad r9, r1, r7, r9\n\t"                                                                       \
+  "smlad r10, r2, r4, r10\n\t"                                                                     \
+  "smlad r10, r3, r5, r10\n\t"                                                                     \
+  "smlad r11, r2, r6, r11\n\t"                                                                     \
   "smlad r11, r3, r7, r11\n\t"
 #define GX_STEP4 GX_STEP GX_STEP GX_STEP GX_STEP
 /* acc (2a) -> requantized value with the output offset: c = 2*c1, m, e (see above) */
-#define GX_RQ(acc, m, c, e)                  \
-  "add r7, " c ", " acc ", asr #31\n\t"      \
-  "smmlar r7, " acc ", " m ", r7\n\t"        \
+#define GX_RQ(acc, m, c, e)                                                                        \
+  "add r7, " c ", " acc ", asr #31\n\t"                                                            \
+  "smmlar r7, " acc ", " m ", r7\n\t"                                                              \
   "asr " acc ", r7, " e "\n\t"
 
 /* Finish heads: the record's constants (m0 m1 c0 c1 e0 e1, output index) into r0-r6, then the
  * accumulators of two channels (or of the last odd one) requantized and saturated to int8. */
-#define GX_FIN2_HEAD                                              \
-  "ldmia lr!, {r0-r6}\n\t"                                        \
-  GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")    \
-  GX_RQ("r9", "r1", "r3", "r5") GX_RQ("r11", "r1", "r3", "r5")    \
-  "ssat r8, #8, r8\n\t"                                           \
-  "ssat r9, #8, r9\n\t"                                           \
-  "ssat r10, #8, r10\n\t"                                         \
-  "ssat r11, #8, r11\n\t"
-#define GX_FIN1_HEAD                                              \
-  "ldmia lr!, {r0-r6}\n\t"                                        \
-  GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")    \
-  "ssat r8, #8, r8\n\t"                                           \
-  "ssat r10, #8, r10\n\t"
-/* reds_gx22's own frame (pushed at entry: push {r4, r5} = lo4, hi4, then push {r2, r3, r12} =
- * oa, ob, xbuf): words, not a C struct, so these stack slots are plain numbers, no offsetof. */
-#define GX_FRAME_LO4 "12"   /* lo4, hi4 at [sp, #12], [sp, #16] */
-#define GX_FRAME_BYTES "20" /* 5 words dropped at exit */
-/* r8's int8 lanes clamped to [lo4, hi4], as reds_pack4_s8. */
-#define GX_CLAMP4                                                 \
-  "ldrd r2, r3, [sp, #" GX_FRAME_LO4 "]\n\t"                     \
-  "ssub8 r7, r8, r2\n\t"                                          \
-  "sel r8, r8, r2\n\t"                                            \
-  "ssub8 r7, r3, r8\n\t"                                          \
-  "sel r8, r8, r3\n\t"
+#define GX_FIN2_HEAD                                                                               \
+  "ldmia lr!, {r0-r6}\n\t" GX_RQ("r8", "r0", "r2", "r4") GX_RQ("r10", "r0", "r2", "r4")            \
+      GX_RQ("r9", "r1", "r3", "r5") GX_RQ("r11", "r1", "r3", "r5") "ssat r8, #8, r8\n\t"           \
+                                                                   "ssat r9, #8, r9\n\t"           \
+                                                                   "ssat r10, #8, r10\n\t"         \
+                                                                   "ssat r11, #8, r11\n\t"
+#define GX_FIN1_HEAD                                                                               \
+  "ldmia lr!, {r0-r6}\n\t" GX_RQ("r8", "r0", "r2", "r4")                                           \
+      GX_RQ("r10", "r0", "r2", "r4") "ssat r8, #8, r8\n\t"                                         \
+                                     "ssat r10, #8, r10\n\t"
+/* r8's int8 lanes clamped to [lo4, hi4] (from the frame, gx_frame_t), as reds_pack4_s8. */
+#define GX_CLAMP4                                                                                  \
+  "ldrd r2, r3, [sp, #" GX_STR(GX_FRAME_LO4) "]\n\t"                                               \
+                                             "ssub8 r7, r8, r2\n\t"                                \
+                                             "sel r8, r8, r2\n\t"                                  \
+                                             "ssub8 r7, r3, r8\n\t"                                \
+                                             "sel r8, r8, r3\n\t"
 
 /* void reds_gx22(const uint32_t *stream, const uint32_t *xbuf, int8_t *oa, int8_t *ob)
  * stream: lo4, hi4, records..., end; outputs oa[j], oa[j + 1], ob[j], ob[j + 1] per record.
  * Frame at sp: oa, ob, xbuf, lo4, hi4. Registers: r0-r3 pixel words, r4-r7 weight words,
  * r8-r11 accumulators a00 a01 a10 a11, r12 pixel pointer, lr stream pointer. */
-__asm__(
-    "\t.pushsection .text.reds_gx22,\"ax\",%progbits\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".p2align 2\n\t"
-    ".global reds_gx22\n\t"
-    ".type reds_gx22, %function\n\t"
-    ".thumb_func\n"
-    "reds_gx22:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "ldmia r0!, {r4, r5}\n\t"
-    "mov r12, r1\n\t"
-    "push {r4, r5}\n\t"
-    "push {r2, r3, r12}\n\t"
-    "mov lr, r0\n\t"
-    "ldmia lr!, {r8-r11, pc}\n"
-    ".global reds_gx22_exit\n"
-    "reds_gx22_exit:\n\t"
-    "add sp, #" GX_FRAME_BYTES "\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".p2align 2\n"
-    ".global reds_gx22_blk\n"
-    "reds_gx22_blk:\n\t"
-    GX_STEP4 GX_STEP4 GX_STEP4 GX_STEP4
-    "1:\n\t"
-    ".if (1b - reds_gx22_blk) != 640\n\t"
-    ".error \"reds_gx22: k step is not 40 bytes\"\n\t"
-    ".endif\n\t"
-    "ldr pc, [lr], #4\n"
-    /* two channels, no clamp (act range [-128, 127]) */
-    ".global reds_gx22_fin2\n"
-    "reds_gx22_fin2:\n\t"
-    GX_FIN2_HEAD
-    "ldm sp, {r0, r1, r12}\n\t"
-    "bfi r8, r9, #8, #8\n\t"
-    "bfi r10, r11, #8, #8\n\t"
-    "strh r10, [r1, r6]\n\t"
-    "strh r8, [r0, r6]\n\t"
-    "ldmia lr!, {r8-r11, pc}\n"
-    /* two channels, clamped to [lo, hi] in four lanes (SSUB8 + SEL, as reds_pack4_s8) */
-    ".global reds_gx22_fin2c\n"
-    "reds_gx22_fin2c:\n\t"
-    GX_FIN2_HEAD
-    "bfi r8, r9, #8, #8\n\t"
-    "bfi r8, r10, #16, #8\n\t"
-    "bfi r8, r11, #24, #8\n\t"
-    GX_CLAMP4
-    "ldm sp, {r0, r1, r12}\n\t"
-    "lsr r7, r8, #16\n\t"
-    "strh r7, [r1, r6]\n\t"
-    "strh r8, [r0, r6]\n\t"
-    "ldmia lr!, {r8-r11, pc}\n"
-    /* last channel of an odd count (a00, a10 only), no clamp */
-    ".global reds_gx22_fin1\n"
-    "reds_gx22_fin1:\n\t"
-    GX_FIN1_HEAD
-    "ldm sp, {r0, r1, r12}\n\t"
-    "strb r10, [r1, r6]\n\t"
-    "strb r8, [r0, r6]\n\t"
-    "ldmia lr!, {r8-r11, pc}\n"
-    /* last channel of an odd count, clamped */
-    ".global reds_gx22_fin1c\n"
-    "reds_gx22_fin1c:\n\t"
-    GX_FIN1_HEAD
-    "bfi r8, r10, #8, #8\n\t"
-    GX_CLAMP4
-    "ldm sp, {r0, r1, r12}\n\t"
-    "lsr r7, r8, #8\n\t"
-    "strb r7, [r1, r6]\n\t"
-    "strb r8, [r0, r6]\n\t"
-    "ldmia lr!, {r8-r11, pc}\n\t"
-    ".size reds_gx22, .-reds_gx22\n\t"
-    ".popsection\n");
+__asm__("\t.pushsection .text.reds_gx22,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n\t"
+        ".global reds_gx22\n\t"
+        ".type reds_gx22, %function\n\t"
+        ".thumb_func\n"
+        "reds_gx22:\n\t"
+        "push {r4-r11, lr}\n\t"
+        "ldmia r0!, {r4, r5}\n\t"
+        "mov r12, r1\n\t"
+        "push {r4, r5}\n\t"
+        "push {r2, r3, r12}\n\t"
+        "mov lr, r0\n\t"
+        "ldmia lr!, {r8-r11, pc}\n"
+        ".global reds_gx22_exit\n"
+        "reds_gx22_exit:\n\t"
+        "add sp, #" GX_STR(
+            GX_FRAME_BYTES) "\n\t"
+                            "pop {r4-r11, pc}\n\t"
+                            ".p2align 2\n"
+                            ".global reds_gx22_blk\n"
+                            "reds_gx22_blk:\n\t" GX_STEP4 GX_STEP4 GX_STEP4 GX_STEP4 "1:\n\t"
+                            ".if (1b - reds_gx22_blk) != " GX_STR(GX_U) " * " GX_STR(
+                                GX_STEP_BYTES) "\n\t"
+                                               ".error \"reds_gx22: k step is not 40 bytes\"\n\t"
+                                               ".endif\n\t"
+                                               "ldr pc, [lr], #4\n"
+                                               /* two channels, no clamp (act range [-128, 127]) */
+                                               ".global reds_gx22_fin2\n"
+                                               "reds_gx22_fin2:\n\t" GX_FIN2_HEAD
+                                               "ldm sp, {r0, r1, r12}\n\t"
+                                               "bfi r8, r9, #8, #8\n\t"
+                                               "bfi r10, r11, #8, #8\n\t"
+                                               "strh r10, [r1, r6]\n\t"
+                                               "strh r8, [r0, r6]\n\t"
+                                               "ldmia lr!, {r8-r11, pc}\n"
+                                               /* two channels, clamped to [lo, hi] in four lanes
+                                                  (SSUB8 + SEL, as reds_pack4_s8) */
+                                               ".global reds_gx22_fin2c\n"
+                                               "reds_gx22_fin2c:\n\t" GX_FIN2_HEAD
+                                               "bfi r8, r9, #8, #8\n\t"
+                                               "bfi r8, r10, #16, #8\n\t"
+                                               "bfi r8, r11, #24, #8\n\t" GX_CLAMP4
+                                               "ldm sp, {r0, r1, r12}\n\t"
+                                               "lsr r7, r8, #16\n\t"
+                                               "strh r7, [r1, r6]\n\t"
+                                               "strh r8, [r0, r6]\n\t"
+                                               "ldmia lr!, {r8-r11, pc}\n"
+                                               /* last channel of an odd count (a00, a10 only), no
+                                                  clamp */
+                                               ".global reds_gx22_fin1\n"
+                                               "reds_gx22_fin1:\n\t" GX_FIN1_HEAD
+                                               "ldm sp, {r0, r1, r12}\n\t"
+                                               "strb r10, [r1, r6]\n\t"
+                                               "strb r8, [r0, r6]\n\t"
+                                               "ldmia lr!, {r8-r11, pc}\n"
+                                               /* last channel of an odd count, clamped */
+                                               ".global reds_gx22_fin1c\n"
+                                               "reds_gx22_fin1c:\n\t" GX_FIN1_HEAD
+                                               "bfi r8, r10, #8, #8\n\t" GX_CLAMP4
+                                               "ldm sp, {r0, r1, r12}\n\t"
+                                               "lsr r7, r8, #8\n\t"
+                                               "strb r7, [r1, r6]\n\t"
+                                               "strb r8, [r0, r6]\n\t"
+                                               "ldmia lr!, {r8-r11, pc}\n\t"
+                                               ".size reds_gx22, .-reds_gx22\n\t"
+                                               ".popsection\n");
+/* clang-format on */
 void reds_gx22(const uint32_t *stream, const uint32_t *xbuf, int8_t *oa, int8_t *ob);
 extern const char reds_gx22_exit[], reds_gx22_blk[], reds_gx22_fin2[], reds_gx22_fin2c[],
     reds_gx22_fin1[], reds_gx22_fin1c[];
@@ -236,9 +289,9 @@ static inline void run_fill(int8_t *d, int8_t zp, int32_t n) {
 typedef struct {
   const int8_t *filter;
   int32_t wstride;            /* bytes between two output channels' rows */
-  int32_t ntaps, ci, ci_full; /* a row: ntaps runs of ci bytes, ci_full apart (gathered if sliced) */
-  int32_t kw, run4;           /* run4 > 0: each kernel row (kw taps) zero-padded to run4 bytes */
-  int32_t depth;              /* GEMM depth: ntaps * ci, or kh * run4 with padded kernel rows */
+  int32_t ntaps, ci, ci_full; /* a row: ntaps runs of ci bytes, ci_full apart (gathered) */
+  int32_t kw, run4;           /* run4 > 0: each kernel row (kw taps) zero-padded to run4 */
+  int32_t depth;              /* GEMM depth: ntaps * ci, or kh * run4 (padded kernel rows) */
   const int32_t *bias;
   const reds_channel_quant_t *q;
   int32_t in_off, out_off;
@@ -282,11 +335,15 @@ static int gx_usable(const gx_layer_t *L, int32_t co) {
 
 static int32_t gx_steps(const gx_layer_t *L) { return (L->depth + 3) >> 2; }
 static int32_t gx_blocks(int32_t steps) { return (steps + GX_U - 1) / GX_U; }
-static int32_t gx_rec_words(int32_t steps) { return 12 + 4 * steps + gx_blocks(steps); }
+static int32_t gx_rec_words(int32_t steps) {
+  return (GX_REC_HEAD + GX_REC_TAIL) + GX_STEP_WORDS * steps +
+         GX_BLOCK_END_WORDS * gx_blocks(steps);
+}
 
 /* Output channels per chunk: as many pairs as fit GX_WORDS, spread evenly over the chunks. */
 static int32_t gx_chunk(const gx_layer_t *L, int32_t co) {
-  const int32_t maxc = 2 * ((GX_WORDS - 7) / gx_rec_words(gx_steps(L)));
+  const int32_t maxc =
+      2 * ((GX_WORDS - GX_STREAM_HEAD - GX_STREAM_END) / gx_rec_words(gx_steps(L)));
   const int32_t nchunks = (co + maxc - 1) / maxc;
   const int32_t c = (co + nchunks - 1) / nchunks;
   return (c + 1) & ~1;
@@ -311,7 +368,8 @@ static const int8_t *gx_row(const gx_layer_t *L, int32_t o, int8_t *tmp) {
     return tmp;
   }
   if (L->ntaps == 1 || L->ci == L->ci_full) return w;
-  for (int32_t t = 0; t < L->ntaps; ++t) run_copy(tmp + (size_t)t * L->ci, w + (size_t)t * L->ci_full, L->ci);
+  for (int32_t t = 0; t < L->ntaps; ++t)
+    run_copy(tmp + (size_t)t * L->ci, w + (size_t)t * L->ci_full, L->ci);
   return tmp;
 }
 
@@ -322,9 +380,9 @@ static uint32_t gx_tail(const int8_t *p, int32_t n) {
   return v;
 }
 
-/* One weight row (depth bytes) into a record: doubled int16 pairs {w[0,2], w[1,3]} every 4 words
- * from w, one word skipped after each block (first: steps of the first block). Returns the
- * row's sum (for the input offset). */
+/* One weight row (depth bytes) into a record: doubled int16 pairs {w[0,2], w[1,3]} every
+ * GX_STEP_WORDS words from w, the block-end word skipped after each block (first: steps of the
+ * first block). Returns the row's sum (for the input offset). */
 static int32_t gx_wexp(uint32_t *w, const int8_t *row, int32_t depth, int32_t first) {
   int32_t sum = 0, i = 0, left = first;
   const int32_t full = depth & ~3;
@@ -332,7 +390,7 @@ static int32_t gx_wexp(uint32_t *w, const int8_t *row, int32_t depth, int32_t fi
     int32_t k = (full - i) >> 2;
     if (k > left) k = left;
     left -= k;
-    for (; k > 0; --k, i += 4, w += 4) {
+    for (; k > 0; --k, i += 4, w += GX_STEP_WORDS) {
       uint32_t v;
       memcpy(&v, row + i, 4);
       const uint32_t lo = reds_sxtb16(v), hi = reds_sxtb16_ror8(v);
@@ -341,7 +399,7 @@ static int32_t gx_wexp(uint32_t *w, const int8_t *row, int32_t depth, int32_t fi
       w[1] = reds_sadd16(hi, hi);
     }
     if (left == 0) { /* skip the block-end address slot */
-      ++w;
+      w += GX_BLOCK_END_WORDS;
       left = GX_U;
     }
   }
@@ -355,46 +413,51 @@ static int32_t gx_wexp(uint32_t *w, const int8_t *row, int32_t depth, int32_t fi
   return sum;
 }
 
-/* The stream of output channels oc0 .. oc0 + n - 1 (layout: see reds_gx22). tmp: depth bytes. */
+/* The stream of output channels oc0 .. oc0 + n - 1 (layout: gx_stream_head_t and the records
+ * above, see reds_gx22). tmp: depth bytes. */
 static void gx_build(uint32_t *s, const gx_layer_t *L, int32_t oc0, int32_t n, int8_t *tmp) {
   const int32_t steps = gx_steps(L), nb = gx_blocks(steps);
   const int32_t first = steps - (nb - 1) * GX_U; /* steps of the first (partial) block */
   const uint32_t blk = (uint32_t)(uintptr_t)reds_gx22_blk & ~1u;
   const uint32_t fin = n & 1 ? GX_CODE(L->clamp ? reds_gx22_fin1c : reds_gx22_fin1)
                              : GX_CODE(L->clamp ? reds_gx22_fin2c : reds_gx22_fin2);
-  *s++ = L->lo4;
-  *s++ = L->hi4;
+  s[GX_STREAM_LO4] = L->lo4;
+  s[GX_STREAM_HI4] = L->hi4;
+  s += GX_STREAM_HEAD;
   for (int32_t j = 0; j < n; j += 2) {
     const int single = (j + 1 == n);
-    uint32_t *cst = s + 5 + 4 * steps + nb;
-    s[4] = (blk + (uint32_t)(GX_U - first) * GX_STEP_BYTES) | 1u;
+    uint32_t *const steps0 = s + GX_REC_HEAD; /* the first k step */
+    uint32_t *const cst = steps0 + GX_STEP_WORDS * steps + GX_BLOCK_END_WORDS * nb;
+    s[GX_REC_ENTRY] = (blk + (uint32_t)(GX_U - first) * GX_STEP_BYTES) | 1u;
     for (int c = 0; c < 2; ++c) {
       const int32_t o = oc0 + j + (single ? 0 : c);
       int32_t sum = 0;
       if (c == 1 && single) { /* the odd last channel: zero weights in the second lane pair */
-        uint32_t *w = s + 7;
-        for (int32_t t = 0, len = first; t < steps; len = GX_U, ++w)
-          for (int32_t k = 0; k < len && t < steps; ++k, ++t, w += 4) w[0] = w[1] = 0;
+        uint32_t *w = steps0 + GX_STEP_CH_WORDS;
+        for (int32_t t = 0, len = first; t < steps; len = GX_U, w += GX_BLOCK_END_WORDS)
+          for (int32_t k = 0; k < len && t < steps; ++k, ++t, w += GX_STEP_WORDS) w[0] = w[1] = 0;
       } else {
-        sum = gx_wexp(s + 5 + 2 * c, gx_row(L, o, tmp), L->depth, first);
+        sum = gx_wexp(steps0 + GX_STEP_CH_WORDS * c, gx_row(L, o, tmp), L->depth, first);
       }
       int32_t base = (int32_t)((uint32_t)L->in_off * (uint32_t)sum);
       if (L->bias != NULL) base = reds_add_wrap(base, L->bias[o]);
-      s[c] = s[c + 2] = (uint32_t)base * 2u;
+      s[GX_REC_BASE_A + c] = s[GX_REC_BASE_B + c] = (uint32_t)base * 2u;
       reds_rqf_t f = {0, 0, 0};
       (void)reds_rqf_init(&f, L->q->multiplier[o], L->q->shift[o], L->out_off); /* gx_usable */
-      cst[c] = (uint32_t)f.m;
-      cst[2 + c] = (uint32_t)f.c1 * 2u;
-      cst[4 + c] = (uint32_t)f.sh + 1u;
+      cst[GX_TAIL_M + c] = (uint32_t)f.m;
+      cst[GX_TAIL_C2 + c] = (uint32_t)f.c1 * 2u;
+      cst[GX_TAIL_E + c] = (uint32_t)f.sh + 1u;
     }
-    uint32_t *a = s + 5 + 4 * first; /* block ends: next block, then the finish */
-    for (int32_t b = 1; b < nb; ++b, a += 1 + 4 * GX_U) *a = blk | 1u;
+    /* block ends: next block, then the finish */
+    uint32_t *a = steps0 + GX_STEP_WORDS * first;
+    for (int32_t b = 1; b < nb; ++b, a += GX_BLOCK_END_WORDS + GX_STEP_WORDS * GX_U) *a = blk | 1u;
     *a = single ? fin : GX_CODE(L->clamp ? reds_gx22_fin2c : reds_gx22_fin2);
-    cst[6] = (uint32_t)(oc0 + j);
-    s = cst + 7;
+    cst[GX_TAIL_J] = (uint32_t)(oc0 + j);
+    s = cst + GX_REC_TAIL;
   }
-  s[0] = s[1] = s[2] = s[3] = 0;
-  s[4] = GX_CODE(reds_gx22_exit);
+  /* the end: a record head of dummies whose entry is the exit */
+  s[GX_REC_BASE_A] = s[GX_REC_BASE_A + 1] = s[GX_REC_BASE_B] = s[GX_REC_BASE_B + 1] = 0;
+  s[GX_REC_ENTRY] = GX_CODE(reds_gx22_exit);
 }
 
 /* n >= 1 steps of both pixels sign-extended: per 4 bytes {xa[0,2], xa[1,3], xb[0,2], xb[1,3]}.
@@ -441,7 +504,8 @@ static void gx_xexp_rows(const int8_t *xa, int32_t sa, const int8_t *xb, int32_t
 
 /* The pointwise GEMM on reds_gx22 (see gx_build); separate function: its stack buffers are not
  * added to the fallback's. */
-static void pointwise_gx(const gx_layer_t *L, const reds_pw_row_t *rows, int32_t nrows, int32_t co) {
+static void pointwise_gx(const gx_layer_t *L, const reds_pw_row_t *rows, int32_t nrows,
+                         int32_t co) {
   uint32_t ws[GX_WORDS], xbuf[GX_XWORDS];
   const int32_t cc = gx_chunk(L, co);
   for (int32_t oc0 = 0; oc0 < co; oc0 += cc) {
@@ -465,8 +529,9 @@ static void pointwise_gx(const gx_layer_t *L, const reds_pw_row_t *rows, int32_t
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void im2col_gx(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh,
-                             int32_t kw, int32_t y0, int32_t x0, int8_t zp, int8_t *buf) {
+static inline void
+im2col_gx(const int8_t *img, int32_t H, int32_t W, int32_t ci, int32_t kh, int32_t kw, int32_t y0,
+          int32_t x0, int8_t zp, int8_t *buf) {
   const int32_t run = kw * ci;
   const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = (W - x0) < kw ? (W - x0) : kw;
   const int32_t pre = kx0 * ci, mid = (kx1 - kx0) * ci, post = run - pre - mid;
@@ -558,8 +623,10 @@ static void conv_gx(const reds_conv_params_t *p, gx_layer_t *L, const reds_dims_
           x[1] = x[0];
           xs[1] = xs[0];
         }
-        if (rows_ok) gx_xexp_rows(x[0], xs[0], x[1], xs[1], kh, padded ? run4 : run, xbuf);
-        else gx_xexp(x[0], x[1], L->depth, xbuf);
+        if (rows_ok)
+          gx_xexp_rows(x[0], xs[0], x[1], xs[1], kh, padded ? run4 : run, xbuf);
+        else
+          gx_xexp(x[0], x[1], L->depth, xbuf);
         int8_t *oa = obase + (size_t)i * co;
         reds_gx22(ws, xbuf, oa, two ? oa + co : oa);
       }

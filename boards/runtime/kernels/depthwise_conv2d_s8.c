@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * DEPTHWISE_CONV_2D int8, depth multiplier 1, with width slicing (docs in reds_kernels.h).
  *
- * DSP path (depthwise_conv2d_s8_dsp.c, REDS_USE_DSP on Armv7E-M): per 4-channel block the input rows are
- * sign-extended once into a ring of zero-point-padded rows, so every window (interior or
+ * DSP path (depthwise_conv2d_s8_dsp.c, REDS_USE_DSP on Armv7E-M): per 4-channel block the input
+ * rows are sign-extended once into a ring of zero-point-padded rows, so every window (interior or
  * border) is the same branch-free loop; 3x3 windows run as one asm loop per output row.
  * Generic path (portable C, and DSP shapes the ring does not fit): channels in blocks of four
  * (outer loop): the block's bias, requantization constants (reds_rq_init) and in_off * sum of
@@ -46,7 +46,7 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
                                        const reds_dims_t *filt, const int8_t *filter_data,
                                        const int32_t *bias, const reds_dims_t *out,
                                        int8_t *out_data) {
-#ifdef REDS_HAVE_XEXP
+#ifdef REDS_KERNELS_DSP
   if (reds_depthwise_conv2d_s8_dsp(p, q, in, in_data, filt, filter_data, bias, out, out_data))
     return REDS_OK;
 #endif
@@ -91,8 +91,10 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
             acc[1] = (acc_t)base4[1];
             acc[2] = (acc_t)base4[2];
             acc[3] = (acc_t)base4[3];
-            if (is3x3) dw_window4(x, wc, xrow, C, c_full, 3, 3, acc); /* constant trip counts */
-            else dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
+            if (is3x3)
+              dw_window4(x, wc, xrow, C, c_full, 3, 3, acc); /* constant trip counts */
+            else
+              dw_window4(x, wc, xrow, C, c_full, kh, kw, acc);
           } else {
             const int32_t kx0 = x0 < 0 ? -x0 : 0;
             const int32_t kx1 = (W - x0) < kw ? (W - x0) : kw;
@@ -108,9 +110,9 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
           }
           uint32_t v;
           if (fast) {
-            v = reds_pack4_s8(reds_rqf((int32_t)acc[0], &rqf[0]), reds_rqf((int32_t)acc[1], &rqf[1]),
-                              reds_rqf((int32_t)acc[2], &rqf[2]), reds_rqf((int32_t)acc[3], &rqf[3]),
-                              lo4, hi4);
+            v = reds_pack4_s8(
+                reds_rqf((int32_t)acc[0], &rqf[0]), reds_rqf((int32_t)acc[1], &rqf[1]),
+                reds_rqf((int32_t)acc[2], &rqf[2]), reds_rqf((int32_t)acc[3], &rqf[3]), lo4, hi4);
           } else {
             v = reds_pack4_s8(reds_rq((int32_t)acc[0], &rq[0]) + out_off,
                               reds_rq((int32_t)acc[1], &rq[1]) + out_off,
@@ -142,7 +144,8 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
           const int8_t *wr = filter_data + ((size_t)ky0 * kw + kx0) * c_full + c;
           for (int32_t ky = ky0; ky < ky1; ++ky, xr += xrow, wr += (size_t)kw * c_full) {
             const int8_t *xp = xr, *wp = wr;
-            for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wp += c_full) acc += (*xp + in_off) * *wp;
+            for (int32_t kx = kx0; kx < kx1; ++kx, xp += C, wp += c_full)
+              acc += (*xp + in_off) * *wp;
           }
           *o = reds_rq_finish(reds_add_wrap(acc, bc), &rq, out_off, lo, hi);
         }
@@ -151,8 +154,6 @@ reds_status_t reds_depthwise_conv2d_s8(const reds_conv_params_t *p, const reds_c
   }
   return REDS_OK;
 }
-
-size_t reds_depthwise_conv2d_s8_scratch_size(void) { return 0; }
 
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
@@ -173,7 +174,9 @@ static reds_status_t dw_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *f
   return REDS_OK;
 }
 
-static reds_status_t dw_prepare(reds_ctx_t *ctx, uint32_t oi) { return reds_prepare_conv(ctx, oi, 1); }
+static reds_status_t dw_prepare(reds_ctx_t *ctx, uint32_t oi) {
+  return reds_prepare_conv(ctx, oi, 1);
+}
 
 static reds_status_t dw_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t *ad, uint32_t k,
                               uint64_t *macs) {
@@ -195,5 +198,11 @@ static reds_status_t dw_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   return reds_depthwise_conv2d_s8(&a.p, &a.q, &a.in, a.x, &a.filt, a.w, a.bias, &a.out, a.y);
 }
 
-const reds_op_kernel_t reds_op_depthwise_conv2d = {REDS_OP_DEPTHWISE_CONV_2D, 2, dw_options,
-                                                   dw_prepare, dw_check, dw_eval};
+const reds_op_kernel_t reds_op_depthwise_conv2d = {
+    .options_type = REDS_OPTIONS_DEPTHWISE_CONV_2D,
+    .options = dw_options,
+    .prepare = dw_prepare,
+    .check = dw_check,
+    .eval = dw_eval,
+    .per_channel_quant = 1,
+};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * DEPTHWISE_CONV_2D int8, the DSP path (REDS_USE_DSP on Armv7E-M: Cortex-M4 / M7 / M33), kept
  * apart from the portable kernel in depthwise_conv2d_s8.c, which calls it first and falls back
- * to the portable code for shapes it does not take. Same results bit for bit (tests/runtime
+ * to the portable code for shapes it does not take. Same results bit for bit (tests/c/runtime
  * compare both against tflite_micro; build without -DREDS_USE_DSP for the reference path).
  * Inline assembly reads struct fields through offsetof / sizeof operands ("i"), never literal
  * offsets. */
@@ -27,8 +27,8 @@
  * they never share a slot), each input row is expanded once per block for any stride. A tail
  * block (1-3 channels) loads only its bytes and has zero weights in the unused lanes. */
 enum {
-  DW_KMAX = 25,         /* taps per window (up to 5x5) */
-  DW_RING_BYTES = 3072  /* kh * (padded row width) * 8 bytes: 3x3 up to ~125 columns */
+  DW_KMAX = 25,        /* taps per window (up to 5x5) */
+  DW_RING_BYTES = 3072 /* kh * (padded row width) * 8 bytes: 3x3 up to ~125 columns */
 };
 
 /* Constants of one 4-channel block, at the offsets the 3x3 asm reads them. */
@@ -42,29 +42,29 @@ typedef struct {
   uint32_t unused;          /* 84 */
   uint32_t wx[2 * DW_KMAX]; /* 88: tap t: {w0, w2}, {w1, w3} sign-extended */
 } dw_block_t;
-typedef char dw_block_layout_check[(offsetof(dw_block_t, rqf) == 16 && sizeof(reds_rqf_t) == 12 &&
-                                    offsetof(dw_block_t, lo4) == 64 && offsetof(dw_block_t, wx) == 88)
-                                       ? 1
-                                       : -1];
+REDS_STATIC_ASSERT(dw_block_layout, offsetof(dw_block_t, rqf) == 16 && sizeof(reds_rqf_t) == 12 &&
+                                        offsetof(dw_block_t, lo4) == 64 &&
+                                        offsetof(dw_block_t, wx) == 88);
 
+/* clang-format off: hand-laid assembly (one instruction per line) */
 /* One tap: input pair at [row + xo], weights at [k + wo]. */
-#define DWR_T(row, xo, wo)                             \
-  "ldrd   %[x0], %[x1], [%[" row "], #" xo "]\n\t"     \
-  "ldrd   %[w0], %[w1], [%[k], #(%c[o_wx]+" wo ")]\n\t" \
-  "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"              \
-  "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"              \
-  "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"              \
+#define DWR_T(row, xo, wo)                                                                         \
+  "ldrd   %[x0], %[x1], [%[" row "], #" xo "]\n\t"                                                 \
+  "ldrd   %[w0], %[w1], [%[k], #(%c[o_wx]+" wo ")]\n\t"                                            \
+  "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                                          \
+  "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                                          \
+  "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                                          \
   "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
 /* reds_rqf of channel j in place, the constant c1 folded into the 64-bit start value (t holds
  * 2^30): {hi, lo} = {c1 - [a < 0], 2^30 - [a < 0] * 2^31} = c1 * 2^32 + (a < 0 ? -2^30 : 2^30),
  * then SMLAL adds a*m and a = hi >> sh, the same value as reds_rqf. */
-#define DWR_RQF(a, j)                                  \
-  "ldrd   %[w0], %[w1], [%[k], #(%c[o_rqf]+%c[rqf_size]*" j ")]\n\t" \
-  "asr    %[x1], %[" a "], #31\n\t"                    \
-  "add    %[x0], %[t], %[x1], lsl #31\n\t"             \
-  "add    %[x1], %[x1], %[w1]\n\t"                     \
-  "smlal  %[x0], %[x1], %[" a "], %[w0]\n\t"           \
-  "ldr    %[w0], [%[k], #(%c[o_rqf]+%c[rqf_size]*" j "+%c[o_sh])]\n\t" \
+#define DWR_RQF(a, j)                                                                              \
+  "ldrd   %[w0], %[w1], [%[k], #(%c[o_rqf]+%c[rqf_size]*" j ")]\n\t"                               \
+  "asr    %[x1], %[" a "], #31\n\t"                                                                \
+  "add    %[x0], %[t], %[x1], lsl #31\n\t"                                                         \
+  "add    %[x1], %[x1], %[w1]\n\t"                                                                 \
+  "smlal  %[x0], %[x1], %[" a "], %[w0]\n\t"                                                       \
+  "ldr    %[w0], [%[k], #(%c[o_rqf]+%c[rqf_size]*" j "+%c[o_sh])]\n\t"                             \
   "asr    %[" a "], %[x1], %[w0]\n\t"
 
 /* One output row of 3x3 windows for a full 4-channel block, as one register-resident asm loop:
@@ -78,17 +78,18 @@ static void dw_row3x3(const dw_block_t *k, const uint32_t *r, int32_t n, int8_t 
   __asm__ volatile(
       "1:\n\t"
       "ldrd   %[a0], %[a1], [%[k], #%c[o_base]]\n\t"
-      "ldrd   %[a2], %[a3], [%[k], #(%c[o_base]+8)]\n\t"
-      DWR_T("r", "0", "0") DWR_T("r", "8", "8") DWR_T("r", "16", "16")
-      "ldr    %[w0], [%[k], #%c[o_row_bytes]]\n\t"
-      "add    %[t], %[r], %[w0]\n\t"
-      DWR_T("t", "0", "24") DWR_T("t", "8", "32") DWR_T("t", "16", "40")
-      "ldr    %[w0], [%[k], #%c[o_row_bytes]]\n\t"
-      "add    %[t], %[t], %[w0]\n\t"
-      DWR_T("t", "0", "48") DWR_T("t", "8", "56") DWR_T("t", "16", "64")
-      "mov    %[t], #0x40000000\n\t"
-      DWR_RQF("a0", "0") DWR_RQF("a1", "1")
-      DWR_RQF("a2", "2") DWR_RQF("a3", "3")
+      "ldrd   %[a2], %[a3], [%[k], #(%c[o_base]+8)]\n\t" DWR_T("r", "0", "0") DWR_T("r", "8", "8")
+          DWR_T("r", "16",
+                "16") "ldr    %[w0], [%[k], #%c[o_row_bytes]]\n\t"
+                      "add    %[t], %[r], %[w0]\n\t" DWR_T("t", "0", "24") DWR_T("t", "8", "32")
+                          DWR_T(
+                              "t", "16",
+                              "40") "ldr    %[w0], [%[k], #%c[o_row_bytes]]\n\t"
+                                    "add    %[t], %[t], %[w0]\n\t" DWR_T("t", "0", "48")
+                                        DWR_T("t", "8", "56") DWR_T(
+                                            "t", "16",
+                                            "64") "mov    %[t], #0x40000000\n\t" DWR_RQF("a0", "0")
+                                            DWR_RQF("a1", "1") DWR_RQF("a2", "2") DWR_RQF("a3", "3")
       /* saturate to int8, four lanes into a0 (the BFIs overwrite a0's upper bits) */
       "ssat   %[a0], #8, %[a0]\n\t"
       "ssat   %[a1], #8, %[a1]\n\t"
@@ -113,17 +114,22 @@ static void dw_row3x3(const dw_block_t *k, const uint32_t *r, int32_t n, int8_t 
       : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),
         [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [r] "+r"(r), [n] "+r"(n),
         [o] "+r"(o)
-      : [k] "r"(k), [o_base] "i"(offsetof(dw_block_t, base)), [o_rqf] "i"(offsetof(dw_block_t, rqf)),
-        [rqf_size] "i"(sizeof(reds_rqf_t)), [o_sh] "i"(offsetof(reds_rqf_t, sh)),
-        [o_lo4] "i"(offsetof(dw_block_t, lo4)), [o_out_step] "i"(offsetof(dw_block_t, out_step)),
+      : [k] "r"(k), [o_base] "i"(offsetof(dw_block_t, base)),
+        [o_rqf] "i"(offsetof(dw_block_t, rqf)), [rqf_size] "i"(sizeof(reds_rqf_t)),
+        [o_sh] "i"(offsetof(reds_rqf_t, sh)), [o_lo4] "i"(offsetof(dw_block_t, lo4)),
+        [o_out_step] "i"(offsetof(dw_block_t, out_step)),
         [o_row_bytes] "i"(offsetof(dw_block_t, row_bytes)),
         [o_win_step] "i"(offsetof(dw_block_t, win_step)), [o_wx] "i"(offsetof(dw_block_t, wx))
       : "cc", "memory");
 }
 
+/* clang-format on */
+
 /* Any kh x kw window over the ring rows rp[ky] (at the window's first column). */
-static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int32_t kh, int32_t kw) {
-  acc_t a0 = (acc_t)k->base[0], a1 = (acc_t)k->base[1], a2 = (acc_t)k->base[2], a3 = (acc_t)k->base[3];
+static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int32_t kh,
+                             int32_t kw) {
+  acc_t a0 = (acc_t)k->base[0], a1 = (acc_t)k->base[1], a2 = (acc_t)k->base[2],
+        a3 = (acc_t)k->base[3];
   const uint32_t *wq = k->wx;
   for (int32_t ky = 0; ky < kh; ++ky) {
     const uint32_t *xp = rp[ky];
@@ -135,8 +141,8 @@ static inline uint32_t dw_px(const dw_block_t *k, const uint32_t *const *rp, int
     }
   }
   return reds_pack4_s8(reds_rqf((int32_t)a0, &k->rqf[0]), reds_rqf((int32_t)a1, &k->rqf[1]),
-                       reds_rqf((int32_t)a2, &k->rqf[2]), reds_rqf((int32_t)a3, &k->rqf[3]),
-                       k->lo4, k->hi4);
+                       reds_rqf((int32_t)a2, &k->rqf[2]), reds_rqf((int32_t)a3, &k->rqf[3]), k->lo4,
+                       k->hi4);
 }
 
 /* Where the padded rows of a block go: padded row r (input row r + y_first) into ring slot
@@ -173,8 +179,8 @@ static inline uint32_t *dw_image_slot(const dw_rows_t *g, int32_t r, int32_t slo
 #if defined(__GNUC__)
 __attribute__((noinline)) /* inlined, its loops share dw_ring's registers and spill */
 #endif
-static void dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int32_t r_begin,
-                           int32_t r_end) {
+static void
+dw_expand_rows(const dw_rows_t *g, const int8_t *img, int32_t n, int32_t r_begin, int32_t r_end) {
   const int32_t C = g->C;
   int32_t i0, i1;
   dw_image_cols(g, &i0, &i1);
@@ -211,8 +217,10 @@ static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds
   const int8_t *w = filter_data + c;
   for (int32_t t = 0; t < ntaps; ++t, w += c_full) {
     uint32_t v = 0;
-    if (n == 4) memcpy(&v, w, 4);
-    else memcpy(&v, w, (size_t)n); /* the unused lanes stay 0 */
+    if (n == 4)
+      memcpy(&v, w, 4);
+    else
+      memcpy(&v, w, (size_t)n); /* the unused lanes stay 0 */
     const uint32_t x02 = reds_sxtb16(v), x13 = reds_sxtb16_ror8(v);
     k->wx[2 * t] = x02;
     k->wx[2 * t + 1] = x13;
@@ -238,16 +246,16 @@ static void dw_block_init(dw_block_t *k, const reds_conv_params_t *p, const reds
  *   B += SMLATB(P0, Wa) + SMLAD(P2, Wb)   (x1 w0, x2 w1 + x3 w2)
  * 4 MAC instructions for 6 MACs. Weights and start values are stored doubled, so the tile holds
  * A = 2a (exact: the layer check keeps |a| < 2^29) and requantizes in 3 instructions,
- * SMMLAR(A, m, 2*c1 + (A >> 31)) >> e (the identity above GX_RQ in conv2d_s8.c). */
+ * SMMLAR(A, m, 2*c1 + (A >> 31)) >> e (the identity above GX_RQ in conv2d_s8_dsp.c). */
 typedef struct {
-  int32_t base2[4];   /*  0: 2 * (bias + in_off * sum w) */
-  int32_t rq[4][3];   /* 16: per channel {m, 2*c1, e = sh + 1} */
-  uint32_t lo4, hi4;  /* 64 */
-  uint32_t o_step;    /* 72: 2 * C (output bytes per window pair) */
-  uint32_t d1, d2;    /* 76, 80: bytes from ring row 0 to row 1, row 1 to row 2 */
-  uint32_t boff[2];   /* 84, 88: window B's output relative to A's (C, C + 2; a scratch word
-                         for the last window of an odd row) */
-  uint32_t o_end;     /* 92: o after the last window pair of the call */
+  int32_t base2[4];    /*  0: 2 * (bias + in_off * sum w) */
+  int32_t rq[4][3];    /* 16: per channel {m, 2*c1, e = sh + 1} */
+  uint32_t lo4, hi4;   /* 64 */
+  uint32_t o_step;     /* 72: 2 * C (output bytes per window pair) */
+  uint32_t d1, d2;     /* 76, 80: bytes from ring row 0 to row 1, row 1 to row 2 */
+  uint32_t boff[2];    /* 84, 88: window B's output relative to A's (C, C + 2; a scratch word
+                          for the last window of an odd row) */
+  uint32_t o_end;      /* 92: o after the last window pair of the call */
   uint32_t w[4][3][2]; /* 96: channel j, row ky: {2w0, 2w1}, {2w1, 2w2} */
   uint32_t rows_left;  /* 192: output rows the call still runs (the current one included) */
   uint32_t o_row;      /* 196: output bytes per row (Wo * C) */
@@ -256,78 +264,70 @@ typedef struct {
 } dw_pair_t;
 /* The asm takes offsets as operands; it relies only on base2 first, lo4 / hi4, boff[0] / boff[1]
  * and o_fix / r_skip adjacent (LDRD pairs). */
-typedef char dw_pair_layout_check[(offsetof(dw_pair_t, base2) == 0 &&
-                                   offsetof(dw_pair_t, hi4) == offsetof(dw_pair_t, lo4) + 4 &&
-                                   offsetof(dw_pair_t, r_skip) == offsetof(dw_pair_t, o_fix) + 4)
-                                      ? 1
-                                      : -1];
+REDS_STATIC_ASSERT(dw_pair_layout,
+                   offsetof(dw_pair_t, base2) == 0 &&
+                       offsetof(dw_pair_t, hi4) == offsetof(dw_pair_t, lo4) + 4 &&
+                       offsetof(dw_pair_t, r_skip) == offsetof(dw_pair_t, o_fix) + 4);
 
+/* clang-format off: hand-laid assembly (one instruction per line) */
 /* One row of channel j: its P0 / P2 words in P0 / P2, its weights {Wa, Wb} at [k + wo]. */
-#define DWP_CH(P0, P2, wo, A, B)                              \
-  "ldrd   %[w0], %[w1], [%[k], #(" wo ")]\n\t"                \
-  "smlad  %[" A "], %[" P0 "], %[w0], %[" A "]\n\t"           \
-  "smlabt %[" A "], %[" P2 "], %[w1], %[" A "]\n\t"           \
-  "smlatb %[" B "], %[" P0 "], %[w0], %[" B "]\n\t"           \
+#define DWP_CH(P0, P2, wo, A, B)                                                                   \
+  "ldrd   %[w0], %[w1], [%[k], #(" wo ")]\n\t"                                                     \
+  "smlad  %[" A "], %[" P0 "], %[w0], %[" A "]\n\t"                                                \
+  "smlabt %[" A "], %[" P2 "], %[w1], %[" A "]\n\t"                                                \
+  "smlatb %[" B "], %[" P0 "], %[w0], %[" B "]\n\t"                                                \
   "smlad  %[" B "], %[" P2 "], %[w1], %[" B "]\n\t"
 /* Row ky of half h (channels 2h, 2h + 1 at ring row r): LDRD the two channels' P0, P2. */
-#define DWP_ROW(h, ky)                                                    \
-  "ldrd   %[p0], %[p1], [%[r], #(8*" h ")]\n\t"                           \
-  "ldrd   %[q0], %[q1], [%[r], #(8*" h "+16)]\n\t"                        \
-  DWP_CH("p0", "q0", "%c[o_w]+%c[w_row]*(3*(2*" h ")+" ky ")", "A0", "B0")   \
-  DWP_CH("p1", "q1", "%c[o_w]+%c[w_row]*(3*(2*" h "+1)+" ky ")", "A1", "B1")
+#define DWP_ROW(h, ky)                                                                             \
+  "ldrd   %[p0], %[p1], [%[r], #(8*" h ")]\n\t"                                                    \
+  "ldrd   %[q0], %[q1], [%[r], #(8*" h                                                             \
+  "+16)]\n\t" DWP_CH("p0", "q0", "%c[o_w]+%c[w_row]*(3*(2*" h ")+" ky ")", "A0", "B0")             \
+      DWP_CH("p1", "q1", "%c[o_w]+%c[w_row]*(3*(2*" h "+1)+" ky ")", "A1", "B1")
 /* Requantize A and B of channel j (constants at [k + 16 + 12 j]). */
-#define DWP_RQ(j, A, B)                                       \
-  "ldrd   %[w0], %[w1], [%[k], #(%c[o_rq]+%c[rq_size]*(" j "))]\n\t" \
-  "ldr    %[p0], [%[k], #(%c[o_rq]+%c[rq_size]*(" j ")+%c[rq_e])]\n\t" \
-  "add    %[p1], %[w1], %[" A "], asr #31\n\t"                \
-  "smmlar %[" A "], %[" A "], %[w0], %[p1]\n\t"               \
-  "asr    %[" A "], %[" A "], %[p0]\n\t"                      \
-  "add    %[p1], %[w1], %[" B "], asr #31\n\t"                \
-  "smmlar %[" B "], %[" B "], %[w0], %[p1]\n\t"               \
+#define DWP_RQ(j, A, B)                                                                            \
+  "ldrd   %[w0], %[w1], [%[k], #(%c[o_rq]+%c[rq_size]*(" j "))]\n\t"                               \
+  "ldr    %[p0], [%[k], #(%c[o_rq]+%c[rq_size]*(" j ")+%c[rq_e])]\n\t"                             \
+  "add    %[p1], %[w1], %[" A "], asr #31\n\t"                                                     \
+  "smmlar %[" A "], %[" A "], %[w0], %[p1]\n\t"                                                    \
+  "asr    %[" A "], %[" A "], %[p0]\n\t"                                                           \
+  "add    %[p1], %[w1], %[" B "], asr #31\n\t"                                                     \
+  "smmlar %[" B "], %[" B "], %[w0], %[p1]\n\t"                                                    \
   "asr    %[" B "], %[" B "], %[p0]\n\t"
-#define DWP_CLAMP                                             \
-  "ldrd   %[p0], %[p1], [%[k], #%c[o_lo4]]\n\t"              \
-  "ssub8  %[w0], %[A0], %[p0]\n\t"                            \
-  "sel    %[A0], %[A0], %[p0]\n\t"                            \
-  "ssub8  %[w0], %[p1], %[A0]\n\t"                            \
+#define DWP_CLAMP                                                                                  \
+  "ldrd   %[p0], %[p1], [%[k], #%c[o_lo4]]\n\t"                                                    \
+  "ssub8  %[w0], %[A0], %[p0]\n\t"                                                                 \
+  "sel    %[A0], %[A0], %[p0]\n\t"                                                                 \
+  "ssub8  %[w0], %[p1], %[A0]\n\t"                                                                 \
   "sel    %[A0], %[A0], %[p1]\n\t"
 /* Half h: start values, 3 rows (`rows`: half 0 walks r down rows 0, 1, 2, half 1 back up),
  * requantize, saturate, pack {A_2h, A_2h+1, B_2h, B_2h+1}, optional clamp, two STRH. */
-#define DWP_HALF(h, rows, clamp)                              \
-  "ldrd   %[A0], %[A1], [%[k], #(8*" h ")]\n\t" /* base2 is at 0 */ \
-  "mov    %[B0], %[A0]\n\t"                                   \
-  "mov    %[B1], %[A1]\n\t"                                   \
-  rows                                                        \
-  DWP_RQ("2*" h, "A0", "B0")                                  \
-  DWP_RQ("2*" h "+1", "A1", "B1")                             \
-  "ssat   %[A0], #8, %[A0]\n\t"                               \
-  "ssat   %[A1], #8, %[A1]\n\t"                               \
-  "ssat   %[B0], #8, %[B0]\n\t"                               \
-  "ssat   %[B1], #8, %[B1]\n\t"                               \
-  "bfi    %[A0], %[A1], #8, #8\n\t"                           \
-  "bfi    %[A0], %[B0], #16, #8\n\t"                          \
-  "bfi    %[A0], %[B1], #24, #8\n\t"                          \
-  clamp                                                       \
-  "ldr    %[p0], [%[k], #(%c[o_boff]+4*" h ")]\n\t"          \
-  "strh   %[A0], [%[o], #(2*" h ")]\n\t"                      \
-  "lsr    %[A0], %[A0], #16\n\t"                              \
-  "strh   %[A0], [%[o], %[p0]]\n\t"
-#define DWP_ROWS_DOWN                                         \
-  DWP_ROW("0", "0")                                           \
-  "ldr    %[w0], [%[k], #%c[o_d1]]\n\t"                             \
-  "add    %[r], %[r], %[w0]\n\t"                              \
-  DWP_ROW("0", "1")                                           \
-  "ldr    %[w0], [%[k], #%c[o_d2]]\n\t"                             \
-  "add    %[r], %[r], %[w0]\n\t"                              \
-  DWP_ROW("0", "2")
-#define DWP_ROWS_UP                                           \
-  DWP_ROW("1", "2")                                           \
-  "ldr    %[w0], [%[k], #%c[o_d2]]\n\t"                             \
-  "sub    %[r], %[r], %[w0]\n\t"                              \
-  DWP_ROW("1", "1")                                           \
-  "ldr    %[w0], [%[k], #%c[o_d1]]\n\t"                             \
-  "sub    %[r], %[r], %[w0]\n\t"                              \
-  DWP_ROW("1", "0")
+#define DWP_HALF(h, rows, clamp)                                                                   \
+  "ldrd   %[A0], %[A1], [%[k], #(8*" h ")]\n\t" /* base2 is at 0 */                                \
+  "mov    %[B0], %[A0]\n\t"                                                                        \
+  "mov    %[B1], %[A1]\n\t" rows DWP_RQ("2*" h, "A0", "B0")                                        \
+      DWP_RQ("2*" h "+1", "A1", "B1") "ssat   %[A0], #8, %[A0]\n\t"                                \
+                                      "ssat   %[A1], #8, %[A1]\n\t"                                \
+                                      "ssat   %[B0], #8, %[B0]\n\t"                                \
+                                      "ssat   %[B1], #8, %[B1]\n\t"                                \
+                                      "bfi    %[A0], %[A1], #8, #8\n\t"                            \
+                                      "bfi    %[A0], %[B0], #16, #8\n\t"                           \
+                                      "bfi    %[A0], %[B1], #24, #8\n\t" clamp                     \
+                                      "ldr    %[p0], [%[k], #(%c[o_boff]+4*" h ")]\n\t"            \
+                                      "strh   %[A0], [%[o], #(2*" h ")]\n\t"                       \
+                                      "lsr    %[A0], %[A0], #16\n\t"                               \
+                                      "strh   %[A0], [%[o], %[p0]]\n\t"
+#define DWP_ROWS_DOWN                                                                              \
+  DWP_ROW("0", "0")                                                                                \
+  "ldr    %[w0], [%[k], #%c[o_d1]]\n\t"                                                            \
+  "add    %[r], %[r], %[w0]\n\t" DWP_ROW("0", "1") "ldr    %[w0], [%[k], #%c[o_d2]]\n\t"           \
+                                                   "add    %[r], %[r], %[w0]\n\t" DWP_ROW("0",     \
+                                                                                          "2")
+#define DWP_ROWS_UP                                                                                \
+  DWP_ROW("1", "2")                                                                                \
+  "ldr    %[w0], [%[k], #%c[o_d2]]\n\t"                                                            \
+  "sub    %[r], %[r], %[w0]\n\t" DWP_ROW("1", "1") "ldr    %[w0], [%[k], #%c[o_d1]]\n\t"           \
+                                                   "sub    %[r], %[r], %[w0]\n\t" DWP_ROW("1",     \
+                                                                                          "0")
 /* Window pairs of k->rows_left output rows, each until o reaches k->o_end: r = the first pair's
  * row-0 words in the ring, outputs from o (window pairs 2C bytes apart); between rows r, o and
  * o_end step by r_skip, o_fix and o_row. 13 registers: 4 accumulators, 4 pixel words, 2 weight
@@ -335,51 +335,52 @@ typedef char dw_pair_layout_check[(offsetof(dw_pair_t, base2) == 0 &&
 #define DWP_ROW_FN(name, clamp)                                                                    \
   static void name(dw_pair_t *k, const uint32_t *r, int8_t *o) {                                   \
     uint32_t A0, A1, B0, B1, p0, p1, q0, q1, w0, w1;                                               \
-    __asm__ volatile("1:\n\t" DWP_HALF("0", DWP_ROWS_DOWN, clamp) DWP_HALF("1", DWP_ROWS_UP, clamp) \
-                     "ldr    %[w0], [%[k], #%c[o_o_step]]\n\t"                                               \
-                     "add    %[o], %[o], %[w0]\n\t"                                                \
-                     "add    %[r], %[r], #16\n\t"                                                  \
-                     "ldr    %[w0], [%[k], #%c[o_o_end]]\n\t"                                               \
-                     "cmp    %[o], %[w0]\n\t"                                                      \
-                     "bne    1b\n\t"                                                               \
-                     "ldr    %[w0], [%[k], #%c[o_rows_left]]\n\t"                                              \
-                     "subs   %[w0], %[w0], #1\n\t"                                                 \
-                     "beq    2f\n\t"                                                               \
-                     "str    %[w0], [%[k], #%c[o_rows_left]]\n\t"                                              \
-                     "ldrd   %[w0], %[w1], [%[k], #%c[o_o_fix]]\n\t" /* o_fix, r_skip */           \
-                     "add    %[r], %[r], %[w1]\n\t"                                                \
-                     "add    %[o], %[o], %[w0]\n\t"                                                \
-                     "ldr    %[w0], [%[k], #%c[o_o_end]]\n\t"                                               \
-                     "ldr    %[w1], [%[k], #%c[o_o_row]]\n\t"                                              \
-                     "add    %[w0], %[w0], %[w1]\n\t"                                              \
-                     "str    %[w0], [%[k], #%c[o_o_end]]\n\t"                                               \
-                     "b      1b\n\t"                                                               \
-                     "2:"                                                                          \
-                     : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1),             \
-                       [p0] "=&r"(p0), [p1] "=&r"(p1), [q0] "=&r"(q0), [q1] "=&r"(q1),             \
-                       [w0] "=&r"(w0), [w1] "=&r"(w1), [r] "+r"(r), [o] "+r"(o)                    \
-                     : [k] "r"(k),                                                                 \
-                       [o_rq] "i"(offsetof(dw_pair_t, rq)), [rq_size] "i"(sizeof k->rq[0]),         \
-                       [rq_e] "i"(2 * sizeof(int32_t)), [o_lo4] "i"(offsetof(dw_pair_t, lo4)),     \
-                       [o_o_step] "i"(offsetof(dw_pair_t, o_step)),                                \
-                       [o_d1] "i"(offsetof(dw_pair_t, d1)), [o_d2] "i"(offsetof(dw_pair_t, d2)),   \
-                       [o_boff] "i"(offsetof(dw_pair_t, boff)),                                    \
-                       [o_o_end] "i"(offsetof(dw_pair_t, o_end)), [o_w] "i"(offsetof(dw_pair_t, w)), \
-                       [w_row] "i"(sizeof k->w[0][0]),                                             \
-                       [o_rows_left] "i"(offsetof(dw_pair_t, rows_left)),                          \
-                       [o_o_row] "i"(offsetof(dw_pair_t, o_row)),                                  \
-                       [o_o_fix] "i"(offsetof(dw_pair_t, o_fix))                                   \
-                     : "cc", "memory");                                                            \
+    __asm__ volatile(                                                                              \
+        "1:\n\t" DWP_HALF("0", DWP_ROWS_DOWN, clamp)                                               \
+            DWP_HALF("1", DWP_ROWS_UP,                                                             \
+                     clamp) "ldr    %[w0], [%[k], #%c[o_o_step]]\n\t"                              \
+                            "add    %[o], %[o], %[w0]\n\t"                                         \
+                            "add    %[r], %[r], #16\n\t"                                           \
+                            "ldr    %[w0], [%[k], #%c[o_o_end]]\n\t"                               \
+                            "cmp    %[o], %[w0]\n\t"                                               \
+                            "bne    1b\n\t"                                                        \
+                            "ldr    %[w0], [%[k], #%c[o_rows_left]]\n\t"                           \
+                            "subs   %[w0], %[w0], #1\n\t"                                          \
+                            "beq    2f\n\t"                                                        \
+                            "str    %[w0], [%[k], #%c[o_rows_left]]\n\t"                           \
+                            "ldrd   %[w0], %[w1], [%[k], #%c[o_o_fix]]\n\t" /* o_fix, r_skip */    \
+                            "add    %[r], %[r], %[w1]\n\t"                                         \
+                            "add    %[o], %[o], %[w0]\n\t"                                         \
+                            "ldr    %[w0], [%[k], #%c[o_o_end]]\n\t"                               \
+                            "ldr    %[w1], [%[k], #%c[o_o_row]]\n\t"                               \
+                            "add    %[w0], %[w0], %[w1]\n\t"                                       \
+                            "str    %[w0], [%[k], #%c[o_o_end]]\n\t"                               \
+                            "b      1b\n\t"                                                        \
+                            "2:"                                                                   \
+        : [A0] "=&r"(A0), [A1] "=&r"(A1), [B0] "=&r"(B0), [B1] "=&r"(B1), [p0] "=&r"(p0),          \
+          [p1] "=&r"(p1), [q0] "=&r"(q0), [q1] "=&r"(q1), [w0] "=&r"(w0), [w1] "=&r"(w1),          \
+          [r] "+r"(r), [o] "+r"(o)                                                                 \
+        : [k] "r"(k), [o_rq] "i"(offsetof(dw_pair_t, rq)), [rq_size] "i"(sizeof k->rq[0]),         \
+          [rq_e] "i"(2 * sizeof(int32_t)), [o_lo4] "i"(offsetof(dw_pair_t, lo4)),                  \
+          [o_o_step] "i"(offsetof(dw_pair_t, o_step)), [o_d1] "i"(offsetof(dw_pair_t, d1)),        \
+          [o_d2] "i"(offsetof(dw_pair_t, d2)), [o_boff] "i"(offsetof(dw_pair_t, boff)),            \
+          [o_o_end] "i"(offsetof(dw_pair_t, o_end)), [o_w] "i"(offsetof(dw_pair_t, w)),            \
+          [w_row] "i"(sizeof k->w[0][0]), [o_rows_left] "i"(offsetof(dw_pair_t, rows_left)),       \
+          [o_o_row] "i"(offsetof(dw_pair_t, o_row)), [o_o_fix] "i"(offsetof(dw_pair_t, o_fix))     \
+        : "cc", "memory");                                                                         \
   }
 DWP_ROW_FN(dw_pair_run_clamp, DWP_CLAMP)
 DWP_ROW_FN(dw_pair_run_noclamp, "")
+/* clang-format on */
 
 /* n >= 1 window pairs from (r, o). */
 static inline void dw_pair_n(dw_pair_t *k, const uint32_t *r, int32_t n, int8_t *o, int clamp) {
   k->o_end = (uint32_t)(uintptr_t)(o + (size_t)n * k->o_step);
   k->rows_left = 1;
-  if (clamp) dw_pair_run_clamp(k, r, o);
-  else dw_pair_run_noclamp(k, r, o);
+  if (clamp)
+    dw_pair_run_clamp(k, r, o);
+  else
+    dw_pair_run_noclamp(k, r, o);
 }
 
 /* nrows >= 1 output rows of n window pairs each, from ring row r (rows slot_bytes apart). */
@@ -390,14 +391,17 @@ static void dw_pair_rows(dw_pair_t *k, const uint32_t *r, int32_t nrows, int32_t
   k->o_row = (uint32_t)Wo * (k->o_step >> 1);
   k->o_fix = k->o_row - (uint32_t)n * k->o_step;
   k->r_skip = slot_bytes - 16u * (uint32_t)n;
-  if (clamp) dw_pair_run_clamp(k, r, o);
-  else dw_pair_run_noclamp(k, r, o);
+  if (clamp)
+    dw_pair_run_clamp(k, r, o);
+  else
+    dw_pair_run_noclamp(k, r, o);
 }
 
 /* One output row (Wo windows). An odd last window is computed with a B past the row (over the
  * extra padding column): B's bytes go to the next output row's first pixel, which that row
  * rewrites later, or, in the last row (`last`), to a scratch word. */
-static void dw_pair_row(dw_pair_t *k, const uint32_t *r, int32_t Wo, int8_t *o, int clamp, int last) {
+static void dw_pair_row(dw_pair_t *k, const uint32_t *r, int32_t Wo, int8_t *o, int clamp,
+                        int last) {
   if (!last || !(Wo & 1)) {
     dw_pair_n(k, r, (Wo + 1) >> 1, o, clamp);
     return;
@@ -441,8 +445,9 @@ static inline void dw_pair_put(uint32_t *d, uint32_t va, uint32_t vb) {
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_begin, int32_t r_end,
-                            uint32_t zp4) {
+static void
+dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_begin, int32_t r_end,
+                uint32_t zp4) {
   const int32_t C = g->C;
   int32_t i0, i1;
   dw_image_cols(g, &i0, &i1);
@@ -474,7 +479,8 @@ static void dw_expand_pairs(const dw_rows_t *g, const int8_t *img, int32_t r_beg
 
 /* The pair kernel's constants for the full block at channel c. */
 static void dw_pair_init(dw_pair_t *k, const reds_conv_params_t *p, const reds_channel_quant_t *q,
-                         const int8_t *filter_data, int32_t c_full, const int32_t *bias, int32_t c) {
+                         const int8_t *filter_data, int32_t c_full, const int32_t *bias,
+                         int32_t c) {
   for (int32_t j = 0; j < 4; ++j) {
     int32_t wt[9], wsum = 0;
     for (int32_t t = 0; t < 9; ++t) {
@@ -482,13 +488,15 @@ static void dw_pair_init(dw_pair_t *k, const reds_conv_params_t *p, const reds_c
       wsum += wt[t];
     }
     for (int32_t ky = 0; ky < 3; ++ky) {
-      const uint32_t w0 = (uint32_t)(2 * wt[3 * ky]) & 0xffffu, w1 = (uint32_t)(2 * wt[3 * ky + 1]) & 0xffffu,
+      const uint32_t w0 = (uint32_t)(2 * wt[3 * ky]) & 0xffffu,
+                     w1 = (uint32_t)(2 * wt[3 * ky + 1]) & 0xffffu,
                      w2 = (uint32_t)(2 * wt[3 * ky + 2]) & 0xffffu;
       k->w[j][ky][0] = w0 | (w1 << 16);
       k->w[j][ky][1] = w1 | (w2 << 16);
     }
     const int32_t b = bias != NULL ? bias[c + j] : 0;
-    const uint32_t base = (uint32_t)reds_add_wrap(b, (int32_t)((uint32_t)p->input_offset * (uint32_t)wsum));
+    const uint32_t base =
+        (uint32_t)reds_add_wrap(b, (int32_t)((uint32_t)p->input_offset * (uint32_t)wsum));
     k->base2[j] = (int32_t)(2u * base);
     reds_rqf_t f = {0, 0, 0};
     (void)reds_rqf_init(&f, q->multiplier[c + j], q->shift[c + j], p->output_offset); /* checked */
@@ -524,9 +532,10 @@ static void dw_image3x3(const dw_block_t *k, const uint32_t *ring, size_t slot, 
  * do not fit, or a channel's requantization has no reds_rqf form. The ring has as many slots
  * as fit (at least kh; all padded rows of the image when they fit, so small maps are expanded
  * once per block); rows are expanded in order as the output rows advance. */
-int reds_depthwise_conv2d_s8_dsp(const reds_conv_params_t *p, const reds_channel_quant_t *q, const reds_dims_t *in,
-                   const int8_t *in_data, const reds_dims_t *filt, const int8_t *filter_data,
-                   const int32_t *bias, const reds_dims_t *out, int8_t *out_data) {
+int reds_depthwise_conv2d_s8_dsp(const reds_conv_params_t *p, const reds_channel_quant_t *q,
+                                 const reds_dims_t *in, const int8_t *in_data,
+                                 const reds_dims_t *filt, const int8_t *filter_data,
+                                 const int32_t *bias, const reds_dims_t *out, int8_t *out_data) {
   const int32_t H = in->h, W = in->w, C = in->c;
   const int32_t kh = filt->h, kw = filt->w, c_full = filt->c;
   const int32_t Ho = out->h, Wo = out->w, sw = p->stride_w, sh = p->stride_h;
@@ -534,7 +543,8 @@ int reds_depthwise_conv2d_s8_dsp(const reds_conv_params_t *p, const reds_channel
   int32_t L = (Wo - 1) * sw + kw; /* padded row: columns x_lo .. x_lo + L - 1 */
   if (ntaps > DW_KMAX || (int64_t)kh * L * 8 > DW_RING_BYTES) return 0;
   /* full blocks of 3x3 stride-1 layers: the pair layout, rows of even width */
-  const int pair = dw_pair_usable(p, filt, bias, C) && (int64_t)kh * (L + (L & 1)) * 8 <= DW_RING_BYTES;
+  const int pair =
+      dw_pair_usable(p, filt, bias, C) && (int64_t)kh * (L + (L & 1)) * 8 <= DW_RING_BYTES;
   if (pair) L += L & 1;
   {
     reds_rqf_t f;
@@ -595,8 +605,10 @@ int reds_depthwise_conv2d_s8_dsp(const reds_conv_params_t *p, const reds_channel
           continue;
         }
         for (int32_t oy = 0; oy < Ho; ++oy, o += (size_t)Wo * C) {
-          if (oy == 0) dw_expand_pairs(&g, img, 0, 3, zp4);
-          else dw_expand_pairs(&g, img, oy + 2, oy + 3, zp4);
+          if (oy == 0)
+            dw_expand_pairs(&g, img, 0, 3, zp4);
+          else
+            dw_expand_pairs(&g, img, oy + 2, oy + 3, zp4);
           const uint32_t *r0 = ring + (size_t)(oy % nslots) * slot_words;
           const uint32_t *r1 = ring + (size_t)((oy + 1) % nslots) * slot_words;
           const uint32_t *r2 = ring + (size_t)((oy + 2) % nslots) * slot_words;
@@ -626,11 +638,12 @@ int reds_depthwise_conv2d_s8_dsp(const reds_conv_params_t *p, const reds_channel
       int32_t next = 0; /* next padded row (y - y_first) to expand */
       for (int32_t oy = 0; oy < Ho; ++oy) {
         const int32_t r0 = oy * sh; /* first padded row of the window */
-        if (next < r0) next = r0; /* stride > kh: rows no window reads */
+        if (next < r0) next = r0;   /* stride > kh: rows no window reads */
         dw_expand_rows(&g, img, n, next, r0 + kh);
         next = r0 + kh;
         const uint32_t *rp[DW_KMAX];
-        for (int32_t ky = 0; ky < kh; ++ky) rp[ky] = ring + (size_t)((r0 + ky) % nslots) * slot_words;
+        for (int32_t ky = 0; ky < kh; ++ky)
+          rp[ky] = ring + (size_t)((r0 + ky) % nslots) * slot_words;
         if (kh == 3 && kw == 3 && n == 4 && rp[1] == rp[0] + slot_words &&
             rp[2] == rp[1] + slot_words) { /* the window's rows are consecutive slots */
           dw_row3x3(&k, rp[0], Wo, o);

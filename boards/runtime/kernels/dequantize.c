@@ -23,9 +23,14 @@ static reds_status_t dequantize_prepare(reds_ctx_t *ctx, uint32_t oi) {
 
 static reds_status_t dequantize_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   const reds_tensor_t *ti = &ctx->tensors[op->in[0]];
-  return reds_dequantize_s8_f32(ti->scale, ti->zero_point, (size_t)reds_elems_at(ctx, ctx->cur_dim, op->out),
-                                (const int8_t *)reds_in_ptr(ctx, op->in[0]), (float *)reds_out_ptr(ctx, op->out));
+  return reds_dequantize_s8_f32(
+      ti->scale, ti->zero_point, (size_t)reds_elems_at(ctx, ctx->cur_dim, op->out),
+      (const int8_t *)reds_in_ptr(ctx, op->in[0]), (float *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_dequantize = {REDS_OP_DEQUANTIZE, 0, NULL, dequantize_prepare,
-                                             reds_check_same_count, dequantize_eval};
+const reds_op_kernel_t reds_op_dequantize = {
+    .options_type = REDS_OPTIONS_NONE,
+    .prepare = dequantize_prepare,
+    .check = reds_check_same_count,
+    .eval = dequantize_eval,
+};

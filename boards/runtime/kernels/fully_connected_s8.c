@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
- * FULLY_CONNECTED int8 (per-channel or per-tensor) with width slicing (docs in reds_kernels.h). */
+ * FULLY_CONNECTED int8 (per-channel or per-tensor) with width slicing (docs in reds_kernels.h):
+ * the portable path and the op table entry. On hosts with SIMD registers the 4-row dot products
+ * run in fully_connected_s8_simd.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,53 +10,19 @@
 #include "reds_quant.h"
 #include "reds_dot.h"
 #include "../src/reds_ops.h"
+#include "reds_kernels_dsp.h"
 
-/* Where the compiler has SIMD registers, the 4-row dot product keeps FC_LANES partial sums per
- * row in a fixed-length inner loop over an int16 copy of the offset input (x + in_off fits
- * int16): gcc's -O2 vectorizer (very-cheap cost model) only takes loops whose trip count is a
- * multiple of the vector length, and then turns this one into widening int16 multiply-adds, ~3x
- * faster than the scalar loop on x86-64 for DNN-L's 436x436 layers. On scalar cores (Cortex-M,
- * with or without the DSP extension) the lane arrays would live in memory: reds_dot4_s8 there.
- * Exact either way: every partial sum is a sum of some of the terms, so |partial| <= 255 * 128 *
- * depth < 2^31 (MAX_DOT_DEPTH) and the int32 total is the same in any order. */
-#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__wasm_simd128__)
-#define FC_LANES 16
-enum { FC_XO_MAX = 1024 }; /* int16 input copy on the stack (2 KB); longer rows: reds_dot4_s8 */
-
-/* acc[j] += sum_{i < n} xo[i] * w[j * ws + i], j < 4. */
-static void fc_dot4_lanes(const int16_t *xo, const int8_t *w, int32_t ws, int32_t n, int32_t acc[4]) {
-  const int8_t *w0 = w, *w1 = w + ws, *w2 = w + 2 * (size_t)ws, *w3 = w + 3 * (size_t)ws;
-  int32_t l0[FC_LANES] = {0}, l1[FC_LANES] = {0}, l2[FC_LANES] = {0}, l3[FC_LANES] = {0};
-  int32_t i = 0;
-  for (; i + FC_LANES <= n; i += FC_LANES) {
-    for (int k = 0; k < FC_LANES; ++k) {
-      const int32_t xv = xo[i + k];
-      l0[k] += xv * w0[i + k];
-      l1[k] += xv * w1[i + k];
-      l2[k] += xv * w2[i + k];
-      l3[k] += xv * w3[i + k];
-    }
+/* acc[j] += the dot product of the active input row x with weight row j (wr + j * ws), j < 4:
+ * four output units share each input load (reds_dot4_s8). */
+static void fc_dot4(const reds_fc_params_t *p, const int8_t *x, const int8_t *wr, int32_t acc[4]) {
+  const int32_t P = p->in_positions, w = p->in_width, stride = p->in_stride, ws = p->weights_cols;
+  if (P == 1 || w == stride) {
+    reds_dot4_s8(x, wr, ws, P * w, p->input_offset, acc);
+  } else { /* flattened [P, C_full] input sliced to [P, w]: column p*C_full + c */
+    for (int32_t pos = 0; pos < P; ++pos)
+      reds_dot4_s8(x + (size_t)pos * w, wr + (size_t)pos * stride, ws, w, p->input_offset, acc);
   }
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  for (int k = 0; k < FC_LANES; ++k) {
-    a0 += l0[k];
-    a1 += l1[k];
-    a2 += l2[k];
-    a3 += l3[k];
-  }
-  for (; i < n; ++i) {
-    const int32_t xv = xo[i];
-    a0 += xv * w0[i];
-    a1 += xv * w1[i];
-    a2 += xv * w2[i];
-    a3 += xv * w3[i];
-  }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
 }
-#endif
 
 /* Requantized accumulator + output offset (unclamped), equal to reds_requantize(acc) + out_off:
  * reds_rqf (offset folded in) for shifts in [-22, -2], else reds_rq (both exact, reds_dot.h). */
@@ -73,36 +41,28 @@ reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_chan
   const int32_t row = P * w; /* active input elements per batch row */
   const int contiguous = (P == 1 || w == stride);
   const uint32_t lo4 = REDS_BYTES4(p->act.act_min), hi4 = REDS_BYTES4(p->act.act_max);
-#ifdef FC_LANES
-  int16_t xo[FC_XO_MAX];
-  const int lanes = (row <= FC_XO_MAX);
+#ifdef REDS_KERNELS_SIMD
+  int16_t
+      xo[REDS_FC_SIMD_MAX_ROW]; /* the SIMD path's int16 input row (fully_connected_s8_simd.c) */
+  const int simd = (row <= REDS_FC_SIMD_MAX_ROW);
 #endif
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *x = in_data + (size_t)b * row;
     int8_t *o = out_data + (size_t)b * p->out_width;
     const int32_t ws = p->weights_cols;
-#ifdef FC_LANES
-    if (lanes)
-      for (int32_t i = 0; i < row; ++i) xo[i] = (int16_t)(x[i] + p->input_offset);
+#ifdef REDS_KERNELS_SIMD
+    if (simd) reds_fully_connected_input_s16_simd(x, row, p->input_offset, xo);
 #endif
     int32_t oc = 0;
     for (; oc + 4 <= p->out_width; oc += 4) { /* four output units share each input load */
       const int8_t *wr = weights + (size_t)oc * ws;
       int32_t acc[4] = {0, 0, 0, 0};
-#ifdef FC_LANES
-      if (lanes && contiguous) {
-        fc_dot4_lanes(xo, wr, ws, row, acc);
-      } else if (lanes) {
-        for (int32_t pos = 0; pos < P; ++pos)
-          fc_dot4_lanes(xo + (size_t)pos * w, wr + (size_t)pos * stride, ws, w, acc);
-      } else
+#ifdef REDS_KERNELS_SIMD
+      if (simd)
+        reds_fully_connected_dot4_s8_simd(p, xo, wr, acc);
+      else
 #endif
-      if (contiguous) {
-        reds_dot4_s8(x, wr, ws, row, p->input_offset, acc);
-      } else { /* flattened [P, C_full] input sliced to [P, w]: column p*C_full + c */
-        for (int32_t pos = 0; pos < P; ++pos)
-          reds_dot4_s8(x + (size_t)pos * w, wr + (size_t)pos * stride, ws, w, p->input_offset, acc);
-      }
+        fc_dot4(p, x, wr, acc);
       int32_t v[4];
       for (int32_t j = 0; j < 4; ++j) {
         int32_t a = acc[j];
@@ -132,8 +92,6 @@ reds_status_t reds_fully_connected_s8(const reds_fc_params_t *p, const reds_chan
   return REDS_OK;
 }
 
-size_t reds_fully_connected_s8_scratch_size(void) { return 0; }
-
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
 static reds_status_t fc_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
@@ -159,15 +117,18 @@ static reds_status_t fc_prepare(reds_ctx_t *ctx, uint32_t oi) {
   const int32_t O = ctx->tensors[f].dims[0], I = ctx->tensors[f].dims[1];
   TRY(reds_need_weights(ctx, oi, f, (uint64_t)O * I));
   if (I > MAX_DOT_DEPTH)
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "input depth could overflow the int32 accumulator");
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                       "input depth could overflow the int32 accumulator");
   const uint64_t full_in = reds_full_elems(ti), full_out = reds_full_elems(to);
   if (to->ndims < 1 || full_in % (uint64_t)I != 0 ||
       full_out != (full_in / (uint64_t)I) * (uint64_t)O || to->dims[to->ndims - 1] != O)
-    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "input/output sizes do not match weights [O, I]");
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code,
+                       "input/output sizes do not match weights [O, I]");
   if (ti->axis >= 0) {
     if (ti->axis != ti->ndims - 1 || (uint32_t)I % ctx->full_width[ti->group] != 0)
-      return reds_err_op(ctx, REDS_ERR_METADATA, oi, code,
-                         "sliced input must be sliced on its last axis, a divisor of the weight depth");
+      return reds_err_op(
+          ctx, REDS_ERR_METADATA, oi, code,
+          "sliced input must be sliced on its last axis, a divisor of the weight depth");
   }
   TRY(reds_need_bias(ctx, oi, bias, O));
   const int per_channel = ctx->tensors[f].num_scales > 1;
@@ -176,7 +137,8 @@ static reds_status_t fc_prepare(reds_ctx_t *ctx, uint32_t oi) {
 }
 
 /* Active input depth: P positions of the active width of the input's group (flatten). */
-static uint64_t fc_in_active(const reds_ctx_t *ctx, const reds_op_rec_t *op, const uint32_t *width) {
+static uint64_t fc_in_active(const reds_ctx_t *ctx, const reds_op_rec_t *op,
+                             const uint32_t *width) {
   const reds_tensor_t *ti = &ctx->tensors[op->in[0]];
   const int32_t I = ctx->tensors[op->in[1]].dims[1];
   if (ti->axis < 0) return (uint64_t)I;
@@ -226,5 +188,11 @@ static reds_status_t fc_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
                                  (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_fully_connected = {REDS_OP_FULLY_CONNECTED, 8, fc_options,
-                                                  fc_prepare, fc_check, fc_eval};
+const reds_op_kernel_t reds_op_fully_connected = {
+    .options_type = REDS_OPTIONS_FULLY_CONNECTED,
+    .options = fc_options,
+    .prepare = fc_prepare,
+    .check = fc_check,
+    .eval = fc_eval,
+    .per_channel_quant = 1,
+};

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0
- * MEAN over H, W int8, as TFLM's reduce kernel (docs in reds_kernels.h). */
+ * MEAN over H, W int8, as TFLM's reduce kernel (docs in reds_kernels.h): the portable path and
+ * the op table entry. The DSP channel sums (REDS_USE_DSP) are in mean_s8_dsp.c. */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "reds_kernels.h"
 #include "reds_quant.h"
-#include "reds_dot.h"
 #include "../src/reds_ops.h"
+#include "reds_kernels_dsp.h"
 
 /* The channel's sum to output, as TFLM (sum is exact: |sum| <= 128 * HW). */
 static int8_t mean_finish(const reds_mean_params_t *p, int32_t sum, int32_t HW) {
@@ -30,24 +30,10 @@ reds_status_t reds_mean_s8(const reds_mean_params_t *p, const reds_dims_t *in,
     const int8_t *x = in_data + (size_t)b * HW * C;
     int8_t *o = out_data + (size_t)b * C;
     int32_t c = 0;
-#if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
-    /* four channels per load, summed in int16 halves: exact while |sum| <= 128 * HW <= 2^15 */
-    if (HW <= 256) {
-      for (; c + 4 <= C; c += 4) {
-        uint32_t s02 = 0, s13 = 0;
-        const int8_t *xp = x + c;
-        for (int32_t i = 0; i < HW; ++i, xp += C) {
-          uint32_t v;
-          memcpy(&v, xp, 4);
-          s02 = reds_sadd16(s02, reds_sxtb16(v));
-          s13 = reds_sadd16(s13, reds_sxtb16_ror8(v));
-        }
-        o[c] = mean_finish(p, (int16_t)(s02 & 0xffffu), HW);
-        o[c + 1] = mean_finish(p, (int16_t)(s13 & 0xffffu), HW);
-        o[c + 2] = mean_finish(p, (int16_t)(s02 >> 16), HW);
-        o[c + 3] = mean_finish(p, (int16_t)(s13 >> 16), HW);
-      }
-    }
+#ifdef REDS_KERNELS_DSP
+    int32_t sum4[4]; /* four channels per load (mean_s8_dsp.c) */
+    for (; c + 4 <= C && reds_mean_sum4_s8_dsp(x + c, HW, C, sum4); c += 4)
+      for (int32_t j = 0; j < 4; ++j) o[c + j] = mean_finish(p, sum4[j], HW);
 #endif
     for (; c < C; ++c) {
       int32_t sum = 0;
@@ -57,8 +43,6 @@ reds_status_t reds_mean_s8(const reds_mean_params_t *p, const reds_dims_t *in,
   }
   return REDS_OK;
 }
-
-size_t reds_mean_s8_scratch_size(void) { return 0; }
 
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
@@ -79,19 +63,23 @@ static reds_status_t mean_prepare(reds_ctx_t *ctx, uint32_t oi) {
   if (ax < 0 || ctx->tensors[ax].type != REDS_TYPE_INT32 || ctx->tensors[ax].data == NULL ||
       ctx->tensors[ax].data_len < 8 || ctx->tensors[ax].ndims > 1 ||
       (ctx->tensors[ax].ndims == 1 && ctx->tensors[ax].dims[0] != 2))
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "axis must be a constant int32 pair");
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                       "axis must be a constant int32 pair");
   int32_t a0 = reds_ld_i32(ctx->tensors[ax].data), a1 = reds_ld_i32(ctx->tensors[ax].data + 4);
   if (a0 < 0) a0 += 4;
   if (a1 < 0) a1 += 4;
   if (ti->ndims != 4 || !((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1)))
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "only the mean over H and W of a 4-D input");
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                       "only the mean over H and W of a 4-D input");
   const int32_t N = ti->dims[0], C = ti->dims[3];
-  const int ok = op->keep_dims
-                     ? (to->ndims == 4 && to->dims[0] == N && to->dims[1] == 1 && to->dims[2] == 1 && to->dims[3] == C)
-                     : (to->ndims == 2 && to->dims[0] == N && to->dims[1] == C);
-  if (!ok) return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "output shape does not match keep_dims");
+  const int ok = op->keep_dims ? (to->ndims == 4 && to->dims[0] == N && to->dims[1] == 1 &&
+                                  to->dims[2] == 1 && to->dims[3] == C)
+                               : (to->ndims == 2 && to->dims[0] == N && to->dims[1] == C);
+  if (!ok)
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "output shape does not match keep_dims");
   const int64_t hw = (int64_t)ti->dims[1] * ti->dims[2];
-  if (hw > (1 << 22)) return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "window too large");
+  if (hw > (1 << 22))
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "window too large");
   op->same_quant = (ti->zero_point == to->zero_point && ti->scale == to->scale);
   int32_t m;
   int sh;
@@ -112,8 +100,14 @@ static reds_status_t mean_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   const reds_mean_params_t p = {op->same_quant, ti->zero_point, to->zero_point, op->m[0], op->s[0]};
   reds_dims_t di;
   reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
-  return reds_mean_s8(&p, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
+  return reds_mean_s8(&p, &di, (const int8_t *)reds_in_ptr(ctx, op->in[0]),
+                      (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_mean = {REDS_OP_MEAN, 27, mean_options, mean_prepare, reds_check_same_channels,
-                                       mean_eval};
+const reds_op_kernel_t reds_op_mean = {
+    .options_type = REDS_OPTIONS_REDUCER,
+    .options = mean_options,
+    .prepare = mean_prepare,
+    .check = reds_check_same_channels,
+    .eval = mean_eval,
+};

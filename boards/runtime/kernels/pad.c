@@ -35,19 +35,22 @@ static reds_status_t pad_prepare(reds_ctx_t *ctx, uint32_t oi) {
   const int in = op->in[0], out = op->out, code = op->code;
   if (op->num_in < 2 || op->in[1] < 0)
     return reds_err_op(ctx, REDS_ERR_MODEL, oi, code, "paddings input missing");
-  const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out], *tp = &ctx->tensors[op->in[1]];
+  const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out],
+                      *tp = &ctx->tensors[op->in[1]];
   TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
   TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
   if (ti->ndims != 4 || to->ndims != 4)
     return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "input and output must be NHWC");
   if (tp->data == NULL || tp->type != REDS_TYPE_INT32 || tp->ndims != 2 || tp->dims[0] != 4 ||
       tp->dims[1] != 2 || tp->data_len < 32)
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "paddings must be a constant int32 [4, 2]");
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                       "paddings must be a constant int32 [4, 2]");
   int32_t p[8];
   for (int i = 0; i < 8; ++i) {
     p[i] = reds_ld_i32(tp->data + 4 * i);
     if (p[i] < 0 || p[i] > (1 << 16))
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "padding amount out of range 0..65536");
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                         "padding amount out of range 0..65536");
   }
   if (p[0] || p[1] || p[6] || p[7])
     return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "only H and W may be padded");
@@ -55,7 +58,8 @@ static reds_status_t pad_prepare(reds_ctx_t *ctx, uint32_t oi) {
     if ((int64_t)ti->dims[d] + p[2 * d] + p[2 * d + 1] != to->dims[d])
       return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "output shape is not input + paddings");
   if (ti->zero_point != to->zero_point || ti->scale != to->scale)
-    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "output quantization differs from the input's");
+    return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                       "output quantization differs from the input's");
   op->pad_h = p[2];
   op->pad_w = p[4];
   return REDS_OK;
@@ -66,8 +70,14 @@ static reds_status_t pad_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   reds_dims4(ctx, ctx->cur_dim, op->in[0], &di);
   reds_dims4(ctx, ctx->cur_dim, op->out, &dout);
   return reds_pad_s8(&di, (const int8_t *)reds_in_ptr(ctx, op->in[0]), op->pad_h, op->pad_w,
-                     (int8_t)ctx->tensors[op->out].zero_point, &dout, (int8_t *)reds_out_ptr(ctx, op->out));
+                     (int8_t)ctx->tensors[op->out].zero_point, &dout,
+                     (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
 /* PadOptions (union tag 22) has no fields */
-const reds_op_kernel_t reds_op_pad = {REDS_OP_PAD, 22, NULL, pad_prepare, reds_check_same_channels, pad_eval};
+const reds_op_kernel_t reds_op_pad = {
+    .options_type = REDS_OPTIONS_PAD,
+    .prepare = pad_prepare,
+    .check = reds_check_same_channels,
+    .eval = pad_eval,
+};

@@ -138,10 +138,6 @@ static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8
   acc[3] = a11;
 }
 
-/* REDS_HAVE_XEXP: the DSP GEMM of conv2d_s8.c (reds_gx22: both operands sign-extended into
- * int16 pairs once, SMLAD only in the k loop) is available. */
-#define REDS_HAVE_XEXP 1
-
 /* Depthwise, 4 channels of one tap: acc[j] += (x[j] + off) * w[j], j < 4 (SXTB16 + SADD16 +
  * SMLABB/SMLATT: per-channel products, no cross-channel sums). */
 static inline uint32_t reds_smlabb(uint32_t a, uint32_t b, uint32_t acc) {
@@ -155,18 +151,20 @@ static inline uint32_t reds_smlatt(uint32_t a, uint32_t b, uint32_t acc) {
   return r;
 }
 typedef uint32_t reds_off2_t; /* input offset as the depthwise tap wants it */
-static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off2, int32_t acc[4]) {
+static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off2,
+                                   int32_t acc[4]) {
   uint32_t xv, wv;
   memcpy(&xv, x, 4);
   memcpy(&wv, w, 4);
-  const uint32_t x02 = reds_sadd16(reds_sxtb16(xv), off2), x13 = reds_sadd16(reds_sxtb16_ror8(xv), off2);
+  const uint32_t x02 = reds_sadd16(reds_sxtb16(xv), off2),
+                 x13 = reds_sadd16(reds_sxtb16_ror8(xv), off2);
   const uint32_t w02 = reds_sxtb16(wv), w13 = reds_sxtb16_ror8(wv);
   acc[0] = (int32_t)reds_smlabb(x02, w02, (uint32_t)acc[0]);
   acc[2] = (int32_t)reds_smlatt(x02, w02, (uint32_t)acc[2]);
   acc[1] = (int32_t)reds_smlabb(x13, w13, (uint32_t)acc[1]);
   acc[3] = (int32_t)reds_smlatt(x13, w13, (uint32_t)acc[3]);
 }
-#define REDS_OFF2(off) (((uint32_t)(off) & 0xffffu) * 0x00010001u)
+#define REDS_OFF2(off) ((0xffffu & (uint32_t)(off)) * 0x00010001u)
 
 #else
 static inline int32_t reds_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_off) {
@@ -213,7 +211,8 @@ static inline int32_t reds_sum_s8(const int8_t *w, int32_t n) {
  * defined, and the result is exact whenever the true sum fits int32. */
 static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w0,
                                   const int8_t *w1, int32_t n, int32_t acc[4]) {
-  uint32_t a00 = (uint32_t)acc[0], a01 = (uint32_t)acc[1], a10 = (uint32_t)acc[2], a11 = (uint32_t)acc[3];
+  uint32_t a00 = (uint32_t)acc[0], a01 = (uint32_t)acc[1], a10 = (uint32_t)acc[2],
+           a11 = (uint32_t)acc[3];
   for (int32_t i = 0; i < n; ++i) {
     const int32_t xa = x0[i], xb = x1[i], va = w0[i], vb = w1[i];
     a00 += (uint32_t)(xa * va);
@@ -231,7 +230,8 @@ static inline void reds_mac2x2_s8(const int8_t *x0, const int8_t *x1, const int8
  * start at any int32 bias, so the sum wraps in uint32 as TFLM's int32 addition does on hardware
  * (a signed overflow would be undefined behaviour); the product itself fits 16 bits. */
 typedef int32_t reds_off2_t; /* input offset as the depthwise tap wants it */
-static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off, int32_t acc[4]) {
+static inline void reds_dw_tap4_s8(const int8_t *x, const int8_t *w, reds_off2_t off,
+                                   int32_t acc[4]) {
   for (int j = 0; j < 4; ++j) acc[j] = reds_add_wrap(acc[j], (x[j] + off) * w[j]);
 }
 #define REDS_OFF2(off) (off)
@@ -279,7 +279,7 @@ static inline int8_t reds_finish_s8(int32_t acc, int32_t mult, int shift, int32_
  *     e >= 1: c = 31 (b = [a < 0]), n = INT32_MIN, K = 2^30 + 2^(e+30), sh = e - 1
  *     e = 0:  c = 0  (b = a),       n = m,         K = 2^31,             sh = 0
  * Checked equal to reds_requantize for all shifts -31..30 on edge and random inputs
- * (tests/runtime/test_kernels_rq.c). */
+ * (tests/c/runtime/c/rq_check.c). */
 typedef struct {
   int64_t k;
   int32_t m, n;
@@ -351,7 +351,7 @@ static inline uint32_t reds_pack4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t
          (reds_clamp_u8(v2, lo, hi) << 16) | (reds_clamp_u8(v3, lo, hi) << 24);
 }
 #endif
-#define REDS_BYTES4(v) (((uint32_t)(v) & 0xffu) * 0x01010101u)
+#define REDS_BYTES4(v) ((0xffu & (uint32_t)(v)) * 0x01010101u)
 
 /* The common case 2 <= e <= 22 (shift in [-22, -2]) with the output offset folded in: a = acc,
  * P0 = a*m + 2^30 - [a < 0] * 2^31 (64-bit start value -2^30 or 2^30 from the sign of a, one
@@ -451,27 +451,27 @@ static inline uint32_t reds_sat4_s8(int32_t v0, int32_t v1, int32_t v2, int32_t 
 /* Depthwise interior tap of four channels, no offset (folded into the start value):
  * a_j += x[j] * w[j] in uint32 accumulators (acc_t), wrap-around as TFLM's int32 sum. */
 #if defined(REDS_USE_DSP) && defined(__ARM_FEATURE_DSP)
-#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
-  do {                                                                      \
-    uint32_t xv_, wv_;                                                      \
-    memcpy(&xv_, (xp), 4);                                                  \
-    memcpy(&wv_, (wp), 4);                                                  \
-    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);   \
-    const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);   \
-    a0 = reds_smlabb(x02_, w02_, a0);                                       \
-    a2 = reds_smlatt(x02_, w02_, a2);                                       \
-    a1 = reds_smlabb(x13_, w13_, a1);                                       \
-    a3 = reds_smlatt(x13_, w13_, a3);                                       \
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                                             \
+  do {                                                                                             \
+    uint32_t xv_, wv_;                                                                             \
+    memcpy(&xv_, (xp), 4);                                                                         \
+    memcpy(&wv_, (wp), 4);                                                                         \
+    const uint32_t x02_ = reds_sxtb16(xv_), x13_ = reds_sxtb16_ror8(xv_);                          \
+    const uint32_t w02_ = reds_sxtb16(wv_), w13_ = reds_sxtb16_ror8(wv_);                          \
+    a0 = reds_smlabb(x02_, w02_, a0);                                                              \
+    a2 = reds_smlatt(x02_, w02_, a2);                                                              \
+    a1 = reds_smlabb(x13_, w13_, a1);                                                              \
+    a3 = reds_smlatt(x13_, w13_, a3);                                                              \
   } while (0)
 typedef uint32_t acc_t;
 #else
-#define DW_TAP(xp, wp, a0, a1, a2, a3)                                      \
-  do {                                                                      \
-    const int8_t *x_ = (xp), *w_ = (wp);                                    \
-    a0 += (uint32_t)(x_[0] * w_[0]);                                        \
-    a1 += (uint32_t)(x_[1] * w_[1]);                                        \
-    a2 += (uint32_t)(x_[2] * w_[2]);                                        \
-    a3 += (uint32_t)(x_[3] * w_[3]);                                        \
+#define DW_TAP(xp, wp, a0, a1, a2, a3)                                                             \
+  do {                                                                                             \
+    const int8_t *x_ = (xp), *w_ = (wp);                                                           \
+    a0 += (uint32_t)(x_[0] * w_[0]);                                                               \
+    a1 += (uint32_t)(x_[1] * w_[1]);                                                               \
+    a2 += (uint32_t)(x_[2] * w_[2]);                                                               \
+    a3 += (uint32_t)(x_[3] * w_[3]);                                                               \
   } while (0)
 typedef uint32_t acc_t;
 #endif

@@ -23,11 +23,15 @@ static reds_status_t reshape_prepare(reds_ctx_t *ctx, uint32_t oi) {
 }
 
 static reds_status_t reshape_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
-  const size_t bytes =
-      (size_t)(reds_elems_at(ctx, ctx->cur_dim, op->out) * reds_type_size(ctx->tensors[op->out].type));
+  const size_t bytes = (size_t)(reds_elems_at(ctx, ctx->cur_dim, op->out) *
+                                reds_type_size(ctx->tensors[op->out].type));
   return reds_reshape(bytes, reds_in_ptr(ctx, op->in[0]), reds_out_ptr(ctx, op->out));
 }
 
 /* options (new_shape) are not needed: the output tensor carries the shape */
-const reds_op_kernel_t reds_op_reshape = {REDS_OP_RESHAPE, 17, NULL, reshape_prepare,
-                                          reds_check_same_count, reshape_eval};
+const reds_op_kernel_t reds_op_reshape = {
+    .options_type = REDS_OPTIONS_RESHAPE,
+    .prepare = reshape_prepare,
+    .check = reds_check_same_count,
+    .eval = reshape_eval,
+};

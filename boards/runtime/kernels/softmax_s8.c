@@ -19,9 +19,9 @@ static int32_t sat_shl(int32_t x, int e) {
 
 /* exp(a) for a in [-1/4, 0), Q0 -> Q0: Taylor expansion around -1/8 */
 static int32_t exp_quarter(int32_t a) {
-  const int32_t exp_m1_8 = 1895147668;   /* exp(-1/8) in Q0 */
-  const int32_t one_third = 715827883;   /* 1/3 in Q0 */
-  const int32_t x = a + (1 << 28);       /* a + 1/8 */
+  const int32_t exp_m1_8 = 1895147668; /* exp(-1/8) in Q0 */
+  const int32_t one_third = 715827883; /* 1/3 in Q0 */
+  const int32_t x = a + (1 << 28);     /* a + 1/8 */
   const int32_t x2 = reds_srdhm(x, x);
   const int32_t x3 = reds_srdhm(x2, x);
   const int32_t x4 = reds_srdhm(x2, x2);
@@ -50,8 +50,8 @@ static int32_t exp_neg_q5(int32_t a) {
 static int32_t one_over_one_plus_x(int32_t a) {
   const int64_t s = (int64_t)a + INT32_MAX;
   const int32_t half_denom = (int32_t)((s + (s >= 0 ? 1 : -1)) / 2); /* RoundingHalfSum(a, 1) */
-  const int32_t c48_17 = 1515870810;   /* 48/17 in Q2 */
-  const int32_t cm32_17 = -1010580540; /* -32/17 in Q2 */
+  const int32_t c48_17 = 1515870810;                                 /* 48/17 in Q2 */
+  const int32_t cm32_17 = -1010580540;                               /* -32/17 in Q2 */
   int32_t x = c48_17 + reds_srdhm(half_denom, cm32_17);
   for (int i = 0; i < 3; ++i) {
     const int32_t hdx = reds_srdhm(half_denom, x);
@@ -72,8 +72,8 @@ typedef struct {
 static int32_t exp_of(exp_memo_t *m, const reds_softmax_params_t *p, int32_t diff) {
   const uint32_t i = (uint32_t)(-diff), bit = 1u << (i & 31u);
   if (!(m->have[i >> 5] & bit)) {
-    const int32_t scaled = reds_srdhm(reds_shl_wrap(diff, p->input_left_shift),
-                                      p->input_multiplier); /* Q5 */
+    const int32_t scaled =
+        reds_srdhm(reds_shl_wrap(diff, p->input_left_shift), p->input_multiplier); /* Q5 */
     m->value[i] = exp_neg_q5(scaled);
     m->have[i >> 5] |= bit;
   }
@@ -120,8 +120,6 @@ reds_status_t reds_softmax_s8(const reds_softmax_params_t *p, int32_t rows, int3
   return REDS_OK;
 }
 
-size_t reds_softmax_s8_scratch_size(void) { return 0; }
-
 /* ------------------------------------------------------------------ op table entry (reds_ops.h) */
 
 static reds_status_t softmax_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
@@ -138,12 +136,14 @@ static reds_status_t softmax_prepare(reds_ctx_t *ctx, uint32_t oi) {
   const reds_tensor_t *ti = &ctx->tensors[in], *to = &ctx->tensors[out];
   TRY(reds_need_type(ctx, oi, in, REDS_TYPE_INT8, "input type (int8 only)"));
   TRY(reds_need_type(ctx, oi, out, REDS_TYPE_INT8, "output type (int8 only)"));
-  if (ti->ndims < 1 || ti->ndims != to->ndims || memcmp(ti->dims, to->dims, sizeof(int32_t) * ti->ndims) != 0)
+  if (ti->ndims < 1 || ti->ndims != to->ndims ||
+      memcmp(ti->dims, to->dims, sizeof(int32_t) * ti->ndims) != 0)
     return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "input and output shapes differ");
   if (ti->dims[ti->ndims - 1] > 4095)
     return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "softmax depth above 4095");
   if (to->zero_point != -128 || to->scale != 1.0f / 256.0f)
-    return reds_err_op(ctx, REDS_ERR_QUANT, oi, code, "int8 output must have scale 1/256, zero point -128");
+    return reds_err_op(ctx, REDS_ERR_QUANT, oi, code,
+                       "int8 output must have scale 1/256, zero point -128");
   /* PreprocessSoftmaxScaling(beta, input_scale, 5) and CalculateInputRadius(5, shift, 31) */
   double real = (double)op->beta * (double)ti->scale * (double)(1 << 26);
   if (real > 2147483647.0) real = 2147483647.0;
@@ -172,9 +172,15 @@ static reds_status_t softmax_check(reds_ctx_t *ctx, uint32_t oi, const uint32_t 
 static reds_status_t softmax_eval(reds_ctx_t *ctx, const reds_op_rec_t *op) {
   const reds_softmax_params_t p = {op->m[0], op->s[0], op->s[1]};
   const int32_t depth = reds_last_dim(ctx, ctx->cur_dim, op->in[0]);
-  return reds_softmax_s8(&p, (int32_t)(reds_elems_at(ctx, ctx->cur_dim, op->in[0]) / (uint64_t)depth), depth,
-                         (const int8_t *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
+  return reds_softmax_s8(
+      &p, (int32_t)(reds_elems_at(ctx, ctx->cur_dim, op->in[0]) / (uint64_t)depth), depth,
+      (const int8_t *)reds_in_ptr(ctx, op->in[0]), (int8_t *)reds_out_ptr(ctx, op->out));
 }
 
-const reds_op_kernel_t reds_op_softmax = {REDS_OP_SOFTMAX, 9, softmax_options, softmax_prepare,
-                                          softmax_check, softmax_eval};
+const reds_op_kernel_t reds_op_softmax = {
+    .options_type = REDS_OPTIONS_SOFTMAX,
+    .options = softmax_options,
+    .prepare = softmax_prepare,
+    .check = softmax_check,
+    .eval = softmax_eval,
+};

@@ -7,8 +7,7 @@
 #define SCHED_I32_LIMIT 0x3fffffffu /* energy fields stay far from INT32 overflow */
 
 /* Predictions follow the slowdown estimate: predicted = latency * slowdown * (1 + margin). */
-static void update_predictions(reds_sched_t *s)
-{
+static void update_predictions(reds_sched_t *s) {
   uint64_t factor = ((uint64_t)s->slowdown_q16 * (REDS_SCHED_ONE + s->cfg.margin_q16)) >> 16;
   for (uint32_t k = 0; k < s->n; k++) {
     uint64_t p = ((uint64_t)s->latency[k] * factor) >> 16;
@@ -18,8 +17,7 @@ static void update_predictions(reds_sched_t *s)
 
 /* A new slowdown sample: taken at once when higher (interference arrives suddenly), blended in
  * with weight 2^-shift when lower. */
-static void blend_ratio(reds_sched_t *s, uint32_t ratio)
-{
+static void blend_ratio(reds_sched_t *s, uint32_t ratio) {
   const uint32_t sh = s->cfg.ewma_shift;
   if (ratio > s->slowdown_q16) {
     s->slowdown_acc = ratio << sh;
@@ -30,8 +28,7 @@ static void blend_ratio(reds_sched_t *s, uint32_t ratio)
   update_predictions(s);
 }
 
-void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy)
-{
+void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy) {
   if (cfg == NULL) {
     return;
   }
@@ -46,15 +43,14 @@ void reds_sched_config_default(reds_sched_config_t *cfg, uint32_t policy)
 }
 
 reds_status_t reds_sched_init(reds_sched_t *s, const reds_sched_config_t *cfg,
-                              const reds_sched_cost_t *table, uint32_t n)
-{
+                              const reds_sched_cost_t *table, uint32_t n) {
   if (n > REDS_SCHED_MAX_SUBNETS) {
     return REDS_ERR_CAPACITY; /* more subnets than the table holds: raise REDS_SCHED_MAX_SUBNETS */
   }
-  if (s == NULL || cfg == NULL || table == NULL || n == 0 ||
-      cfg->widest > cfg->narrowest || cfg->narrowest >= n ||
-      cfg->margin_q16 > REDS_SCHED_MAX_MARGIN || cfg->ewma_shift > REDS_SCHED_MAX_EWMA_SHIFT ||
-      cfg->energy_capacity_nj > SCHED_I32_LIMIT || cfg->energy_reserve_nj > SCHED_I32_LIMIT ||
+  if (s == NULL || cfg == NULL || table == NULL || n == 0 || cfg->widest > cfg->narrowest ||
+      cfg->narrowest >= n || cfg->margin_q16 > REDS_SCHED_MAX_MARGIN ||
+      cfg->ewma_shift > REDS_SCHED_MAX_EWMA_SHIFT || cfg->energy_capacity_nj > SCHED_I32_LIMIT ||
+      cfg->energy_reserve_nj > SCHED_I32_LIMIT ||
       (cfg->policy & ~(uint32_t)(REDS_SCHED_DEADLINE | REDS_SCHED_ENERGY)) != 0) {
     return REDS_ERR_ARG;
   }
@@ -92,8 +88,7 @@ reds_status_t reds_sched_init(reds_sched_t *s, const reds_sched_config_t *cfg,
   return REDS_OK;
 }
 
-uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline)
-{
+uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline) {
   const uint32_t policy = s->cfg.policy;
   const uint32_t last = s->cfg.narrowest;
   uint32_t k = s->cfg.widest;
@@ -107,8 +102,8 @@ uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline)
       uint64_t add = (uint64_t)(now - s->last_now) * s->refill_q16 + s->refill_frac;
       int64_t b = (int64_t)s->bucket_nj + (int64_t)(add >> 16);
       s->refill_frac = (uint32_t)(add & 0xffffu);
-      s->bucket_nj = b > (int64_t)s->cfg.energy_capacity_nj ? (int32_t)s->cfg.energy_capacity_nj
-                                                             : (int32_t)b;
+      s->bucket_nj =
+          b > (int64_t)s->cfg.energy_capacity_nj ? (int32_t)s->cfg.energy_capacity_nj : (int32_t)b;
     }
     s->started = 1u;
     s->last_now = now;
@@ -140,8 +135,7 @@ uint32_t reds_sched_decide(reds_sched_t *s, uint32_t now, uint32_t deadline)
 }
 
 reds_status_t reds_sched_next(reds_sched_t *s, reds_ctx_t *ctx, uint32_t now, uint32_t deadline,
-                              uint32_t *subnet)
-{
+                              uint32_t *subnet) {
   uint32_t k = reds_sched_decide(s, now, deadline);
   if (subnet != NULL) {
     *subnet = k;
@@ -149,8 +143,7 @@ reds_status_t reds_sched_next(reds_sched_t *s, reds_ctx_t *ctx, uint32_t now, ui
   return reds_select(ctx, k);
 }
 
-void reds_sched_observe(reds_sched_t *s, uint32_t subnet, uint32_t latency_ticks)
-{
+void reds_sched_observe(reds_sched_t *s, uint32_t subnet, uint32_t latency_ticks) {
   if (subnet >= s->n) {
     return;
   }
@@ -158,16 +151,13 @@ void reds_sched_observe(reds_sched_t *s, uint32_t subnet, uint32_t latency_ticks
   blend_ratio(s, r > REDS_SCHED_MAX_RATIO ? REDS_SCHED_MAX_RATIO : (uint32_t)r);
 }
 
-void reds_sched_observe_load(reds_sched_t *s, uint32_t load_q16)
-{
+void reds_sched_observe_load(reds_sched_t *s, uint32_t load_q16) {
   uint32_t free = load_q16 >= REDS_SCHED_ONE ? 0u : REDS_SCHED_ONE - load_q16;
   uint32_t ratio = free == 0 ? REDS_SCHED_MAX_RATIO : 0xffffffffu / free; /* ~ 1 / (1 - load) */
   blend_ratio(s, ratio > REDS_SCHED_MAX_RATIO ? REDS_SCHED_MAX_RATIO : ratio);
 }
 
-
-uint32_t reds_sched_energy_nj(const reds_sched_board_t *board, uint64_t cycles)
-{
+uint32_t reds_sched_energy_nj(const reds_sched_board_t *board, uint64_t cycles) {
   if (board == NULL) {
     return 0;
   }
@@ -182,8 +172,7 @@ uint32_t reds_sched_energy_nj(const reds_sched_board_t *board, uint64_t cycles)
 
 reds_status_t reds_sched_calibrate(reds_ctx_t *ctx, reds_sched_cost_t *table, uint32_t n,
                                    uint32_t runs, reds_sched_timer_fn now, void *user,
-                                   const reds_sched_board_t *board, uint32_t cycles_per_tick)
-{
+                                   const reds_sched_board_t *board, uint32_t cycles_per_tick) {
   if (ctx == NULL || table == NULL || now == NULL || runs == 0 || n == 0 ||
       n > reds_num_subnets(ctx)) {
     return REDS_ERR_ARG;

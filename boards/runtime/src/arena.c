@@ -75,13 +75,15 @@ void reds_arena_plan(reds_ctx_t *ctx, uint32_t k) {
     for (uint32_t c = 0; c <= T; ++c) {
       uint64_t cand = 0;
       if (c < T) {
-        if (off[c] == UNPLACED || !ctx->tensors[c].planned || !conflict(tt, &ctx->tensors[c])) continue;
+        if (off[c] == UNPLACED || !ctx->tensors[c].planned || !conflict(tt, &ctx->tensors[c]))
+          continue;
         cand = off[c] + round16(reds_tensor_bytes(ctx, k, c));
       }
       if (cand >= best) continue;
       int fits = 1;
       for (uint32_t u = 0; u < T && fits; ++u) {
-        if (off[u] == UNPLACED || !ctx->tensors[u].planned || !conflict(tt, &ctx->tensors[u])) continue;
+        if (off[u] == UNPLACED || !ctx->tensors[u].planned || !conflict(tt, &ctx->tensors[u]))
+          continue;
         const uint64_t su = round16(reds_tensor_bytes(ctx, k, u));
         if (cand < off[u] + su && off[u] < cand + st) fits = 0;
       }

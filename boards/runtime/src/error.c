@@ -23,6 +23,21 @@ static void put_num(char *buf, size_t *len, int64_t v) {
   while (n > 0 && *len + 1 < REDS_ERROR_LEN) buf[(*len)++] = tmp[--n];
   buf[*len] = '\0';
 }
+
+/* "op N (NAME): " or "op N (builtin C): " */
+static void put_op(char *buf, size_t *len, uint32_t op_index, int op_code) {
+  put_str(buf, len, "op ");
+  put_num(buf, len, op_index);
+  put_str(buf, len, " (");
+  const char *name = reds_op_name(op_code);
+  if (name != NULL) {
+    put_str(buf, len, name);
+  } else {
+    put_str(buf, len, "builtin ");
+    put_num(buf, len, op_code);
+  }
+  put_str(buf, len, "): ");
+}
 #endif
 
 reds_status_t reds_err2(reds_ctx_t *ctx, reds_status_t code, const char *s1, int64_t n1,
@@ -40,7 +55,11 @@ reds_status_t reds_err2(reds_ctx_t *ctx, reds_status_t code, const char *s1, int
     put_str(ctx->error, &len, s3);
   }
 #else
-  (void)s1; (void)n1; (void)s2; (void)n2; (void)s3;
+  (void)s1;
+  (void)n1;
+  (void)s2;
+  (void)n2;
+  (void)s3;
   ctx->error[0] = '\0';
 #endif
   return code;
@@ -55,21 +74,40 @@ reds_status_t reds_err_op(reds_ctx_t *ctx, reds_status_t code, uint32_t op_index
 #ifndef REDS_STRIP_ERROR_STRINGS
   size_t len = 0;
   ctx->error[0] = '\0';
-  put_str(ctx->error, &len, "op ");
-  put_num(ctx->error, &len, op_index);
-  put_str(ctx->error, &len, " (");
-  const char *name = reds_op_name(op_code);
-  if (name != NULL) {
-    put_str(ctx->error, &len, name);
-  } else {
-    put_str(ctx->error, &len, "builtin ");
-    put_num(ctx->error, &len, op_code);
-  }
-  put_str(ctx->error, &len, "): ");
+  put_op(ctx->error, &len, op_index, op_code);
   put_str(ctx->error, &len, what);
 #else
-  (void)op_index; (void)op_code; (void)what;
+  (void)op_index;
+  (void)op_code;
+  (void)what;
   ctx->error[0] = '\0';
 #endif
   return code;
+}
+
+/* The supported names come from the op table (reds_op_count / reds_op_code_at). Longest text
+ * today: "op 4294967295 (builtin 2147483647): not supported by the REDS runtime (supported: "
+ * (82) + the 12 names with their separators (129) + ")" = 212 characters, within
+ * REDS_ERROR_LEN - 1. A name that would not fit whole is left out with the rest, so the text
+ * never ends mid-name. */
+reds_status_t reds_err_unsupported_op(reds_ctx_t *ctx, uint32_t op_index, int op_code) {
+#ifndef REDS_STRIP_ERROR_STRINGS
+  size_t len = 0;
+  ctx->error[0] = '\0';
+  put_op(ctx->error, &len, op_index, op_code);
+  put_str(ctx->error, &len, "not supported by the REDS runtime (supported: ");
+  for (int i = 0; i < reds_op_count(); ++i) {
+    const char *name = reds_op_name(reds_op_code_at(i));
+    const size_t need = (i > 0 ? 2u : 0u) + strlen(name) + 1u; /* ", NAME" and a ')' */
+    if (len + need + 1u > REDS_ERROR_LEN) break;
+    if (i > 0) put_str(ctx->error, &len, ", ");
+    put_str(ctx->error, &len, name);
+  }
+  put_str(ctx->error, &len, ")");
+#else
+  (void)op_index;
+  (void)op_code;
+  ctx->error[0] = '\0';
+#endif
+  return REDS_ERR_UNSUPPORTED_OP;
 }

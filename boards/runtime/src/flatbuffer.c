@@ -114,7 +114,8 @@ int reds_fb_vector(const reds_fb_t *fb, const reds_fb_table_t *t, int f, uint32_
   return 0;
 }
 
-int reds_fb_vec_table(const reds_fb_t *fb, const reds_fb_vec_t *v, uint32_t j, reds_fb_table_t *out) {
+int reds_fb_vec_table(const reds_fb_t *fb, const reds_fb_vec_t *v, uint32_t j,
+                      reds_fb_table_t *out) {
   uint32_t target;
   if (j >= v->count) return -1;
   if (deref(fb, v->data + 4u * j, &target) < 0) return -1;

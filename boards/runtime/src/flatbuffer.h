@@ -31,16 +31,21 @@ int reds_fb_root(const reds_fb_t *fb, reds_fb_table_t *root);
 int reds_fb_table_at(const reds_fb_t *fb, uint32_t pos, reds_fb_table_t *t);
 /* Scalar fields: absent -> *out = def, returns 0. */
 int reds_fb_u8(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint8_t def, uint8_t *out);
-int reds_fb_i32(const reds_fb_t *fb, const reds_fb_table_t *t, int field, int32_t def, int32_t *out);
-int reds_fb_u32(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint32_t def, uint32_t *out);
-int reds_fb_u64(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint64_t def, uint64_t *out);
+int reds_fb_i32(const reds_fb_t *fb, const reds_fb_table_t *t, int field, int32_t def,
+                int32_t *out);
+int reds_fb_u32(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint32_t def,
+                uint32_t *out);
+int reds_fb_u64(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint64_t def,
+                uint64_t *out);
 int reds_fb_f32(const reds_fb_t *fb, const reds_fb_table_t *t, int field, float def, float *out);
 /* Offset fields: returns 1 if absent. */
-int reds_fb_subtable(const reds_fb_t *fb, const reds_fb_table_t *t, int field, reds_fb_table_t *out);
+int reds_fb_subtable(const reds_fb_t *fb, const reds_fb_table_t *t, int field,
+                     reds_fb_table_t *out);
 int reds_fb_vector(const reds_fb_t *fb, const reds_fb_table_t *t, int field, uint32_t elem_size,
                    reds_fb_vec_t *out);
 /* Element j of a vector of tables. */
-int reds_fb_vec_table(const reds_fb_t *fb, const reds_fb_vec_t *v, uint32_t j, reds_fb_table_t *out);
+int reds_fb_vec_table(const reds_fb_t *fb, const reds_fb_vec_t *v, uint32_t j,
+                      reds_fb_table_t *out);
 
 /* Unchecked little-endian loads: callers have validated the range. */
 static inline uint32_t reds_ld_u32(const uint8_t *p) {

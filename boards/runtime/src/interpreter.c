@@ -9,7 +9,7 @@
 #include "reds_internal.h"
 #include "reds_kernels.h"
 #include "reds_ops.h"
-#include "reds_quant.h"
+#include "../kernels/reds_quant.h"
 #include "validate.h"
 
 /* Generic checks of every op, then the kernel's own prepare (reds_ops.h). */
@@ -41,9 +41,7 @@ static uint64_t count_qchannels(const reds_ctx_t *ctx) {
   uint64_t n = 0;
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
-    if (op->code != REDS_OP_CONV_2D && op->code != REDS_OP_DEPTHWISE_CONV_2D &&
-        op->code != REDS_OP_FULLY_CONNECTED)
-      continue;
+    if (!reds_op_kernel_at(op->kind)->per_channel_quant) continue;
     const reds_tensor_t *to = &ctx->tensors[op->out];
     if (to->ndims > 0) n += (uint64_t)to->dims[to->ndims - 1];
   }
@@ -92,14 +90,16 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
   }
   for (uint32_t i = 0; i < ctx->num_inputs; ++i) {
     reds_tensor_t *t = &ctx->tensors[ctx->inputs[i]];
-    if (t->data != NULL) return reds_err(ctx, REDS_ERR_MODEL, "a subgraph input is a constant tensor");
+    if (t->data != NULL)
+      return reds_err(ctx, REDS_ERR_MODEL, "a subgraph input is a constant tensor");
     t->first = 0;
     if (t->last < 0) t->last = 0;
     t->planned = 1;
   }
   for (uint32_t i = 0; i < ctx->num_outputs; ++i) {
     reds_tensor_t *t = &ctx->tensors[ctx->outputs[i]];
-    if (t->data != NULL) return reds_err(ctx, REDS_ERR_MODEL, "a subgraph output is a constant tensor");
+    if (t->data != NULL)
+      return reds_err(ctx, REDS_ERR_MODEL, "a subgraph output is a constant tensor");
     if (t->first < 0) t->first = 0;
     t->last = last_op;
     t->planned = 1;
@@ -146,7 +146,8 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
     reds_arena_plan(ctx, k);
     if (ctx->arena_bytes[k] == 0xffffffffu)
       return reds_err2(ctx, REDS_ERR_CAPACITY, "subnet ", k,
-                       " needs 4 GB of activations or more, above 4294967295 (uint32 offsets)", 0, NULL);
+                       " needs 4 GB of activations or more, above 4294967295 (uint32 offsets)", 0,
+                       NULL);
     if (meta_rows != NULL) {
       const uint8_t *row = meta_rows + (size_t)k * (8u + 4u * G);
       const uint32_t meta_macs = reds_ld_u32(row), meta_arena = reds_ld_u32(row + 4);
@@ -170,13 +171,15 @@ reds_status_t reds_init(reds_ctx_t *ctx, const uint8_t *model, size_t model_len,
       return REDS_OK;
     }
   }
-  return reds_err2(ctx, REDS_ERR_ARENA, "arena too small: persistent tables + the smallest subnet need ",
-                   (int64_t)(ctx->persistent + smallest), " bytes, available ", (int64_t)ctx->arena_len,
-                   " bytes (after 16-byte alignment)");
+  return reds_err2(ctx, REDS_ERR_ARENA,
+                   "arena too small: persistent tables + the smallest subnet need ",
+                   (int64_t)(ctx->persistent + smallest), " bytes, available ",
+                   (int64_t)ctx->arena_len, " bytes (after 16-byte alignment)");
 }
 
 reds_status_t reds_err_persist(reds_ctx_t *ctx) {
-  return reds_err2(ctx, REDS_ERR_ARENA, "arena too small for the model's tables: they need more than ",
+  return reds_err2(ctx, REDS_ERR_ARENA,
+                   "arena too small for the model's tables: they need more than ",
                    (int64_t)ctx->persistent, " bytes, available ", (int64_t)ctx->arena_len,
                    " (reds_arena_bytes_needed tells the total)");
 }
@@ -194,7 +197,8 @@ reds_status_t reds_arena_bytes_needed(const uint8_t *model, size_t model_len, ui
 
 reds_status_t reds_select(reds_ctx_t *ctx, uint32_t subnet) {
   if (ctx == NULL) return REDS_ERR_ARG;
-  if (ctx->magic != REDS_CTX_MAGIC) return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
+  if (ctx->magic != REDS_CTX_MAGIC)
+    return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
   if (subnet >= ctx->num_subnets)
     return reds_err2(ctx, REDS_ERR_SUBNET, "subnet ", subnet, " out of range (model has ",
                      ctx->num_subnets, " subnets)");
@@ -208,7 +212,8 @@ reds_status_t reds_select(reds_ctx_t *ctx, uint32_t subnet) {
 
 reds_status_t reds_invoke(reds_ctx_t *ctx) {
   if (ctx == NULL) return REDS_ERR_ARG;
-  if (ctx->magic != REDS_CTX_MAGIC) return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
+  if (ctx->magic != REDS_CTX_MAGIC)
+    return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
     TRY(reds_op_kernel_at(op->kind)->eval(ctx, op));
@@ -222,10 +227,11 @@ reds_status_t reds_invoke(reds_ctx_t *ctx) {
 reds_status_t reds_invoke_profiled(reds_ctx_t *ctx, reds_clock_fn now, uint64_t *ticks,
                                    uint32_t max_ops) {
   if (ctx == NULL || now == NULL || ticks == NULL) return REDS_ERR_ARG;
-  if (ctx->magic != REDS_CTX_MAGIC) return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
+  if (ctx->magic != REDS_CTX_MAGIC)
+    return reds_err(ctx, REDS_ERR_STATE, "reds_init did not succeed");
   if (max_ops < ctx->num_ops)
-    return reds_err2(ctx, REDS_ERR_CAPACITY, "profile array holds ", max_ops, " ops, the model has ",
-                     ctx->num_ops, "");
+    return reds_err2(ctx, REDS_ERR_CAPACITY, "profile array holds ", max_ops,
+                     " ops, the model has ", ctx->num_ops, "");
   uint64_t t0 = now();
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
@@ -248,7 +254,8 @@ const char *reds_op_name_at(const reds_ctx_t *ctx, uint32_t op) {
 
 uint64_t reds_op_macs(reds_ctx_t *ctx, uint32_t subnet, uint32_t op) {
   uint64_t macs = 0;
-  if (ctx == NULL || ctx->magic != REDS_CTX_MAGIC || op >= ctx->num_ops || subnet >= ctx->num_subnets)
+  if (ctx == NULL || ctx->magic != REDS_CTX_MAGIC || op >= ctx->num_ops ||
+      subnet >= ctx->num_subnets)
     return 0;
   const uint32_t *ad = ctx->active_dim + (size_t)subnet * ctx->num_tensors;
   if (reds_op_kernel_at(ctx->ops[op].kind)->check(ctx, op, ad, subnet, &macs) != REDS_OK) return 0;
@@ -304,11 +311,15 @@ const void *reds_output_data(const reds_ctx_t *ctx, uint32_t i) {
 }
 size_t reds_input_bytes(const reds_ctx_t *ctx, uint32_t i) {
   const int t = io_tensor(ctx, i, 0);
-  return t < 0 ? 0 : (size_t)(reds_elems_at(ctx, ctx->cur_dim, t) * reds_type_size(ctx->tensors[t].type));
+  return t < 0
+             ? 0
+             : (size_t)(reds_elems_at(ctx, ctx->cur_dim, t) * reds_type_size(ctx->tensors[t].type));
 }
 size_t reds_output_bytes(const reds_ctx_t *ctx, uint32_t i) {
   const int t = io_tensor(ctx, i, 1);
-  return t < 0 ? 0 : (size_t)(reds_elems_at(ctx, ctx->cur_dim, t) * reds_type_size(ctx->tensors[t].type));
+  return t < 0
+             ? 0
+             : (size_t)(reds_elems_at(ctx, ctx->cur_dim, t) * reds_type_size(ctx->tensors[t].type));
 }
 int reds_input_type(const reds_ctx_t *ctx, uint32_t i) {
   const int t = io_tensor(ctx, i, 0);
@@ -329,14 +340,6 @@ int reds_input_shape(const reds_ctx_t *ctx, uint32_t i, int32_t *dims, int max_d
 }
 int reds_output_shape(const reds_ctx_t *ctx, uint32_t i, int32_t *dims, int max_dims) {
   return shape_of(ctx, io_tensor(ctx, i, 1), dims, max_dims);
-}
-float reds_input_scale(const reds_ctx_t *ctx, uint32_t i) {
-  const int t = io_tensor(ctx, i, 0);
-  return t < 0 ? 0.0f : ctx->tensors[t].scale;
-}
-int32_t reds_input_zero_point(const reds_ctx_t *ctx, uint32_t i) {
-  const int t = io_tensor(ctx, i, 0);
-  return t < 0 ? 0 : ctx->tensors[t].zero_point;
 }
 float reds_output_scale(const reds_ctx_t *ctx, uint32_t i) {
   const int t = io_tensor(ctx, i, 1);

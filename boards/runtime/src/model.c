@@ -18,52 +18,20 @@ enum { OC_DEPRECATED = 0, OC_BUILTIN = 3 };
 enum { B_DATA = 0, B_OFFSET = 1, B_SIZE = 2 };
 enum { MD_NAME = 0, MD_BUFFER = 1 };
 
-
-const char *reds_op_name(int code) {
-  switch (code) {
-    case 0: return "ADD";
-    case 1: return "AVERAGE_POOL_2D";
-    case 2: return "CONCATENATION";
-    case 3: return "CONV_2D";
-    case 4: return "DEPTHWISE_CONV_2D";
-    case 6: return "DEQUANTIZE";
-    case 9: return "FULLY_CONNECTED";
-    case 14: return "LOGISTIC";
-    case 17: return "MAX_POOL_2D";
-    case 18: return "MUL";
-    case 19: return "RELU";
-    case 21: return "RELU6";
-    case 22: return "RESHAPE";
-    case 25: return "SOFTMAX";
-    case 28: return "TANH";
-    case 34: return "PAD";
-    case 39: return "TRANSPOSE";
-    case 40: return "MEAN";
-    case 41: return "SUB";
-    case 43: return "SQUEEZE";
-    case 45: return "STRIDED_SLICE";
-    case 77: return "SHAPE";
-    case 83: return "PACK";
-    case 114: return "QUANTIZE";
-    case 117: return "HARD_SWISH";
-    default: return NULL;
-  }
-}
-
 uint32_t reds_type_size(int type) {
   switch (type) {
-    case REDS_TYPE_FLOAT32: return 4;
-    case REDS_TYPE_INT32: return 4;
-    case REDS_TYPE_UINT8: return 1;
-    case REDS_TYPE_INT16: return 2;
-    case REDS_TYPE_INT8: return 1;
-    default: return 0;
+  case REDS_TYPE_FLOAT32: return 4;
+  case REDS_TYPE_INT32: return 4;
+  case REDS_TYPE_UINT8: return 1;
+  case REDS_TYPE_INT16: return 2;
+  case REDS_TYPE_INT8: return 1;
+  default: return 0;
   }
 }
 
-#define FB_TRY(expr, what)                                                   \
-  do {                                                                       \
-    if ((expr) < 0) return reds_err(ctx, REDS_ERR_TRUNCATED, (what));        \
+#define FB_TRY(expr, what)                                                                         \
+  do {                                                                                             \
+    if ((expr) < 0) return reds_err(ctx, REDS_ERR_TRUNCATED, (what));                              \
   } while (0)
 
 static reds_status_t parse_buffer(reds_ctx_t *ctx, const reds_fb_t *fb, const reds_fb_vec_t *bufs,
@@ -88,8 +56,8 @@ static reds_status_t parse_buffer(reds_ctx_t *ctx, const reds_fb_t *fb, const re
   FB_TRY(reds_fb_u64(fb, &b, B_SIZE, 0, &size), "buffer size out of range");
   if (off > 1) { /* data stored after the flatbuffer (models > 2 GB layout) */
     if (off > fb->len || size > fb->len - off)
-      return reds_err2(ctx, REDS_ERR_TRUNCATED, "buffer ", index, " points past the end of the model",
-                       0, NULL);
+      return reds_err2(ctx, REDS_ERR_TRUNCATED, "buffer ", index,
+                       " points past the end of the model", 0, NULL);
     *data = fb->buf + off;
     *len = (uint32_t)size;
   }
@@ -118,7 +86,8 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
     for (uint32_t d = 0; d < shape.count; ++d) {
       const int32_t dim = reds_ld_i32(fb->buf + shape.data + 4u * d);
       if (dim < 1)
-        return reds_err2(ctx, REDS_ERR_SHAPE, "tensor ", ti, " has a dimension below 1 (dynamic shapes are not supported)", 0, NULL);
+        return reds_err2(ctx, REDS_ERR_SHAPE, "tensor ", ti,
+                         " has a dimension below 1 (dynamic shapes are not supported)", 0, NULL);
       t->dims[d] = dim;
       elems *= (uint64_t)dim;
       if (elems > ((uint64_t)1 << 28))
@@ -150,13 +119,15 @@ static reds_status_t parse_tensor(reds_ctx_t *ctx, const reds_fb_t *fb, const re
       const uint64_t z = reds_ld_u64(fb->buf + zp.data);
       const int64_t zs = (int64_t)z;
       if (zs < INT32_MIN || zs > INT32_MAX)
-        return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti, " zero point out of int32 range", 0, NULL);
+        return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti, " zero point out of int32 range", 0,
+                         NULL);
       t->zero_point = (int32_t)zs;
       t->num_zero_points = zp.count;
       /* per-channel zero points must all equal the first (0 for symmetric weights) */
       for (uint32_t j = 1; j < zp.count; ++j)
         if (reds_ld_u64(fb->buf + zp.data + 8u * j) != z)
-          return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti, " has differing per-channel zero points", 0, NULL);
+          return reds_err2(ctx, REDS_ERR_QUANT, "tensor ", ti,
+                           " has differing per-channel zero points", 0, NULL);
     }
     (void)qdim;
   }
@@ -175,7 +146,7 @@ static reds_status_t parse_options(reds_ctx_t *ctx, const reds_fb_t *fb, const r
   FB_TRY(r, "builtin options out of range");
   op->beta = 1.0f;
   if (r != 0) return REDS_OK; /* absent: defaults, validated by prepare */
-  if (kernel->options_type == 0 || opt_type != kernel->options_type)
+  if (kernel->options_type == REDS_OPTIONS_NONE || opt_type != kernel->options_type)
     return reds_err_op(ctx, REDS_ERR_MODEL, oi, op->code, "builtin options of the wrong type");
   return kernel->options != NULL ? kernel->options(ctx, oi, fb, &o) : REDS_OK;
 }
@@ -192,8 +163,8 @@ static reds_status_t parse_index_vec(reds_ctx_t *ctx, const reds_fb_t *fb, const
       continue;
     }
     if (ix < 0 || (uint32_t)ix >= ctx->num_tensors)
-      return reds_err2(ctx, REDS_ERR_MODEL, "tensor index ", ix, " out of range (", ctx->num_tensors,
-                       " tensors)");
+      return reds_err2(ctx, REDS_ERR_MODEL, "tensor index ", ix, " out of range (",
+                       ctx->num_tensors, " tensors)");
     dst[j] = (int16_t)ix;
   }
   return REDS_OK;
@@ -255,7 +226,8 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
     FB_TRY(r, "tensor shape out of range");
     if (r == 0) total_dims += v.count;
   }
-  ctx->tensors = (reds_tensor_t *)reds_persist(ctx, (uint64_t)tensors.count * sizeof(reds_tensor_t));
+  ctx->tensors =
+      (reds_tensor_t *)reds_persist(ctx, (uint64_t)tensors.count * sizeof(reds_tensor_t));
   int32_t *dims_pool = (int32_t *)reds_persist(ctx, total_dims * sizeof(int32_t));
   ctx->ops = (reds_op_rec_t *)reds_persist(ctx, (uint64_t)ops.count * sizeof(reds_op_rec_t));
   ctx->inputs = (int16_t *)reds_persist(ctx, (uint64_t)ins.count * sizeof(int16_t));
@@ -293,14 +265,14 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
     FB_TRY(reds_fb_vec_table(&fb, &ops, i, &ot), "operator table out of range");
     FB_TRY(reds_fb_u32(&fb, &ot, OP_OPCODE, 0, &opcode_index), "opcode index out of range");
     if (opcode_index >= codes.count)
-      return reds_err2(ctx, REDS_ERR_MODEL, "operator ", i, " has opcode index out of range", 0, NULL);
+      return reds_err2(ctx, REDS_ERR_MODEL, "operator ", i, " has opcode index out of range", 0,
+                       NULL);
     FB_TRY(reds_fb_vec_table(&fb, &codes, opcode_index, &ct), "operator code out of range");
     FB_TRY(reds_fb_u8(&fb, &ct, OC_DEPRECATED, 0, &dep), "operator code out of range");
     FB_TRY(reds_fb_i32(&fb, &ct, OC_BUILTIN, 0, &builtin), "operator code out of range");
     const int32_t code = builtin > (int8_t)dep ? builtin : (int8_t)dep;
     const int kind = reds_op_index(code);
-    if (kind < 0)
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code, "not supported by the REDS runtime (supported: " REDS_SUPPORTED_OPS ")");
+    if (kind < 0) return reds_err_unsupported_op(ctx, i, code);
     op->kind = (uint8_t)kind;
     op->code = (uint8_t)code;
     r = reds_fb_vector(&fb, &ot, OP_INPUTS, 4, &v);
@@ -312,7 +284,8 @@ reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob) {
     r = reds_fb_vector(&fb, &ot, OP_OUTPUTS, 4, &v);
     FB_TRY(r, "operator outputs out of range");
     if (r || v.count != 1)
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code, "operator must have exactly one output");
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, i, code,
+                         "operator must have exactly one output");
     s = parse_index_vec(ctx, &fb, &v, 1, &op->out, 0, i, code);
     if (s != REDS_OK) return s;
     s = parse_options(ctx, &fb, &ot, i);

@@ -5,7 +5,7 @@
 
 #include "flatbuffer.h"
 #include "reds_ops.h"
-#include "reds_quant.h"
+#include "../kernels/reds_quant.h"
 
 /* ---------------------------------------------------------------- shapes */
 
@@ -109,7 +109,8 @@ reds_status_t reds_need_bias(reds_ctx_t *ctx, uint32_t oi, int t, int32_t n) {
     return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, ctx->ops[oi].code,
                        "bias must be constant int32");
   if (tt->data_len < 4u * (uint32_t)n || tt->ndims != 1 || tt->dims[0] != n)
-    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, ctx->ops[oi].code, "bias length differs from outputs");
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, ctx->ops[oi].code,
+                       "bias length differs from outputs");
   if (((uintptr_t)tt->data & 3u) != 0)
     return reds_err_op(ctx, REDS_ERR_MODEL, oi, ctx->ops[oi].code,
                        "bias buffer not 4-byte aligned (load the model at an aligned address)");
@@ -118,13 +119,15 @@ reds_status_t reds_need_bias(reds_ctx_t *ctx, uint32_t oi, int t, int32_t n) {
 
 /* Per-channel requantization table for n output channels (TFLM conv / FC Prepare). */
 reds_status_t reds_fill_channel_quant(reds_ctx_t *ctx, uint32_t oi, int in, int filt, int out,
-                                        int32_t n, int per_tensor_float_product) {
+                                      int32_t n, int per_tensor_float_product) {
   reds_op_rec_t *op = &ctx->ops[oi];
   const reds_tensor_t *w = &ctx->tensors[filt];
   if (w->num_scales != 1 && w->num_scales != (uint32_t)n)
-    return reds_err_op(ctx, REDS_ERR_QUANT, oi, op->code, "weight scales count differs from outputs");
+    return reds_err_op(ctx, REDS_ERR_QUANT, oi, op->code,
+                       "weight scales count differs from outputs");
   if ((uint64_t)ctx->qused + (uint64_t)n > ctx->qcap) /* qcap counted the same outputs */
-    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, op->code, "output channels differ from the output shape");
+    return reds_err_op(ctx, REDS_ERR_SHAPE, oi, op->code,
+                       "output channels differ from the output shape");
   op->qoff = ctx->qused;
   const float in_s = ctx->tensors[in].scale, out_s = ctx->tensors[out].scale;
   for (int32_t c = 0; c < n; ++c) {
@@ -139,7 +142,8 @@ reds_status_t reds_fill_channel_quant(reds_ctx_t *ctx, uint32_t oi, int in, int 
     int32_t m;
     int sh;
     if (reds_quantize_multiplier(real, &m, &sh) != 0 || sh > 30)
-      return reds_err_op(ctx, REDS_ERR_QUANT, oi, op->code, "requantization multiplier out of range");
+      return reds_err_op(ctx, REDS_ERR_QUANT, oi, op->code,
+                         "requantization multiplier out of range");
     ctx->qmult[ctx->qused + (uint32_t)c] = m;
     ctx->qshift[ctx->qused + (uint32_t)c] = (int8_t)sh;
   }
@@ -149,11 +153,14 @@ reds_status_t reds_fill_channel_quant(reds_ctx_t *ctx, uint32_t oi, int in, int 
 
 /* TFLM ComputePaddingHeightWidth for one axis (dilation 1); returns -1 on a shape mismatch. */
 int reds_padding_for(int padding, int32_t in, int32_t filter, int32_t stride, int32_t out,
-                       int32_t *pad) {
+                     int32_t *pad) {
   int64_t expect;
-  if (padding == 0) expect = ((int64_t)in + stride - 1) / stride;
-  else if (padding == 1) expect = ((int64_t)in - filter + stride) / stride;
-  else return -1;
+  if (padding == 0)
+    expect = ((int64_t)in + stride - 1) / stride;
+  else if (padding == 1)
+    expect = ((int64_t)in - filter + stride) / stride;
+  else
+    return -1;
   if (expect != out || out < 1) return -1;
   const int64_t total = (int64_t)(out - 1) * stride + filter - in;
   if (total > 2 * (int64_t)filter) return -1; /* padding larger than the filter */
@@ -162,7 +169,7 @@ int reds_padding_for(int padding, int32_t in, int32_t filter, int32_t stride, in
 }
 
 reds_status_t reds_prepare_spatial(reds_ctx_t *ctx, uint32_t oi, int in, int out, int32_t kh,
-                                     int32_t kw) {
+                                   int32_t kw) {
   reds_op_rec_t *op = &ctx->ops[oi];
   if (ctx->tensors[in].ndims != 4 || ctx->tensors[out].ndims != 4)
     return reds_err_op(ctx, REDS_ERR_SHAPE, oi, op->code, "input and output must be 4-D [N,H,W,C]");
@@ -182,7 +189,8 @@ reds_status_t reds_prepare_spatial(reds_ctx_t *ctx, uint32_t oi, int in, int out
 const void *reds_in_ptr(const reds_ctx_t *ctx, int t) {
   if (t < 0) return NULL;
   const reds_tensor_t *tt = &ctx->tensors[t];
-  return tt->data != NULL ? (const void *)tt->data : (const void *)(ctx->arena + ctx->cur_offset[t]);
+  return tt->data != NULL ? (const void *)tt->data
+                          : (const void *)(ctx->arena + ctx->cur_offset[t]);
 }
 
 void *reds_out_ptr(reds_ctx_t *ctx, int t) { return ctx->arena + ctx->cur_offset[t]; }
@@ -209,8 +217,8 @@ reds_status_t reds_check_same_count(reds_ctx_t *ctx, uint32_t oi, const uint32_t
   (void)k;
   (void)macs;
   const int ok = reds_elems_at(ctx, ad, op->in[0]) == reds_elems_at(ctx, ad, op->out) &&
-                 (ti->axis < 0 || ti->axis == ti->ndims - 1) && (to->axis < 0 || to->axis == to->ndims - 1) &&
-                 ((ti->axis < 0) == (to->axis < 0));
+                 (ti->axis < 0 || ti->axis == ti->ndims - 1) &&
+                 (to->axis < 0 || to->axis == to->ndims - 1) && ((ti->axis < 0) == (to->axis < 0));
   return ok ? REDS_OK : reds_err_inconsistent(ctx, oi);
 }
 
@@ -224,13 +232,15 @@ reds_status_t reds_check_channel_axis(reds_ctx_t *ctx, uint32_t oi) {
   const reds_op_rec_t *op = &ctx->ops[oi];
   const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
   if ((ti->axis >= 0 && ti->axis != ti->ndims - 1) || (to->axis >= 0 && to->axis != to->ndims - 1))
-    return reds_err_op(ctx, REDS_ERR_METADATA, oi, op->code, "group member sliced on a non-channel axis");
+    return reds_err_op(ctx, REDS_ERR_METADATA, oi, op->code,
+                       "group member sliced on a non-channel axis");
   return REDS_OK;
 }
 
 /* Ops with weights (conv, depthwise, fully connected): int8 input and output, and a weights
  * tensor as input 1 with `ndims` dims (else `shape_error`). */
-reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims, const char *shape_error) {
+reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims,
+                                    const char *shape_error) {
   const reds_op_rec_t *op = &ctx->ops[oi];
   TRY(reds_need_type(ctx, oi, op->in[0], REDS_TYPE_INT8, "input type (int8 only)"));
   TRY(reds_need_type(ctx, oi, op->out, REDS_TYPE_INT8, "output type (int8 only)"));
@@ -254,14 +264,17 @@ reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise) {
   const int32_t cin = ti->dims[3], cout = to->dims[3];
   if (!depthwise) {
     if (fd[3] != cin || fd[0] != cout)
-      return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code, "filter [O,kh,kw,I] does not match input/output channels");
+      return reds_err_op(ctx, REDS_ERR_SHAPE, oi, code,
+                         "filter [O,kh,kw,I] does not match input/output channels");
     if ((int64_t)fd[1] * fd[2] * cin > MAX_DOT_DEPTH)
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "kernel depth could overflow the int32 accumulator");
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                         "kernel depth could overflow the int32 accumulator");
   } else {
     if (fd[0] != 1 || fd[3] != cin || cout != cin)
       return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "depth multiplier other than 1");
     if ((int64_t)fd[1] * fd[2] > MAX_DOT_DEPTH)
-      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code, "kernel could overflow the int32 accumulator");
+      return reds_err_op(ctx, REDS_ERR_UNSUPPORTED_OP, oi, code,
+                         "kernel could overflow the int32 accumulator");
   }
   TRY(reds_need_bias(ctx, oi, bias, cout));
   TRY(reds_fill_channel_quant(ctx, oi, in, f, out, cout, 0));
@@ -277,8 +290,9 @@ reds_status_t reds_check_same_channels(reds_ctx_t *ctx, uint32_t oi, const uint3
   (void)k;
   (void)macs;
   TRY(reds_check_channel_axis(ctx, oi));
-  return reds_last_dim(ctx, ad, op->in[0]) == reds_last_dim(ctx, ad, op->out) ? REDS_OK
-                                                                              : reds_err_inconsistent(ctx, oi);
+  return reds_last_dim(ctx, ad, op->in[0]) == reds_last_dim(ctx, ad, op->out)
+             ? REDS_OK
+             : reds_err_inconsistent(ctx, oi);
 }
 
 /* Pool2DOptions (AVERAGE_POOL_2D, MAX_POOL_2D). */
@@ -296,11 +310,16 @@ reds_status_t reds_pool_options(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *f
 
 /* CONV_2D / DEPTHWISE_CONV_2D eval: the kernel's arguments at the current widths. (Filled in
  * here and called directly by each kernel file: an indirect call would hide the kernel's stack
- * frame from reds.stackusage.) */
+ * frame from reds.runtime.stack_usage.) */
 void reds_conv_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_conv_args_t *a) {
   const reds_tensor_t *ti = &ctx->tensors[op->in[0]], *to = &ctx->tensors[op->out];
-  const reds_conv_params_t p = {op->stride_w, op->stride_h, op->pad_w, op->pad_h,
-                                -ti->zero_point, to->zero_point, {op->act_min, op->act_max}};
+  const reds_conv_params_t p = {op->stride_w,
+                                op->stride_h,
+                                op->pad_w,
+                                op->pad_h,
+                                -ti->zero_point,
+                                to->zero_point,
+                                {op->act_min, op->act_max}};
   a->p = p;
   a->q.multiplier = ctx->qmult + op->qoff;
   a->q.shift = ctx->qshift + op->qoff;
@@ -315,8 +334,13 @@ void reds_conv_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_conv_args_t *
 
 /* AVERAGE_POOL_2D / MAX_POOL_2D eval arguments. */
 void reds_pool_args(reds_ctx_t *ctx, const reds_op_rec_t *op, reds_pool_args_t *a) {
-  const reds_pool_params_t p = {op->stride_w, op->stride_h, op->filter_w, op->filter_h,
-                                op->pad_w, op->pad_h, {op->act_min, op->act_max}};
+  const reds_pool_params_t p = {op->stride_w,
+                                op->stride_h,
+                                op->filter_w,
+                                op->filter_h,
+                                op->pad_w,
+                                op->pad_h,
+                                {op->act_min, op->act_max}};
   a->p = p;
   reds_dims4(ctx, ctx->cur_dim, op->in[0], &a->in);
   reds_dims4(ctx, ctx->cur_dim, op->out, &a->out);

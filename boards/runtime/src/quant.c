@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "reds_quant.h"
+#include "../kernels/reds_quant.h"
 
 int reds_quantize_multiplier(double m, int32_t *multiplier, int *shift) {
   uint64_t bits;

@@ -11,22 +11,6 @@
 
 #define REDS_CTX_MAGIC 0x53444552u /* "REDS" */
 
-/* TFLite BuiltinOperator codes the runtime executes. */
-enum {
-  REDS_OP_ADD = 0,
-  REDS_OP_AVERAGE_POOL_2D = 1,
-  REDS_OP_CONV_2D = 3,
-  REDS_OP_DEPTHWISE_CONV_2D = 4,
-  REDS_OP_DEQUANTIZE = 6,
-  REDS_OP_FULLY_CONNECTED = 9,
-  REDS_OP_MAX_POOL_2D = 17,
-  REDS_OP_RESHAPE = 22,
-  REDS_OP_SOFTMAX = 25,
-  REDS_OP_PAD = 34,
-  REDS_OP_MEAN = 40,
-  REDS_OP_QUANTIZE = 114
-};
-
 /* TFLite TensorType codes. */
 enum {
   REDS_TYPE_FLOAT32 = 0,
@@ -46,7 +30,6 @@ typedef struct {
 
 /* Model parser (model.c): tensors, operators, options, metadata location. */
 reds_status_t reds_model_parse(reds_ctx_t *ctx, reds_blob_ref_t *blob);
-const char *reds_op_name(int code);
 uint32_t reds_type_size(int type); /* 0 for types the arena cannot hold */
 
 /* REDS metadata (metadata.c): parse, CRC, validation against the tensors. */
@@ -72,5 +55,13 @@ reds_status_t reds_err2(reds_ctx_t *ctx, reds_status_t code, const char *s1, int
                         const char *s2, int64_t n2, const char *s3);
 reds_status_t reds_err_op(reds_ctx_t *ctx, reds_status_t code, uint32_t op_index, int op_code,
                           const char *what);
+/* "op N (NAME): not supported by the REDS runtime (supported: ADD, ...)", REDS_ERR_UNSUPPORTED_OP;
+ * the list comes from the op table (ops.c) and is written whole: REDS_ERROR_LEN (reds_ctx.h)
+ * holds it. */
+reds_status_t reds_err_unsupported_op(reds_ctx_t *ctx, uint32_t op_index, int op_code);
+
+/* Op table (ops.c): name of a TFLite builtin code for messages (every supported op and some
+ * common others), NULL if it has none. */
+const char *reds_op_name(int code);
 
 #endif /* REDS_INTERNAL_H */

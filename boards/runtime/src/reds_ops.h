@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The one table of ops (internal). Each op kernel file (kernels/<op>.c) exports one
+ * The op kernel interface (internal). Each op kernel file (kernels/<op>.c) exports one
  * reds_op_kernel_t with its parts, as TFLM's TFLMRegistration {prepare, invoke}:
  *   options  read the op's BuiltinOptions (flatbuffer) into its record      (model.c)
  *   prepare  check types, shapes (the output shape is what the op writes) and quantization;
  *            precompute per-channel / per-op constants                       (reds_init)
  *   check    active shapes of subnet k agree; add the op's MACs at subnet k  (reds_init)
  *   eval     run the op on the active subnet                                 (reds_invoke)
- * ops.c lists the kernels; adding an op = one kernel file + one entry there + its Python mirror
- * in toolkit/reds/graph.py. Kernel files reach this header as "../src/reds_ops.h" so the
- * firmware build needs no extra include path. */
+ * src/ops.c is the one list of ops: builtin code, name and kernel of each (docs/runtime.md,
+ * "Adding an op"). Kernel files reach this header as "../src/reds_ops.h" so the firmware build
+ * needs no extra include path. */
 #ifndef REDS_OPS_H
 #define REDS_OPS_H
 
@@ -19,47 +19,59 @@
 #include "reds_internal.h"
 #include "reds_kernels.h"
 
+/* BuiltinOptions union tags of schema.fbs: the options table an op may carry. */
+typedef enum {
+  REDS_OPTIONS_NONE = 0,
+  REDS_OPTIONS_CONV_2D = 1,           /* Conv2DOptions */
+  REDS_OPTIONS_DEPTHWISE_CONV_2D = 2, /* DepthwiseConv2DOptions */
+  REDS_OPTIONS_POOL_2D = 5,           /* Pool2DOptions */
+  REDS_OPTIONS_FULLY_CONNECTED = 8,   /* FullyConnectedOptions */
+  REDS_OPTIONS_SOFTMAX = 9,           /* SoftmaxOptions */
+  REDS_OPTIONS_ADD = 11,              /* AddOptions */
+  REDS_OPTIONS_RESHAPE = 17,          /* ReshapeOptions */
+  REDS_OPTIONS_PAD = 22,              /* PadOptions */
+  REDS_OPTIONS_REDUCER = 27           /* ReducerOptions (MEAN) */
+} reds_options_tag_t;
+
+/* One op's parts. Define it with designated initializers (.options_type = ..., .prepare = ...);
+ * ops.c gives its builtin code and name. */
 typedef struct {
-  uint8_t code;         /* TFLite BuiltinOperator */
-  uint8_t options_type; /* BuiltinOptions union tag of its options, 0 for none */
+  reds_options_tag_t options_type; /* the one options tag the op accepts; NONE: no options */
   reds_status_t (*options)(reds_ctx_t *ctx, uint32_t oi, const reds_fb_t *fb,
                            const reds_fb_table_t *opt); /* NULL: no options to read */
   reds_status_t (*prepare)(reds_ctx_t *ctx, uint32_t oi);
   reds_status_t (*check)(reds_ctx_t *ctx, uint32_t oi, const uint32_t *adim, uint32_t k,
                          uint64_t *macs);
   reds_status_t (*eval)(reds_ctx_t *ctx, const reds_op_rec_t *op);
+  /* 1: prepare fills per-channel requantization (reds_fill_channel_quant), one entry of
+   * ctx->qmult / ctx->qshift per output channel (the last dimension of its output) */
+  uint8_t per_channel_quant;
 } reds_op_kernel_t;
 
-/* ops.c: the table index of a builtin code (-1: unsupported), the kernel at an index (the op
- * record's `kind`, set by the parser), and the names of all of them for error messages. */
+/* ops.c: the table index of a builtin code (-1: unsupported) and the kernel at an index (the
+ * op record's `kind`, set by the parser). reds_op_name() is in reds_internal.h, the public
+ * reds_op_count() / reds_op_code_at() in reds.h. */
 int reds_op_index(int code);
 const reds_op_kernel_t *reds_op_kernel_at(uint8_t kind);
-#define REDS_SUPPORTED_OPS                                                                   \
-  "ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, " \
-  "MEAN, PAD, QUANTIZE, RESHAPE, SOFTMAX"
-
-extern const reds_op_kernel_t reds_op_add, reds_op_avg_pool2d, reds_op_conv2d,
-    reds_op_depthwise_conv2d, reds_op_dequantize, reds_op_fully_connected, reds_op_max_pool2d,
-    reds_op_reshape, reds_op_softmax, reds_op_mean, reds_op_quantize, reds_op_pad;
 
 #define MAX_DOT_DEPTH 65793 /* 255 * 128 * depth < 2^31 */
 
-#define TRY(x)                       \
-  do {                               \
-    reds_status_t s_ = (x);          \
-    if (s_ != REDS_OK) return s_;    \
+#define TRY(x)                                                                                     \
+  do {                                                                                             \
+    reds_status_t s_ = (x);                                                                        \
+    if (s_ != REDS_OK) return s_;                                                                  \
   } while (0)
 
 /* Reading options: a field out of range is a truncated model. */
-#define REDS_OPT_I32(field, dst, def)                                                 \
-  do {                                                                                \
-    if (reds_fb_i32(fb, opt, (field), (def), (dst)) < 0)                              \
-      return reds_err(ctx, REDS_ERR_TRUNCATED, "option out of range");                \
+#define REDS_OPT_I32(field, dst, def)                                                              \
+  do {                                                                                             \
+    if (reds_fb_i32(fb, opt, (field), (def), (dst)) < 0)                                           \
+      return reds_err(ctx, REDS_ERR_TRUNCATED, "option out of range");                             \
   } while (0)
-#define REDS_OPT_U8(field, dst, def)                                                  \
-  do {                                                                                \
-    if (reds_fb_u8(fb, opt, (field), (def), (dst)) < 0)                               \
-      return reds_err(ctx, REDS_ERR_TRUNCATED, "option out of range");                \
+#define REDS_OPT_U8(field, dst, def)                                                               \
+  do {                                                                                             \
+    if (reds_fb_u8(fb, opt, (field), (def), (dst)) < 0)                                            \
+      return reds_err(ctx, REDS_ERR_TRUNCATED, "option out of range");                             \
   } while (0)
 
 /* op_common.c: shapes at the active widths adim (a subnet's row of ctx->active_dim) */
@@ -85,7 +97,8 @@ int reds_padding_for(int padding, int32_t in, int32_t filter, int32_t stride, in
 reds_status_t reds_prepare_spatial(reds_ctx_t *ctx, uint32_t oi, int in, int out, int32_t kh,
                                    int32_t kw);
 reds_status_t reds_same_count(reds_ctx_t *ctx, uint32_t oi);
-reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims, const char *shape_error);
+reds_status_t reds_prepare_weighted(reds_ctx_t *ctx, uint32_t oi, int ndims,
+                                    const char *shape_error);
 reds_status_t reds_prepare_conv(reds_ctx_t *ctx, uint32_t oi, int depthwise);
 
 /* op_common.c: subnet checks */

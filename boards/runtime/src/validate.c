@@ -41,7 +41,8 @@ static int32_t writer_before(const reds_ctx_t *ctx, int t, uint32_t before) {
 
 /* Defined before op `oi` runs: a constant, a subgraph input, or written by an earlier op. */
 static int defined_before(const reds_ctx_t *ctx, int t, uint32_t oi) {
-  return ctx->tensors[t].data != NULL || is_subgraph_input(ctx, t) || writer_before(ctx, t, oi) >= 0;
+  return ctx->tensors[t].data != NULL || is_subgraph_input(ctx, t) ||
+         writer_before(ctx, t, oi) >= 0;
 }
 
 /* Scans instead of per-tensor tables: no memory beyond the context, O(ops^2) once at init. */
@@ -50,7 +51,8 @@ reds_status_t reds_validate_graph(reds_ctx_t *ctx) {
   for (uint32_t i = 0; i < ctx->num_inputs; ++i) {
     const int t = ctx->inputs[i];
     if (t < 0 || (uint32_t)t >= nt)
-      return reds_err2(ctx, REDS_ERR_MODEL, "subgraph input ", i, " names tensor ", t, " which does not exist");
+      return reds_err2(ctx, REDS_ERR_MODEL, "subgraph input ", i, " names tensor ", t,
+                       " which does not exist");
   }
   for (uint32_t oi = 0; oi < ctx->num_ops; ++oi) {
     const reds_op_rec_t *op = &ctx->ops[oi];
@@ -59,24 +61,31 @@ reds_status_t reds_validate_graph(reds_ctx_t *ctx) {
     for (int j = 0; j < num_in; ++j) {
       const int t = op->in[j];
       if (t < 0) continue; /* absent optional input (e.g. no bias) */
-      if ((uint32_t)t >= nt) return op_tensor_error(ctx, oi, "reads tensor ", t, " which does not exist", -1);
+      if ((uint32_t)t >= nt)
+        return op_tensor_error(ctx, oi, "reads tensor ", t, " which does not exist", -1);
       if (!defined_before(ctx, t, oi))
         return op_tensor_error(ctx, oi, "reads tensor ", t,
-                               " before any op writes it (not a constant, not a subgraph input)", -1);
+                               " before any op writes it (not a constant, not a subgraph input)",
+                               -1);
     }
     if (out < 0 || (uint32_t)out >= nt)
       return op_tensor_error(ctx, oi, "writes tensor ", out, " which does not exist", -1);
     for (int j = 0; j < num_in; ++j)
-      if (op->in[j] == out) return op_tensor_error(ctx, oi, "writes tensor ", out, ", one of its own inputs", -1);
-    if (is_subgraph_input(ctx, out)) return op_tensor_error(ctx, oi, "writes tensor ", out, ", a subgraph input", -1);
+      if (op->in[j] == out)
+        return op_tensor_error(ctx, oi, "writes tensor ", out, ", one of its own inputs", -1);
+    if (is_subgraph_input(ctx, out))
+      return op_tensor_error(ctx, oi, "writes tensor ", out, ", a subgraph input", -1);
     const int32_t prev = writer_before(ctx, out, oi);
-    if (prev >= 0) return op_tensor_error(ctx, oi, "writes tensor ", out, ", already written by op ", prev);
-    /* writing a constant is refused by the op's own checks ("constant activation input or output") */
+    if (prev >= 0)
+      return op_tensor_error(ctx, oi, "writes tensor ", out, ", already written by op ", prev);
+    /* writing a constant is refused by the op's own checks ("constant activation input or output")
+     */
   }
   for (uint32_t i = 0; i < ctx->num_outputs; ++i) {
     const int t = ctx->outputs[i];
     if (t < 0 || (uint32_t)t >= nt)
-      return reds_err2(ctx, REDS_ERR_MODEL, "subgraph output ", i, " names tensor ", t, " which does not exist");
+      return reds_err2(ctx, REDS_ERR_MODEL, "subgraph output ", i, " names tensor ", t,
+                       " which does not exist");
     if (!defined_before(ctx, t, ctx->num_ops))
       return reds_err2(ctx, REDS_ERR_MODEL, "subgraph output ", i, " (tensor ", t,
                        ") is never written by an op");

@@ -15,8 +15,8 @@ extern "C" {
 #endif
 
 #if defined(__ARM_ARCH_7EM__) /* Cortex-M4/M7: DWT cycle counter */
-#define DEMCR (*(volatile uint32_t *)0xE000EDFCu)
-#define DWT_CTRL (*(volatile uint32_t *)0xE0001000u)
+#define DEMCR      (*(volatile uint32_t *)0xE000EDFCu)
+#define DWT_CTRL   (*(volatile uint32_t *)0xE0001000u)
 #define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
 static uint32_t last_cycles, cycle_wraps;
 #endif
@@ -40,7 +40,9 @@ extern "C" int hal_read_byte(void) {
   return Serial.read();
 }
 
-extern "C" void hal_write(const char *data, size_t len) { Serial.write((const uint8_t *)data, len); }
+extern "C" void hal_write(const char *data, size_t len) {
+  Serial.write((const uint8_t *)data, len);
+}
 
 extern "C" uint64_t hal_timer_now(void) {
 #if defined(__ARM_ARCH_7EM__)

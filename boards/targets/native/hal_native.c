@@ -69,8 +69,8 @@ void hal_init(int argc, char **argv) {
 
 int hal_read_byte(void) {
   while (rx_pos == rx_len) {
-    ssize_t n = use_stdio ? read(0, rx_buf, sizeof rx_buf)
-                          : recv(client_fd, rx_buf, sizeof rx_buf, 0);
+    ssize_t n =
+        use_stdio ? read(0, rx_buf, sizeof rx_buf) : recv(client_fd, rx_buf, sizeof rx_buf, 0);
     if (n > 0) {
       rx_len = (size_t)n;
       rx_pos = 0;

@@ -8,16 +8,16 @@
 
 #include "hal.h"
 
-#define UART_DATA (*(volatile uint32_t *)(REDS_UART0_BASE + 0x000u))
-#define UART_STATE (*(volatile uint32_t *)(REDS_UART0_BASE + 0x004u))
-#define UART_CTRL (*(volatile uint32_t *)(REDS_UART0_BASE + 0x008u))
-#define UART_BAUDDIV (*(volatile uint32_t *)(REDS_UART0_BASE + 0x010u))
+#define UART_DATA          (*(volatile uint32_t *)(REDS_UART0_BASE + 0x000u))
+#define UART_STATE         (*(volatile uint32_t *)(REDS_UART0_BASE + 0x004u))
+#define UART_CTRL          (*(volatile uint32_t *)(REDS_UART0_BASE + 0x008u))
+#define UART_BAUDDIV       (*(volatile uint32_t *)(REDS_UART0_BASE + 0x010u))
 #define UART_STATE_TX_FULL 1u
 #define UART_STATE_RX_FULL 2u
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR       (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR       (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR       (*(volatile uint32_t *)0xE000E018u)
 #define SYSTICK_PERIOD (1u << 24)
 
 static volatile uint32_t systick_wraps;

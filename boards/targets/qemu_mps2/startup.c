@@ -12,8 +12,9 @@ static void Fault_Handler(void) {
   }
 }
 
+/* clang-format off: the vector table, laid out by exception number */
 __attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))&__stack_top,
+    (void (*)(void)) & __stack_top,
     Reset_Handler,
     Fault_Handler, /* NMI */
     Fault_Handler, /* HardFault */
@@ -21,13 +22,16 @@ __attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(v
     Fault_Handler, /* BusFault */
     Fault_Handler, /* UsageFault */
     Fault_Handler, /* SecureFault (M33) */
-    0, 0, 0,
+    0,
+    0,
+    0,
     Fault_Handler, /* SVCall */
     Fault_Handler, /* DebugMon */
     0,
     Fault_Handler, /* PendSV */
     SysTick_Handler,
 };
+/* clang-format on */
 
 void Reset_Handler(void) {
   uint32_t *src = &__data_load;

@@ -29,8 +29,9 @@ ENTRY_POINTS = ("reds_init", "reds_select", "reds_invoke")
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
 _FRAME = re.compile(r"\\n(\d+) bytes \(([a-z,]+)\)")
-# `const reds_op_kernel_t reds_op_x = {CODE, TAG, options, prepare, check, eval};`
+# `const reds_op_kernel_t reds_op_x = {.options_type = TAG, .options = f, .prepare = f, ...};`
 _OP_ENTRY = re.compile(r"const\s+reds_op_kernel_t\s+\w+\s*=\s*\{([^}]*)\}\s*;")
+_OP_FUNCTION = re.compile(r"\.(?:options|prepare|check|eval)\s*=\s*([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -94,8 +95,7 @@ def op_table_targets(sources: list[Path]) -> set[str]:
     names: set[str] = set()
     for src in sources:
         for body in _OP_ENTRY.findall(src.read_text()):
-            fields = [f.strip() for f in body.split(",")]
-            names.update(f for f in fields[2:] if re.fullmatch(r"[A-Za-z_]\w*", f) and f != "NULL")
+            names.update(f for f in _OP_FUNCTION.findall(body) if f != "NULL")
     return names
 
 

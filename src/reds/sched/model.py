@@ -294,6 +294,17 @@ def oracle_choice(t: int, release: int, task: Task, latency: list[int], accuracy
     return max(fits, key=lambda k: (accuracy[k], -k))
 
 
+def oracle_scores(accuracy: list[float]) -> list[int]:
+    """Integer accuracy scores for the board's oracle (`reds-sched-acc`): the rank of each subnet
+    under oracle_choice's key (accuracy, -k), so the board's integer comparison orders the
+    subnets exactly as the float accuracies do here (ties included: the wider subnet wins)."""
+    order = sorted(range(len(accuracy)), key=lambda k: (accuracy[k], -k))
+    scores = [0] * len(accuracy)
+    for rank, k in enumerate(order):
+        scores[k] = rank + 1
+    return scores
+
+
 def static_best(latency: list[int], loads: list[int], task: Task) -> int:
     """Widest fixed subnet that meets every deadline under the trace's heaviest load held
     constant (the narrowest when none does)."""

@@ -23,7 +23,7 @@ from reds_bench.board import protocol
 from reds.sched import report as sched_report, traces as sched_traces
 from reds_bench.errors import BenchError, DeviceError
 from reds.sched.model import (
-    ONE, POLICIES, Budget, SchedulerError, Task, choose_timing, run_jobs, simulate)
+    ONE, POLICIES, Budget, SchedulerError, Task, choose_timing, oracle_scores, run_jobs, simulate)
 
 # policy name on the host -> settings of `reds-sched-set`
 _BOARD_POLICY = {"deadline": "deadline", "energy": "energy", "deadline+energy": "deadline+energy",
@@ -108,6 +108,11 @@ def upload_samples(board, x: np.ndarray, input_max: int) -> int:
     for h in protocol.hex_chunks(data, 250):
         board.cmd(f"db {h}")
     return n
+
+
+def upload_accuracy(board, accuracy: list[float]) -> None:
+    """The per-subnet accuracies the board's oracle picks by, as integer ranks (oracle_scores)."""
+    board.cmd(f"reds-sched-acc {','.join(map(str, oracle_scores(accuracy)))}")
 
 
 def calibrate(board, runs: int = 3) -> tuple[list[int], list[int], int]:
@@ -238,6 +243,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
             acc = given_acc
         if len(acc) != len(latency):
             raise SchedulerError(f"{len(acc)} accuracies for the board's {len(latency)} subnets")
+        upload_accuracy(board, acc)
         doc = simulate(latency, acc, loads, task, policies=policies, target=target,
                        margin_q16=margin_q16, ewma_shift=ewma_shift, up_after=up_after,
                        energy=energy, model=str(model or "compiled-in"),

@@ -9,15 +9,33 @@
  *   e MV UA_PER_MHZ CYCLES -> e NJ
  *   model PATH          -> model STATUS NUM_SUBNETS   (a real context for reds_sched_next)
  *   n NOW DEADLINE      -> n STATUS K ACTIVE_SUBNET   (reds_sched_next on that context)
+ *   t WINDOW L0 L1 ...  -> t N            (the interference trace, loads in percent)
+ *   a T WORK            -> a END          (fw_sched_advance)
+ *   r NOW               -> r LOAD_Q16     (fw_sched_recent_load_q16)
+ *   O START DEADLINE N LAT0 SCORE0 ...    -> O K   (fw_sched_oracle)
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_sched_model.h"
 #include "reds_sched.h"
 
 static reds_sched_t sched;
+static uint8_t loads[4096];
+static fw_sched_trace_t trace = {loads, 0, 1};
+
+/* Up to max numbers after the command letter into v; returns the count. */
+static int numbers(const char *s, unsigned long long *v, int max)
+{
+  int pos = 1, used = 0, count = 0;
+  while (count < max && sscanf(s + pos, "%llu%n", &v[count], &used) == 1) {
+    pos += used;
+    count++;
+  }
+  return count;
+}
 enum { ARENA_BYTES = 1 << 20 };
 static reds_ctx_t *ctx;
 static uint8_t *model_bytes;
@@ -130,6 +148,49 @@ int main(void)
       uint32_t k = 0xFFFFFFFFu;
       reds_status_t st = reds_sched_next(&sched, ctx, (uint32_t)now, (uint32_t)deadline, &k);
       printf("n %d %" PRIu32 " %" PRIu32 "\n", (int)st, k, reds_active_subnet(ctx));
+    } else if (line[0] == 't') {
+      unsigned long long v[1 + sizeof loads];
+      int n = numbers(line, v, (int)(sizeof v / sizeof v[0]));
+      if (n < 2 || v[0] == 0) {
+        printf("t bad\n");
+        continue;
+      }
+      trace.window = v[0];
+      trace.n = (uint32_t)(n - 1);
+      for (int i = 1; i < n; i++) {
+        loads[i - 1] = (uint8_t)v[i];
+      }
+      printf("t %" PRIu32 "\n", trace.n);
+    } else if (line[0] == 'a') {
+      unsigned long long v[2];
+      if (numbers(line, v, 2) != 2 || trace.n == 0) {
+        printf("a bad\n");
+        continue;
+      }
+      printf("a %llu\n", (unsigned long long)fw_sched_advance(&trace, v[0], v[1]));
+    } else if (line[0] == 'r') {
+      unsigned long long v[1];
+      if (numbers(line, v, 1) != 1 || v[0] == 0 || trace.n == 0) {
+        printf("r bad\n");
+        continue;
+      }
+      printf("r %" PRIu32 "\n", fw_sched_recent_load_q16(&trace, v[0]));
+    } else if (line[0] == 'O') {
+      unsigned long long v[3 + 2 * REDS_SCHED_MAX_SUBNETS];
+      int count = numbers(line, v, (int)(sizeof v / sizeof v[0]));
+      uint32_t n = count >= 3 ? (uint32_t)v[2] : 0;
+      if (n == 0 || n > REDS_SCHED_MAX_SUBNETS || count != 3 + 2 * (int)n || trace.n == 0) {
+        printf("O bad\n");
+        continue;
+      }
+      reds_sched_cost_t table[REDS_SCHED_MAX_SUBNETS];
+      uint32_t score[REDS_SCHED_MAX_SUBNETS];
+      for (uint32_t k = 0; k < n; k++) {
+        table[k].latency_ticks = (uint32_t)v[3 + 2 * k];
+        table[k].energy_nj = 0;
+        score[k] = (uint32_t)v[4 + 2 * k];
+      }
+      printf("O %" PRIu32 "\n", fw_sched_oracle(&trace, table, score, n, v[0], v[1]));
     } else if (line[0] == 'e') {
       unsigned long mv, ua;
       unsigned long long cycles;

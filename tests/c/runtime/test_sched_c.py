@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from reds.sched.model import (
-    DEADLINE, ENERGY, FIXED, MAX_SUBNETS, SchedConfig, Scheduler, SchedulerError, energy_nj)
+    DEADLINE, ENERGY, FIXED, MAX_SUBNETS, SchedConfig, Scheduler, SchedulerError, Task, advance,
+    energy_nj, oracle_choice, oracle_scores, recent_load_q16)
 from paths import DEFAULT_MODEL, RUNTIME
 
 RT = RUNTIME
@@ -19,10 +20,12 @@ RT = RUNTIME
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sched") / "sched_driver"
-    srcs = [RT / "sched" / "reds_sched.c", Path(__file__).parent / "sched_driver.c",
+    fw = RT.parent / "firmware"  # the firmware's task model (fw_sched_model.c): pure, no HAL
+    srcs = [RT / "sched" / "reds_sched.c", fw / "fw_sched_model.c",
+            Path(__file__).parent / "sched_driver.c",
             *sorted((RT / "src").glob("*.c")), *sorted((RT / "kernels").glob("*.c"))]
     cmd = ["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{RT / 'include'}",
-           f"-I{RT / 'src'}", *map(str, srcs), "-lm", "-o", str(out)]
+           f"-I{RT / 'src'}", f"-I{fw}", *map(str, srcs), "-lm", "-o", str(out)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-3000:]
     return out
@@ -200,6 +203,90 @@ def test_energy_estimate(driver):
     got = run_c(driver, [f"e {a} {b} {c}" for a, b, c in cases])
     assert got[0] == "e 9600000"                 # 3 V * 50 µA/MHz * 64 M cycles = 9.6 mJ
     assert got == [f"e {energy_nj(a, b, c)}" for a, b, c in cases]
+
+
+# ------------------------------------------------------------ the firmware's task model
+
+def trace_line(window: int, loads: list[int]) -> str:
+    return f"t {window} " + " ".join(map(str, loads))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_task_model_matches_python(driver, seed):
+    """fw_sched_advance / fw_sched_recent_load_q16 (the board's timeline) equal
+    reds.sched.model.advance / recent_load_q16 over random traces."""
+    rng = random.Random(seed)
+    lines, expected = [], []
+    for _ in range(20):
+        window = rng.choice([1, 7, 40, 2500, 1_000_000])
+        loads = [rng.choice([0, 0, 10, 45, 90, rng.randint(0, 90)])
+                 for _ in range(rng.randint(1, 64))]
+        lines.append(trace_line(window, loads))
+        expected.append(f"t {len(loads)}")
+        for _ in range(30):
+            t, work = rng.randint(0, 300 * window), rng.randint(1, 20 * window)
+            lines.append(f"a {t} {work}")
+            expected.append(f"a {advance(t, work, loads, window)}")
+            now = rng.randint(1, 300 * window)
+            lines.append(f"r {now}")
+            expected.append(f"r {recent_load_q16(now, loads, window)}")
+    assert run_c(driver, lines) == expected
+
+
+def oracle_case(rng: random.Random):
+    n = rng.randint(1, MAX_SUBNETS)
+    base = rng.choice([50, 2000, 400_000])
+    lat = sorted((rng.randint(1, base) for _ in range(n)), reverse=True)
+    if rng.random() < 0.2:
+        rng.shuffle(lat)
+    if rng.random() < 0.3:  # equal latencies: the fallback's tie-break
+        lat = [lat[0]] * n
+    pool = [0.5, 0.9, 0.981, 0.989, rng.random()]
+    acc = [rng.choice(pool) for _ in range(n)]  # ties on purpose
+    return lat, acc
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_oracle_matches_python(driver, seed):
+    """fw_sched_oracle with the scores the bench uploads (oracle_scores) takes exactly
+    reds.sched.model.oracle_choice's subnet: the most accurate that ends by the deadline, the
+    wider on equal accuracy, the fastest (the first of equal ones) when none does."""
+    rng = random.Random(seed)
+    lines, expected = [], []
+    for _ in range(30):
+        window = rng.choice([40, 2500, 100_000])
+        loads = [rng.randint(0, 90) for _ in range(rng.randint(1, 32))]
+        lines.append(trace_line(window, loads))
+        expected.append(f"t {len(loads)}")
+        lat, acc = oracle_case(rng)
+        scores = oracle_scores(acc)
+        for _ in range(20):
+            release = rng.randint(0, 200 * window)
+            start = release + rng.choice([0, 0, rng.randint(0, 2 * max(lat))])
+            d = rng.randint(1, 3 * max(lat))
+            task = Task(period=d, deadline=d, window=window, jobs=1, hz=1_000_000)
+            want = oracle_choice(start, release, task, lat, acc, loads)
+            pairs = " ".join(f"{a} {s}" for a, s in zip(lat, scores))
+            lines.append(f"O {start} {release + d} {len(lat)} {pairs}")
+            expected.append(f"O {want}")
+    assert run_c(driver, lines) == expected
+
+
+def test_oracle_prefers_the_more_accurate_narrower_subnet(driver):
+    """The bug of issue #22: subnet 1 (98.9 %) beats subnet 0 (98.1 %) whenever both fit; with
+    equal scores the wider one is taken, when none fits the fastest."""
+    lat = [1000, 800, 500, 200]
+    scores = oracle_scores([0.981, 0.989, 0.989, 0.6])
+    assert scores == [2, 4, 3, 1]
+    pairs = " ".join(f"{a} {s}" for a, s in zip(lat, scores))
+    same = " ".join(f"{a} 0" for a in lat)
+    got = run_c(driver, [trace_line(100, [0]),
+                         f"O 0 5000 4 {pairs}",    # all fit: the most accurate, 1
+                         f"O 0 700 4 {pairs}",     # 0 and 1 do not fit: 2 (as accurate as 1)
+                         f"O 0 300 4 {pairs}",     # only 3 fits
+                         f"O 0 100 4 {pairs}",     # none fits: the fastest, 3
+                         f"O 0 5000 4 {same}"])    # equal scores: the widest that fits
+    assert got == ["t 1", "O 1", "O 2", "O 3", "O 3", "O 0"]
 
 
 def test_next_decides_and_selects_on_a_real_context(driver):

@@ -42,9 +42,7 @@ static inline int32_t reds_rdbpot(int32_t x, int e) {
 }
 
 /* x * 2^k in int32 with wrap-around (k in [0, 31]); defined behaviour for any input. */
-static inline int32_t reds_shl_wrap(int32_t x, int k) {
-  return (int32_t)((uint32_t)x << k);
-}
+static inline int32_t reds_shl_wrap(int32_t x, int k) { return (int32_t)((uint32_t)x << k); }
 
 /* The requantize helper: x * M rounded as TFLM does (see the file comment). */
 static inline int32_t reds_requantize(int32_t x, int32_t multiplier, int shift) {
@@ -59,7 +57,8 @@ static inline int32_t reds_add_wrap(int32_t a, int32_t b) {
 }
 
 /* TFLM QuantizeMultiplier: real multiplier -> (multiplier, shift). Returns 0 on success, -1 if
- * m is negative, NaN or infinite. Bit-exact with frexp + round-half-away of TFLM on IEEE doubles. */
+ * m is negative, NaN or infinite. Bit-exact with frexp + round-half-away of TFLM on IEEE doubles.
+ */
 int reds_quantize_multiplier(double m, int32_t *multiplier, int *shift);
 
 /* round-half-away-from-zero of a float (TfLiteRound / roundf), without libm. */
