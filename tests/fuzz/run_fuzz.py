@@ -170,8 +170,10 @@ def run_model(seconds: float, out: Path, seed: int = 1, engine: str = "auto", ru
 def replay_model(files: list[Path], out: Path, without_validation: bool = False,
                  defines: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     prog, _ = build_model_fuzzer(out / "bin", without_validation=without_validation, defines=defines)
-    return subprocess.run([str(prog), *map(str, files)], capture_output=True, text=True,
-                          env={**os.environ, **ENV}, timeout=600)
+    artifacts = out / "artifacts" / "replay"  # an input that crashes is saved here, not in the cwd
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(prog), f"-artifact_prefix={artifacts}/", *map(str, files)],
+                          capture_output=True, text=True, env={**os.environ, **ENV}, timeout=600)
 
 
 def corpus_coverage(out: Path) -> dict:
