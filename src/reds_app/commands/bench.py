@@ -19,6 +19,7 @@ import click
 
 from reds_bench.board import targets
 from reds_bench.errors import BenchError
+from reds_app.quiet import progress_wanted
 
 
 def _board_options(fn):
@@ -90,7 +91,7 @@ def run(target, hardware_map, board_id, port, env, firmware, no_build, model, ou
                     firmware=firmware, build=not no_build, runs=runs, warmup=warmup,
                     switch_runs=switch_runs, inputs=inputs, dataset=dataset,
                     max_samples=max_samples, upload=not no_upload, resume=resume,
-                    plots=not no_plots, progress=sys.stderr.isatty())
+                    plots=not no_plots, progress=progress_wanted())
     if as_json:
         click.echo(json.dumps(res, indent=2))
     else:

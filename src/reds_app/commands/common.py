@@ -74,11 +74,13 @@ def stderr_console():
 
 
 def stdout_console():
-    """Rich console for results on stdout: never wraps lines when stdout is a file or pipe."""
+    """Rich console for results on stdout: a terminal's own width (long names fold inside their
+    table cell); in a file or a pipe, read by scripts and `grep`, wide enough that no line is
+    wrapped and no name is cut."""
     from rich.console import Console
 
     con = Console()
-    return con if con.is_terminal else Console(width=200, soft_wrap=True)
+    return con if con.is_terminal else Console(width=100_000, soft_wrap=True)
 
 
 def require_runtime(blob: bytes, model: str) -> None:

@@ -5,7 +5,8 @@ import sys
 
 import click
 
-from reds_app.commands.common import emit, stderr_console
+from reds_app.commands.common import emit, stderr_console, stdout_console
+from reds_app.quiet import progress_wanted
 
 
 @click.command("compare")
@@ -35,13 +36,12 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
     out_dir = Path(out).resolve()  # resolved once, here
     with contextlib.redirect_stdout(sys.stderr):  # TF's converter prints; keep stdout for results
         doc = compare(recipe_path, out_dir, methods=methods, fast=fast, console=stderr_console(),
-                      progress=sys.stderr.isatty(),
+                      progress=progress_wanted(),
                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, seed=seed,
                       int8=int8)
     if as_json:
         emit(doc, True, "")
         return
-    from rich.console import Console
     from rich.table import Table
 
     header, rows = table_rows(doc)
@@ -50,9 +50,7 @@ def compare_cmd(recipe_path: str, out: str, methods: str, fast: bool, pretrain_e
                                  "(MACs % of full)")
     for row in rows:
         table.add_row(*row)
-    con = Console()
-    if not con.is_terminal:
-        con = Console(width=120)
+    con = stdout_console()
     con.print(table)
     con.print("seconds: " + ", ".join(f"{m} {r['seconds']:.0f}" for m, r in doc["methods"].items())
               + f" (+ {doc['shared']['pretrain_seconds']:.0f} shared pretrain)")

@@ -7,15 +7,6 @@ from reds.errors import UserError
 from reds_app.commands.common import emit, ints, stdout_console
 
 
-def results_console():
-    """Console for the tables: a terminal's own width (long names fold inside their cell), else
-    wide enough that no name is ever cut: a file or a pipe is read by scripts and `grep`."""
-    from rich.console import Console
-
-    con = stdout_console()
-    return con if con.is_terminal else Console(width=100_000, soft_wrap=True)
-
-
 def _table(*headers: str):
     from rich.table import Table
 
@@ -40,7 +31,7 @@ def inspect_cmd(model: str, as_json: bool) -> None:
     if as_json:
         emit(info, True, "")
         return
-    con = results_console()
+    con = stdout_console()
     con.print(f"[bold]{path}[/bold]: {info['file_bytes']:,} bytes, crc32 {info['crc32']}, "
               f"{info['num_ops']} ops ({', '.join(f'{k}×{v}' for k, v in info['ops'].items())})")
     for role in ("input", "output"):
@@ -108,7 +99,7 @@ def inspect_keras_cmd(model: str, input_shape: str | None, classes: int | None, 
     if as_json:
         emit(info, True, "")
         return
-    con = results_console()
+    con = stdout_console()
     con.print(f"[bold]{info['name']}[/bold]: input {info['input_shape']}, {info['outputs']} outputs, "
               f"{info['parameters']:,} parameters, {info['macs']:,} MACs at full width")
     groups = _table("group", "units", "producers", "depthwise", "consumers")
