@@ -5,18 +5,17 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from paths import RUNTIME
+from reds.runtime.sources import WARNINGS, include_flags, portable_sources
 
-FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99", "-O2",
-         "-Wall", "-Wextra", "-Werror", "-ffreestanding"]
+FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", *WARNINGS, "-O2",
+         "-ffreestanding"]
 
 
 @pytest.mark.parametrize("extra", [[], ["-DREDS_USE_DSP"]], ids=["portable", "dsp"])
 def test_compiles_for_cortex_m4(tmp_path, extra):
-    srcs = sorted((RUNTIME / "src").glob("*.c")) + sorted((RUNTIME / "kernels").glob("*.c"))
-    for src in srcs:
-        cmd = ["arm-none-eabi-gcc", *FLAGS, *extra, f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}",
-               f"-I{RUNTIME / 'kernels'}", "-c", str(src), "-o", str(tmp_path / (src.stem + ".o"))]
+    for src in portable_sources():
+        cmd = ["arm-none-eabi-gcc", *FLAGS, *extra, *include_flags(), "-c", str(src),
+               "-o", str(tmp_path / (src.stem + ".o"))]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, f"{src.name}:\n{proc.stderr}"
     if extra:  # the DSP build really uses SMLAD

@@ -13,6 +13,7 @@ from reds.sched.model import (
     DEADLINE, ENERGY, FIXED, MAX_SUBNETS, SchedConfig, Scheduler, SchedulerError, Task, advance,
     energy_nj, oracle_choice, oracle_scores, recent_load_q16)
 from paths import DEFAULT_MODEL, RUNTIME
+from reds.runtime.sources import WARNINGS, include_flags, portable_sources, scheduler_sources
 
 RT = RUNTIME
 
@@ -21,11 +22,9 @@ RT = RUNTIME
 def driver(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sched") / "sched_driver"
     fw = RT.parent / "firmware"  # the firmware's task model (fw_sched_model.c): pure, no HAL
-    srcs = [RT / "sched" / "reds_sched.c", fw / "fw_sched_model.c",
-            Path(__file__).parent / "sched_driver.c",
-            *sorted((RT / "src").glob("*.c")), *sorted((RT / "kernels").glob("*.c"))]
-    cmd = ["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", f"-I{RT / 'include'}",
-           f"-I{RT / 'src'}", f"-I{fw}", *map(str, srcs), "-lm", "-o", str(out)]
+    srcs = [*scheduler_sources(), fw / "fw_sched_model.c", Path(__file__).parent / "sched_driver.c",
+            *portable_sources()]
+    cmd = ["gcc", *WARNINGS, "-O1", *include_flags(), f"-I{fw}", *map(str, srcs), "-lm", "-o", str(out)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-3000:]
     return out
