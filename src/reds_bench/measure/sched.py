@@ -203,11 +203,7 @@ def bench_sched(target: str = "qemu_m4", *, model: str | Path | None = None,
                  else sched_report.load_accuracy(accuracy, accuracy_key))
     x = y = None
     if dataset is not None:
-        try:
-            x, y = load_dataset(dataset)
-        except (ValueError, OSError, EOFError) as err:
-            raise BenchError(f"dataset {dataset} is not an .npz with arrays x and y ({err})") \
-                from None
+        x, y = load_dataset(dataset)
     own = board is None
     board = board or create_board(target, firmware=firmware)
     try:

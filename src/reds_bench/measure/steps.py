@@ -191,7 +191,10 @@ def load_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise BenchError(f"dataset {path} not found")
-    d = np.load(path)
+    try:
+        d = np.load(path)
+    except (ValueError, OSError, EOFError) as err:  # not an array file, or a pickle
+        raise BenchError(f"dataset {path} is not an .npz with arrays x and y ({err})") from None
     if "x" not in d or "y" not in d:
         raise BenchError(f"dataset {path} needs arrays 'x' (quantized inputs) and 'y' (labels)")
     check_quantized(d["x"], f"dataset {path}: x")
