@@ -48,13 +48,16 @@ class DatasetError(UserError):
 
 
 class InfeasibleBudgetError(UserError):
-    """No subnetwork fits the requested budget."""
+    """No subnetwork fits the requested budget. ``fraction`` / ``smallest_fraction``: both as
+    shares of the full model, where the budget has one; ``detail`` replaces the short message."""
 
-    def __init__(self, budget, smallest_feasible, unit: str = ""):
+    def __init__(self, budget, smallest_feasible, unit: str = "", *, fraction=None,
+                 smallest_fraction=None, detail: str | None = None):
         self.budget = budget
         self.smallest_feasible = smallest_feasible
+        self.fraction, self.smallest_fraction = fraction, smallest_fraction
         u = f" {unit}" if unit else ""
-        super().__init__(
+        super().__init__(detail or (
             f"budget {budget}{u} is infeasible: the smallest feasible budget is "
             f"{smallest_feasible}{u}"
-        )
+        ))

@@ -305,12 +305,12 @@ def _infeasible(prep: _Prepared, budget, kind: str, cap: int, full: int,
         why.append(f"width step {'/'.join(map(str, steps))} from the latency model")
     if (~free).any():
         why.append(f"{', '.join(n for n, f in zip(prep.names, free) if not f)} fixed at full width")
-    err = InfeasibleBudgetError(cap, smallest, unit=unit)
-    err.fraction, err.smallest_fraction = (cap / full, smallest / full) if full else (None, None)
-    err.args = (f"budget {asked} is infeasible: the smallest feasible budget is "
+    return InfeasibleBudgetError(
+        cap, smallest, unit=unit, fraction=cap / full if full else None,
+        smallest_fraction=smallest / full if full else None,
+        detail=(f"budget {asked} is infeasible: the smallest feasible budget is "
                 f"{share(smallest)} of the full model ({smallest} {unit}), the cost of the "
-                f"smallest widths the plan allows ({'; '.join(why)}); raise the budget",)
-    return err
+                f"smallest widths the plan allows ({'; '.join(why)}); raise the budget"))
 
 
 def budget_caps(budgets, full: int, kind: str, unit: str = "MACs") -> list[int]:
