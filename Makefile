@@ -2,7 +2,11 @@
 #   1. Debian packages (apt-get when root, otherwise a message naming them),
 #   2. .venv with this project installed (editable) and its Python dependencies,
 #   3. a project-local PlatformIO core (.pio-core/) holding tool-scons built from the SCons
-#      wheel, so firmware builds never need PlatformIO's registry.
+#      wheel, so firmware builds never need PlatformIO's registry,
+#   4. .venv-lab: the lab and flashing tools (labgrid, pyOCD) in a venv of their own. labgrid
+#      needs pyserial-labgrid, which ships the same `serial` module as the pyserial that the
+#      bench and PlatformIO use; in one venv the two overwrite each other. The bench calls
+#      these tools as programs (docs/lab.md), so two venvs cost nothing.
 # Every step is idempotent: it does nothing when its result is already there.
 
 SHELL := /bin/bash
@@ -12,9 +16,13 @@ VPY := $(VENV)/bin/python
 export PLATFORMIO_CORE_DIR := $(CURDIR)/.pio-core
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-DEB_PACKAGES := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng
+DEB_PACKAGES := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng \
+  gdb-multiarch openocd ser2net
 PIP_STAMP := $(VENV)/.installed
 SCONS_PKG := $(PLATFORMIO_CORE_DIR)/tool-scons-src/package.json
+LAB_VENV := .venv-lab
+LAB_TOOLS := labgrid==26.0.1 pyocd==0.46.0
+LAB_STAMP := $(LAB_VENV)/.installed
 
 .PHONY: demo test bootstrap debian-packages clean-build help
 .DEFAULT_GOAL := help
@@ -32,7 +40,7 @@ test: bootstrap
 	$(VPY) -m pytest --ignore=tests/device
 	$(VPY) -m pytest tests/device --reds-target qemu_m4
 
-bootstrap: debian-packages $(PIP_STAMP) $(SCONS_PKG)
+bootstrap: debian-packages $(PIP_STAMP) $(SCONS_PKG) $(LAB_STAMP)
 
 debian-packages:
 	@missing=""; \
@@ -63,6 +71,12 @@ $(PIP_STAMP): pyproject.toml
 
 $(SCONS_PKG): $(PIP_STAMP) boards/platforms/make_tool_scons.py
 	$(VPY) boards/platforms/make_tool_scons.py $(PLATFORMIO_CORE_DIR)/tool-scons-src
+
+$(LAB_STAMP): Makefile
+	test -x $(LAB_VENV)/bin/python || $(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LAB_VENV)/bin/python -m pip install --quiet $(LAB_TOOLS)
+	touch $@
 
 include tests/fuzz/Makefile.fragment
 
