@@ -37,7 +37,7 @@ demo: bootstrap
 
 # The device regression tests (tests/device) need a board: CI gives them an emulated one.
 test: bootstrap
-	$(VPY) -m pytest --ignore=tests/device
+	$(VPY) -m pytest --ignore=tests/device --durations=25
 	$(VPY) -m pytest tests/device --reds-target qemu_m4
 
 bootstrap: debian-packages $(PIP_STAMP) $(SCONS_PKG) $(LAB_STAMP)

@@ -66,7 +66,7 @@ void fw_cmd_reds_profile(int argc, char **argv) {
   out_kv_u64("runs", runs);
   out_kv_str("unit", hal_timer_unit());
   out_kv_u64("hz", hal_timer_hz());
-  out_kv_u64("instructions_per_tick", hal_instructions_per_tick());
+  fw_out_instructions_per_tick();
   out_eol();
   uint64_t total = 0;
   for (uint32_t i = 0; i < n; i++) {

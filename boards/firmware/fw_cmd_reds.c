@@ -86,7 +86,8 @@ void fw_cmd_info(int argc, char **argv) {
   out_str("m-reds-timer");
   out_kv_str("unit", hal_timer_unit());
   out_kv_u64("hz", hal_timer_hz());
-  out_kv_u64("instructions_per_tick", hal_instructions_per_tick());
+  fw_out_instructions_per_tick();
+  out_kv_str("source", hal_timer_source());
   out_eol();
   info_build();
   uint32_t k = fw.ok ? reds_num_subnets(fw.ctx) : 0;
@@ -230,7 +231,7 @@ void fw_cmd_switch(int argc, char **argv) {
   out_kv_milli("overhead_ticks", ovh);
   out_kv_str("unit", hal_timer_unit());
   out_kv_u64("hz", hal_timer_hz());
-  out_kv_u64("instructions_per_tick", hal_instructions_per_tick());
+  fw_out_instructions_per_tick();
   out_str(" method=bulk");
   out_eol();
   for (uint32_t i = 0; i < n; i++) {

@@ -18,6 +18,53 @@ uint64_t fw_ticks_to_ns(uint64_t t) {
   return (t / hz) * 1000000000u + ((t % hz) * 1000000000u) / hz;
 }
 
+static uint32_t gcd32(uint32_t a, uint32_t b) {
+  while (b) {
+    uint32_t r = a % b;
+    a = b;
+    b = r;
+  }
+  return a;
+}
+
+/* hal_instructions_per_tick in lowest terms; num = 0 when ticks are not instructions. */
+static void ipt_reduced(uint32_t *num, uint32_t *den) {
+  hal_instructions_per_tick(num, den);
+  if (*num == 0 || *den == 0) {
+    *num = 0;
+    *den = 1;
+    return;
+  }
+  uint32_t g = gcd32(*num, *den);
+  *num /= g;
+  *den /= g;
+}
+
+int fw_ticks_are_instr(void) {
+  uint32_t num, den;
+  ipt_reduced(&num, &den);
+  return num != 0;
+}
+
+uint64_t fw_ticks_to_instr(uint64_t ticks, uint32_t scale) {
+  uint32_t num, den;
+  ipt_reduced(&num, &den);
+  /* ticks * scale * num / den without overflow for any count a command can produce: split
+   * off whole multiples of den first. */
+  uint64_t q = ticks / den, r = ticks % den;
+  return q * num * scale + (r * num * scale + den / 2u) / den;
+}
+
+void fw_out_instructions_per_tick(void) {
+  uint32_t num, den;
+  ipt_reduced(&num, &den);
+  out_kv_u64("instructions_per_tick", num);
+  if (den != 1u) {
+    out_char('/');
+    out_u64(den);
+  }
+}
+
 uint64_t fw_timer_overhead_mticks(uint32_t n) {
   uint64_t sum = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -138,7 +185,7 @@ void fw_timing_payload(const fw_timed_t *t) {
   out_kv_u64("ns_min", fw_ticks_to_ns(mn));
   out_kv_u64("ns_median", fw_ticks_to_ns(med));
   out_kv_u64("ns_max", fw_ticks_to_ns(mx));
-  if (hal_instructions_per_tick() > 0) {
-    out_kv_u64("instr_median", med * hal_instructions_per_tick());
+  if (fw_ticks_are_instr()) {
+    out_kv_u64("instr_median", fw_ticks_to_instr(med, 1u));
   }
 }

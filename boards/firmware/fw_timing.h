@@ -7,6 +7,14 @@
 #include <stdint.h>
 
 uint64_t fw_ticks_to_ns(uint64_t ticks);
+/* Ticks as executed instructions (rounded to nearest), exact for the board's ratio of
+ * instructions per tick (hal_instructions_per_tick, reduced); 0 when ticks are not
+ * instruction counts. `scale` multiplies before the division (e.g. 1000 for thousandths). */
+uint64_t fw_ticks_to_instr(uint64_t ticks, uint32_t scale);
+/* 1 when timer ticks are instruction counts (QEMU with -icount). */
+int fw_ticks_are_instr(void);
+/* " instructions_per_tick=N", or "=NUM/DEN" when a tick is not a whole number of them. */
+void fw_out_instructions_per_tick(void);
 /* Mean cost of two back-to-back timer reads over n pairs, in thousandths of a tick. */
 uint64_t fw_timer_overhead_mticks(uint32_t n);
 

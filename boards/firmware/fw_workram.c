@@ -26,6 +26,7 @@ void fw_workram_carve(uint8_t *ram, size_t len, size_t ctx_bytes, fw_workram_t *
   }
   out->work_bytes = left;
   const size_t sixteenth = (left / 16u) & ~(size_t)1023u; /* whole KB: readable sizes */
+  (void)sixteenth; /* unused when both sizes are fixed (-DFW_INPUT_MAX, -DFW_MODEL_SLOT_BYTES) */
   size_t n = ctx_bytes + 15u;
   out->ctx = carve(&p, &left, &n);
 #ifdef FW_INPUT_MAX

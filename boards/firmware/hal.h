@@ -23,6 +23,9 @@ uint64_t hal_timer_now(void);
 uint64_t hal_timer_hz(void);
 /* Unit name reported to the bench: "ns", "systick", "cycles", "us". */
 const char *hal_timer_unit(void);
+/* What the timer was found to count, reported to the bench (one word, e.g. "cyccnt" on an
+ * STM32 chip, "systick_emulated" when the same image runs in QEMU). */
+const char *hal_timer_source(void);
 /* Target name, e.g. "qemu_m4"; also the PlatformIO env. */
 const char *hal_target_name(void);
 /* RAM the application carves its buffers from (upload slots, input, runtime context and
@@ -30,7 +33,9 @@ const char *hal_target_name(void);
  * bare-metal targets, a static block sized for the board elsewhere. 16-byte aligned. */
 uint8_t *hal_work_ram(size_t *len);
 
-/* 1 when one timer tick is a fixed number of executed instructions (QEMU with -icount). */
-uint32_t hal_instructions_per_tick(void);
+/* Instructions per timer tick as the exact fraction *num / *den when a tick is a fixed number of
+ * executed instructions (QEMU with -icount: 1 instruction = 1 ns, so a 25 MHz SysTick is 40/1,
+ * a 168 MHz one 125/21); *num = 0 when it is not (silicon, host). */
+void hal_instructions_per_tick(uint32_t *num, uint32_t *den);
 
 #endif /* REDS_HAL_H */

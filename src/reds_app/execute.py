@@ -77,11 +77,13 @@ def input_batch(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
 
 
 def execute(model_bytes: bytes, x: np.ndarray, subnet: int = 0, target: str = "native",
-            repeat: int = 0) -> ExecResult:
+            repeat: int = 0, place: dict | None = None) -> ExecResult:
+    """``place``: a labgrid place to run on instead (``{"place": NAME, "coordinator": ...,
+    "wait": bool}``, docs/lab.md); the board there must run a REDS firmware."""
     xs = input_batch(model_bytes, np.asarray(x))
-    if target == "native":
+    if target == "native" and not place:
         return _execute_native(model_bytes, xs, subnet, repeat)
-    return _execute_board(model_bytes, xs, subnet, target, repeat)
+    return _execute_board(model_bytes, xs, subnet, target, repeat, place)
 
 
 def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
@@ -100,13 +102,18 @@ def _execute_native(model_bytes, xs, subnet, repeat) -> ExecResult:
     return ExecResult(out, timing)
 
 
-def _execute_board(model_bytes, xs, subnet, target, repeat) -> ExecResult:
-    from reds_bench.board.factory import create_board_for_model
+def _execute_board(model_bytes, xs, subnet, target, repeat, place=None) -> ExecResult:
+    from reds_bench.board.factory import BoardSpec, create_board, create_board_for_model
     from reds_bench.measure.steps import device_outputs, ensure_model, latency
 
     _, tout = _io_spec(model_bytes)
     out_dtype = tflite_io.NUMPY_DTYPES[tout.dtype]
-    board, path = create_board_for_model(target, model_bytes)
+    if place:
+        board, path = create_board(hw=BoardSpec(env=target, id=place["place"],
+                                                labgrid=place)), "upload"
+        target = f"place {place['place']}"
+    else:
+        board, path = create_board_for_model(target, model_bytes)
     print(f"{target}: model ({len(model_bytes)} bytes) "
           + ("uploaded into the RAM slot" if path == "upload" else
              "compiled into the firmware (larger than the RAM slot)"), file=sys.stderr)

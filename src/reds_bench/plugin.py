@@ -1,7 +1,10 @@
 """pytest plugin (entry point ``pytest11: reds_bench = reds_bench.plugin``).
 
 Options (group ``reds``): ``--reds-target ENV`` (emulated board), ``--reds-hardware-map FILE``
-(+ ``--reds-board ID``), ``--reds-firmware PATH`` (prebuilt program/ELF), ``--reds-model FILE``.
+(+ ``--reds-board ID``), ``--reds-firmware PATH`` (prebuilt program/ELF), ``--reds-model FILE``,
+``--reds-labgrid-place NAME`` (+ ``--reds-labgrid-coordinator``, ``--reds-labgrid-wait``) or
+``--reds-lg-env FILE`` (a labgrid env file with a ``RemotePlace``): a board from a labgrid lab
+(docs/lab.md), acquired for the session and released at its end, also on SIGTERM.
 Fixtures are thin over :mod:`reds_bench.board.factory`:
 
 * ``board``: started, synchronised board (one per session, byte log per test); skipped with a
@@ -27,7 +30,8 @@ import pytest
 from reds_bench.board import targets
 from reds_bench.errors import BenchError
 
-SKIP_HINT = ("no board: pass --reds-target ENV ({targets}) or --reds-hardware-map FILE")
+SKIP_HINT = ("no board: pass --reds-target ENV ({targets}), --reds-hardware-map FILE or "
+             "--reds-labgrid-place NAME")
 DEFAULT_MODEL = targets.REPO_ROOT / "boards" / "firmware" / "default_model.tflite"
 
 
@@ -47,9 +51,57 @@ def pytest_addoption(parser):
                      f"than the upload slot) (Default: {DEFAULT_MODEL.name})")
     g.addoption("--reds-timeout", type=float, default=30.0,
                 help="seconds to wait for a reply (Default: 30)")
+    g.addoption("--reds-labgrid-place", default=None,
+                help="labgrid place to acquire for the session (docs/lab.md) (Default: None)")
+    g.addoption("--reds-labgrid-coordinator", default=None,
+                help="labgrid coordinator HOST:PORT (Default: $LG_COORDINATOR)")
+    g.addoption("--reds-labgrid-wait", action="store_true", default=False,
+                help="queue until the place is free (Default: fail at once when it is held)")
+    g.addoption("--reds-lg-env", default=None,
+                help="labgrid env YAML whose main target has a RemotePlace: use that place "
+                     "(labgrid's own --lg-env needs labgrid in this venv) (Default: None)")
+
+
+def place_from_lg_env(path: str) -> str:
+    """The RemotePlace name in a labgrid env file (targets -> main -> resources)."""
+    import yaml
+
+    from reds_bench.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"--reds-lg-env {path}: cannot read it: {e}") from None
+    targets_ = data.get("targets") if isinstance(data, dict) else None
+    main = (targets_ or {}).get("main") or next(iter((targets_ or {}).values()), None)
+    resources = (main or {}).get("resources") or []
+    if isinstance(resources, dict):
+        resources = [resources]
+    for r in resources:
+        if isinstance(r, dict) and "RemotePlace" in r:
+            rp = r["RemotePlace"] or {}
+            if isinstance(rp, dict) and rp.get("name"):
+                return str(rp["name"])
+    raise ConfigError(f"--reds-lg-env {path}: no targets: main: resources: RemotePlace: name")
+
+
+_previous_sigterm = []
 
 
 def pytest_configure(config):
+    if config.getoption("--reds-labgrid-place", None) or config.getoption("--reds-lg-env", None):
+        # a killed run must still release its place: SIGTERM -> KeyboardInterrupt, so pytest
+        # tears the session fixtures down
+        import signal
+        import threading
+
+        from reds_bench.board.place import Terminated
+
+        def on_term(signum, frame):
+            raise Terminated(f"terminated by signal {signum}")
+
+        if threading.current_thread() is threading.main_thread():
+            _previous_sigterm.append(signal.signal(signal.SIGTERM, on_term))
     # registered here, so a device suite outside this repository runs with --strict-markers
     config.addinivalue_line("markers", "reds_board: test needs a board (the `board` fixture)")
     config.addinivalue_line("markers", "hil: hardware-in-the-loop test, needs a board "
@@ -83,10 +135,46 @@ class Golden:
         return golden_output(self.model_for(subnet, info), x)
 
 
+def pytest_unconfigure(config):
+    if _previous_sigterm:
+        import signal
+
+        signal.signal(signal.SIGTERM, _previous_sigterm.pop())
+
+
+def _place_board(opt, log_dir):
+    from reds_bench.board.factory import BoardSpec, create_board
+
+    place = opt("--reds-labgrid-place") or place_from_lg_env(opt("--reds-lg-env"))
+    spec = BoardSpec(env=opt("--reds-target") or "labgrid", id=place,
+                     labgrid={"place": place, "coordinator": opt("--reds-labgrid-coordinator"),
+                              "wait": opt("--reds-labgrid-wait")})
+    b = create_board(hw=spec, log_dir=log_dir, timeout=opt("--reds-timeout"))
+    model = opt("--reds-model")
+    if model:
+        from reds_bench.measure.steps import ensure_model
+
+        try:
+            ensure_model(b, Path(model).read_bytes())
+        except BaseException:
+            b.close()
+            raise
+    return b
+
+
 @pytest.fixture(scope="session")
 def _reds_session_board(request, tmp_path_factory):
     opt = request.config.getoption
     target, hwmap = opt("--reds-target"), opt("--reds-hardware-map")
+    if opt("--reds-labgrid-place") or opt("--reds-lg-env"):
+        try:
+            b = _place_board(opt, tmp_path_factory.mktemp("reds-logs"))
+        except BenchError as e:
+            msg = str(e).replace("with --wait", "with --reds-labgrid-wait")
+            pytest.fail(f"could not get the board from labgrid: {msg}", pytrace=False)
+        yield b
+        b.close()
+        return
     if not target and not hwmap:
         pytest.skip(SKIP_HINT.format(targets=", ".join(targets.names())))
     from reds_bench.board.factory import create_board

@@ -12,13 +12,13 @@ from reds.errors import UserError
 from reds_bench.board import firmware, targets
 from paths import REPO
 
-ENVS = ["native", "qemu_m4", "qemu_m7", "qemu_m33"]
+ENVS = ["native", "qemu_m4", "qemu_m7", "qemu_m33", "stm32f405"]
 
 
 def test_ci_targets_are_platformio_default_envs():
     assert targets.names() == ENVS
     assert [targets.target(e).machine for e in ENVS] == [None, "mps2-an386", "mps2-an500",
-                                                          "mps2-an505"]
+                                                          "mps2-an505", "netduinoplus2"]
 
 
 @pytest.mark.qemu

@@ -88,7 +88,21 @@ extern "C" uint8_t *hal_work_ram(size_t *len) {
 }
 
 extern "C" const char *hal_target_name(void) { return REDS_TARGET_NAME; }
-extern "C" uint32_t hal_instructions_per_tick(void) { return 0; }
+extern "C" const char *hal_timer_source(void) {
+#if defined(__ARM_ARCH_7EM__)
+  return "cyccnt";
+#elif defined(ARDUINO_ARCH_ESP32)
+  return "ccount";
+#elif defined(ARDUINO_ARCH_RP2040)
+  return "timer_us";
+#else
+  return "micros";
+#endif
+}
+extern "C" void hal_instructions_per_tick(uint32_t *num, uint32_t *den) {
+  *num = 0;
+  *den = 1;
+}
 
 void setup() { hal_init(0, nullptr); }
 void loop() { fw_app_run(); }

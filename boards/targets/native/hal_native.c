@@ -115,4 +115,8 @@ uint8_t *hal_work_ram(size_t *len) {
 uint64_t hal_timer_hz(void) { return 1000000000u; }
 const char *hal_timer_unit(void) { return "ns"; }
 const char *hal_target_name(void) { return "native"; }
-uint32_t hal_instructions_per_tick(void) { return 0; }
+const char *hal_timer_source(void) { return "clock_monotonic"; }
+void hal_instructions_per_tick(uint32_t *num, uint32_t *den) {
+  *num = 0;
+  *den = 1;
+}

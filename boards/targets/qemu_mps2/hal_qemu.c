@@ -1,44 +1,62 @@
 /* SPDX-License-Identifier: Apache-2.0
- * QEMU MPS2 glue: CMSDK APB UART0 as the serial link, SysTick as the timer.
- * Run QEMU with -icount shift=0,sleep=off: one instruction is 1 ns of virtual time, so a
- * SysTick tick at REDS_SYSCLK_HZ is a fixed number of instructions and timing is repeatable.
- * Build defines: REDS_UART0_BASE, REDS_SYSCLK_HZ, REDS_TARGET_NAME.
+ * QEMU MPS2 glue: CMSDK APB UART0 as the serial link (receive interrupt feeding the shared
+ * ring, so the firmware sleeps in WFI while it waits), SysTick as the timer
+ * (boards/targets/cortex_m). Run QEMU with -icount shift=0,sleep=off: one instruction is 1 ns
+ * of virtual time, so a SysTick tick at REDS_SYSCLK_HZ is a fixed number of instructions and
+ * timing is repeatable.
+ * Build defines: REDS_UART0_BASE, REDS_UART0_RX_IRQ, REDS_SYSCLK_HZ, REDS_TARGET_NAME.
  */
 #include <stdint.h>
 
+#include "cm.h"
 #include "hal.h"
 
-#define UART_DATA          (*(volatile uint32_t *)(REDS_UART0_BASE + 0x000u))
-#define UART_STATE         (*(volatile uint32_t *)(REDS_UART0_BASE + 0x004u))
-#define UART_CTRL          (*(volatile uint32_t *)(REDS_UART0_BASE + 0x008u))
-#define UART_BAUDDIV       (*(volatile uint32_t *)(REDS_UART0_BASE + 0x010u))
+#define UART_DATA          CM_REG(REDS_UART0_BASE + 0x000u)
+#define UART_STATE         CM_REG(REDS_UART0_BASE + 0x004u)
+#define UART_CTRL          CM_REG(REDS_UART0_BASE + 0x008u)
+#define UART_INTCLEAR      CM_REG(REDS_UART0_BASE + 0x00Cu) /* INTSTATUS, write 1 to clear */
+#define UART_BAUDDIV       CM_REG(REDS_UART0_BASE + 0x010u)
 #define UART_STATE_TX_FULL 1u
 #define UART_STATE_RX_FULL 2u
-
-#define SYST_CSR       (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR       (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR       (*(volatile uint32_t *)0xE000E018u)
-#define SYSTICK_PERIOD (1u << 24)
-
-static volatile uint32_t systick_wraps;
-
-void SysTick_Handler(void) { systick_wraps++; }
+#define UART_CTRL_TX_EN    1u
+#define UART_CTRL_RX_EN    2u
+#define UART_CTRL_RX_IRQ   8u
+#define UART_INT_RX        2u
 
 void hal_init(int argc, char **argv) {
   (void)argc;
   (void)argv;
   UART_BAUDDIV = 16; /* the smallest divisor the CMSDK UART accepts */
-  UART_CTRL = 3u;    /* TX and RX enable */
-  SYST_RVR = SYSTICK_PERIOD - 1u;
-  SYST_CVR = 0;
-  SYST_CSR = 7u; /* enable, interrupt on wrap, processor clock */
+  UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ;
+  cm_timer_init(0);
+  cm_nvic_enable(REDS_UART0_RX_IRQ);
+  cm_timer_busy(1);
 }
 
-int hal_read_byte(void) {
-  while (!(UART_STATE & UART_STATE_RX_FULL)) {
+void cm_uart_rx_irq(int on) {
+  if (on) {
+    UART_CTRL |= UART_CTRL_RX_IRQ;
+  } else {
+    UART_CTRL &= ~UART_CTRL_RX_IRQ;
   }
-  return (int)(UART_DATA & 0xFFu);
 }
+
+void cm_uart_rx_drain(void) {
+  while (UART_STATE & UART_STATE_RX_FULL) {
+    if (!cm_rx_room()) return;
+    cm_rx_put((uint8_t)UART_DATA);
+  }
+}
+
+/* The CMSDK UART raises its RX interrupt status on each received byte (while the interrupt is
+ * enabled) and keeps it until cleared. Clear first, then drain: a byte arriving after the
+ * drain sets it again. */
+void Uart0_IRQHandler(void) {
+  UART_INTCLEAR = UART_INT_RX;
+  cm_uart_rx_drain();
+}
+
+int hal_read_byte(void) { return cm_rx_read(); }
 
 void hal_write(const char *data, size_t len) {
   for (size_t i = 0; i < len; ++i) {
@@ -48,14 +66,7 @@ void hal_write(const char *data, size_t len) {
   }
 }
 
-uint64_t hal_timer_now(void) {
-  uint32_t wraps, value;
-  do { /* re-read if the counter wrapped between the two loads */
-    wraps = systick_wraps;
-    value = SYST_CVR;
-  } while (wraps != systick_wraps);
-  return (uint64_t)wraps * SYSTICK_PERIOD + (SYSTICK_PERIOD - 1u - value);
-}
+uint64_t hal_timer_now(void) { return cm_timer_now(); }
 
 extern uint8_t __work_start[], __work_end[]; /* sections.ld */
 
@@ -66,6 +77,10 @@ uint8_t *hal_work_ram(size_t *len) {
 
 uint64_t hal_timer_hz(void) { return REDS_SYSCLK_HZ; }
 const char *hal_timer_unit(void) { return "systick"; }
+const char *hal_timer_source(void) { return "systick"; }
 const char *hal_target_name(void) { return REDS_TARGET_NAME; }
 /* Under -icount shift=0 virtual time advances 1 ns per instruction. */
-uint32_t hal_instructions_per_tick(void) { return 1000000000u / REDS_SYSCLK_HZ; }
+void hal_instructions_per_tick(uint32_t *num, uint32_t *den) {
+  *num = 1000000000u;
+  *den = REDS_SYSCLK_HZ;
+}

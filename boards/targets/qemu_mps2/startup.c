@@ -1,48 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Reset and vector table for QEMU MPS2 machines (Cortex-M4/M7/M33). */
-#include <stdint.h>
+ * Vector table for QEMU MPS2 machines (Cortex-M4/M7/M33): core exceptions, SysTick and the
+ * UART0 receive interrupt, whose number differs per machine (REDS_UART0_RX_IRQ: 0 on AN386 and
+ * AN500, 32 on AN505). Reset is shared (boards/targets/cortex_m/cm_reset.c). */
+#include "cm.h"
 
-extern uint32_t __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
-extern int main(int argc, char **argv);
-void Reset_Handler(void);
-void SysTick_Handler(void);
+extern uint32_t __stack_top;
+/* hal_qemu.c and cm_timer.c; weak, so test programs can link this table without the firmware's
+ * HAL (an interrupt nobody enables may stay 0). */
+void Uart0_IRQHandler(void) __attribute__((weak));
+void SysTick_Handler(void) __attribute__((weak));
 
-static void Fault_Handler(void) {
-  for (;;) {
-  }
-}
-
-/* clang-format off: the vector table, laid out by exception number */
-__attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void)) & __stack_top,
-    Reset_Handler,
-    Fault_Handler, /* NMI */
-    Fault_Handler, /* HardFault */
-    Fault_Handler, /* MemManage */
-    Fault_Handler, /* BusFault */
-    Fault_Handler, /* UsageFault */
-    Fault_Handler, /* SecureFault (M33) */
-    0,
-    0,
-    0,
-    Fault_Handler, /* SVCall */
-    Fault_Handler, /* DebugMon */
-    0,
-    Fault_Handler, /* PendSV */
-    SysTick_Handler,
+/* The vector table, laid out by exception number. */
+#define VECTORS (16 + REDS_UART0_RX_IRQ + 1)
+__attribute__((section(".isr_vector"), used)) static const cm_vector_t vectors[VECTORS] = {
+    [0] = (cm_vector_t)&__stack_top, /* initial stack pointer */
+    [1] = Reset_Handler,
+    [2] = cm_fault_handler,  /* NMI */
+    [3] = cm_fault_handler,  /* HardFault */
+    [4] = cm_fault_handler,  /* MemManage */
+    [5] = cm_fault_handler,  /* BusFault */
+    [6] = cm_fault_handler,  /* UsageFault */
+    [7] = cm_fault_handler,  /* SecureFault (M33) */
+    [11] = cm_fault_handler, /* SVCall */
+    [12] = cm_fault_handler, /* DebugMon */
+    [14] = cm_fault_handler, /* PendSV */
+    [15] = SysTick_Handler,
+    [16 + REDS_UART0_RX_IRQ] = Uart0_IRQHandler, /* UART0 receive */
 };
-/* clang-format on */
-
-void Reset_Handler(void) {
-  uint32_t *src = &__data_load;
-  for (uint32_t *dst = &__data_start; dst < &__data_end;) *dst++ = *src++;
-  for (uint32_t *dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
-#if defined(__ARM_FP)
-  /* Grant full access to CP10/CP11 so float code (QUANTIZE, reports) doesn't fault. */
-  *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
-  __asm volatile("dsb\n\tisb");
-#endif
-  main(0, 0);
-  for (;;) {
-  }
-}

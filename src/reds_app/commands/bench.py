@@ -3,6 +3,7 @@ command mounts it; see ``reds_app.cli``).
 
     reds bench run --target native --model m.tflite --out out/bench [--resume]
     reds bench run --hardware-map boards.yaml --board nano-1 --model m.tflite --out out/nano
+    reds bench flash --hardware-map boards.yaml --board stm32-1 [--firmware fw.elf] [--json]
     reds bench discover [--json] [--write-map boards.yaml]
     reds bench info --target qemu_m4            (or --port /dev/ttyACM0 / --url socket://...)
     reds bench send --port /dev/ttyACM0 "reds-select 2"
@@ -35,16 +36,36 @@ def _board_options(fn):
         click.option("--firmware", type=click.Path(dir_okay=False),
                      help="Prebuilt program/ELF for an emulated target (skips the build)."),
         click.option("--no-build", is_flag=True, help="Use the last build of the target."),
-    ]
+    ] + _labgrid_options
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
 
 
-def _open(target, hardware_map, board_id, port, env, firmware, no_build):
+# a labgrid place instead of a port (docs/lab.md); its env is --target's, else --env's
+_labgrid_options = [
+    click.option("--labgrid-place", help="labgrid place to acquire and use as the board."),
+    click.option("--labgrid-coordinator", metavar="HOST:PORT",
+                 help="labgrid coordinator (default: $LG_COORDINATOR)."),
+    click.option("--wait", is_flag=True,
+                 help="Queue until the place is free (default: fail when someone holds it)."),
+]
+
+
+def _place_spec(place, coordinator, wait, env):
+    from reds_bench.board.factory import BoardSpec
+
+    return BoardSpec(env=env, id=place, labgrid={"place": place, "coordinator": coordinator,
+                                                 "wait": wait})
+
+
+def _open(target, hardware_map, board_id, port, env, firmware, no_build, labgrid_place=None,
+          labgrid_coordinator=None, wait=False):
     from reds_bench.board.factory import BoardSpec, create_board
     from reds_bench.board.hwmap import load_hwmap, select
 
+    if labgrid_place:
+        return create_board(hw=_place_spec(labgrid_place, labgrid_coordinator, wait, target or env))
     if port:
         return create_board(hw=BoardSpec(env=env, id=env, port=port))
     spec = select(load_hwmap(hardware_map), board_id) if hardware_map else None
@@ -80,18 +101,54 @@ def bench() -> None:
 @click.option("--resume", is_flag=True, help="Continue the journal in --out.")
 @click.option("--no-plots", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout.")
-def run(target, hardware_map, board_id, port, env, firmware, no_build, model, out, runs, warmup,
-        switch_runs, inputs, dataset, max_samples, no_upload, resume, no_plots, as_json) -> None:
-    """Measure a model: adaptation, latency, correctness, memory."""
+@click.option("--labgrid-places", metavar="A,B|KEY=VALUE",
+              help="Spread the run over these labgrid places (names, or tags to match).")
+@click.option("--spread-baseline", is_flag=True,
+              help="Also time the accuracy step on the first board alone (the speed-up).")
+def run(target, hardware_map, board_id, port, env, firmware, no_build, labgrid_place,
+        labgrid_coordinator, wait, model, out, runs, warmup, switch_runs, inputs, dataset,
+        max_samples, no_upload, resume, no_plots, as_json, labgrid_places,
+        spread_baseline) -> None:
+    """Measure a model: adaptation, latency, correctness, memory; over one board, a labgrid
+    place, or several (--labgrid-places, or --board A,B of a hardware map)."""
+    from pathlib import Path
+
+    from reds_bench.board.place import places_matching, sigterm_raises
     from reds_bench.measure.runner import run_bench
 
-    if not (target or hardware_map):
-        raise BenchError("give --target or --hardware-map (see docs/bench.md)")
-    res = run_bench(target, model=model, out=out, hwmap=hardware_map, board_id=board_id,
-                    firmware=firmware, build=not no_build, runs=runs, warmup=warmup,
-                    switch_runs=switch_runs, inputs=inputs, dataset=dataset,
-                    max_samples=max_samples, upload=not no_upload, resume=resume,
-                    plots=not no_plots, progress=progress_wanted())
+    if not (target or hardware_map or labgrid_place or labgrid_places):
+        raise BenchError("give --target, --hardware-map or --labgrid-place (see docs/bench.md)")
+    common = dict(model=model, out=out, runs=runs, warmup=warmup, switch_runs=switch_runs,
+                  inputs=inputs, dataset=dataset, max_samples=max_samples,
+                  upload=not no_upload, resume=resume, plots=not no_plots,
+                  progress=progress_wanted())
+    with sigterm_raises():  # a killed bench still releases its places (finally blocks run)
+        specs = []
+        if labgrid_places:
+            specs = [_place_spec(n, labgrid_coordinator, wait, target or env)
+                     for n in places_matching(labgrid_places, labgrid_coordinator)]
+        elif hardware_map and board_id and "," in board_id:
+            from reds_bench.board.hwmap import load_hwmap, select
+
+            entries = load_hwmap(hardware_map)
+            specs = [select(entries, b.strip()) for b in board_id.split(",") if b.strip()]
+        if specs:
+            from reds_bench.measure.spread import spread_bench
+
+            common.pop("upload")
+            res = spread_bench(specs, baseline=spread_baseline, **common)
+        elif labgrid_place:
+            from reds_bench.board.factory import create_board
+
+            board = create_board(hw=_place_spec(labgrid_place, labgrid_coordinator, wait,
+                                                target or env), log_dir=Path(out) / "logs")
+            try:
+                res = run_bench(board=board, **common)
+            finally:
+                board.close()
+        else:
+            res = run_bench(target, hwmap=hardware_map, board_id=board_id, firmware=firmware,
+                            build=not no_build, **common)
     if as_json:
         click.echo(json.dumps(res, indent=2))
     else:
@@ -106,6 +163,42 @@ def run(target, hardware_map, board_id, port, env, firmware, no_build, model, ou
                 + [f"step {e['step']} failed" for e in res.get("errors", [])])
         click.echo(f"reds: check failed: {'; '.join(what)} (see {out}/report.md)", err=True)
         sys.exit(1)
+
+
+@bench.command()
+@click.option("--hardware-map", required=True, type=click.Path(dir_okay=False),
+              help="Hardware map YAML (docs/boards.md).")
+@click.option("--board", "board_id", help="Id of the hardware-map entry (default: first).")
+@click.option("--firmware", type=click.Path(dir_okay=False),
+              help="ELF to flash (default: build the entry's env).")
+@click.option("--no-build", is_flag=True, help="Flash the last build of the env.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@_labgrid_options[0]
+@_labgrid_options[1]
+@_labgrid_options[2]
+def flash(hardware_map, board_id, firmware, no_build, as_json, labgrid_place,
+          labgrid_coordinator, wait) -> None:
+    """Flash a board of the hardware map with its flash: method (gdb, openocd, pyocd, pio).
+    An entry naming a labgrid place (or --labgrid-place) is flashed while the place is held."""
+    from reds_bench.board import firmware as fw
+    from reds_bench.board.flash import NEEDS_ELF, flash as flash_board
+    from reds_bench.board.hwmap import load_hwmap, select
+    from reds_bench.board.place import Place, sigterm_raises
+
+    spec = select(load_hwmap(hardware_map), board_id)
+    if labgrid_place:
+        spec.labgrid = {"place": labgrid_place, "coordinator": labgrid_coordinator, "wait": wait}
+    elf = firmware
+    if elf is None and spec.flash in NEEDS_ELF:
+        elf = fw.artifact(spec.env) if no_build else fw.build(spec.env)
+    with sigterm_raises():
+        if spec.labgrid:  # nobody else may use the board while it is flashed
+            lg = spec.labgrid
+            with Place(lg["place"], lg.get("coordinator"), wait=bool(lg.get("wait"))):
+                done = flash_board(spec, elf)
+        else:
+            done = flash_board(spec, elf)
+    click.echo(json.dumps(done.to_dict(), indent=2) if as_json else done.summary())
 
 
 @bench.command()
@@ -138,8 +231,9 @@ def discover(as_json, include_all, write_map) -> None:
 def info(as_json, **board) -> None:
     """Connect and print reds-info."""
     from reds_bench.board.info import board_info
+    from reds_bench.board.place import sigterm_raises
 
-    with _open(**board) as dut:
+    with sigterm_raises(), _open(**board) as dut:
         if as_json:
             click.echo(json.dumps(board_info(dut), indent=2))
         else:
@@ -152,6 +246,8 @@ def info(as_json, **board) -> None:
 @click.argument("line")
 def send(line, **board) -> None:
     """Send one protocol command (without the trailing %) and print the reply."""
-    with _open(**board) as dut:
+    from reds_bench.board.place import sigterm_raises
+
+    with sigterm_raises(), _open(**board) as dut:
         for got in dut.cmd(line):
             click.echo(got)

@@ -20,14 +20,20 @@ from reds_app.commands.common import TARGET_CHOICE, emit, format_quantity, load_
 @click.option("--target", type=TARGET_CHOICE, default="native", show_default=True)
 @click.option("--repeat", type=click.IntRange(min=0), default=0,
               help="Also time N inferences on the target.")
+@click.option("--labgrid-place", help="Run on this labgrid place's board instead (docs/lab.md).")
+@click.option("--labgrid-coordinator", metavar="HOST:PORT",
+              help="labgrid coordinator (default: $LG_COORDINATOR).")
+@click.option("--wait", is_flag=True, help="Queue until the place is free.")
 @click.option("--json", "as_json", is_flag=True)
 def exec_cmd(model: str, input_path: str, output_path: str, quantize: bool, dequantize: bool,
-             subnet: int, target: str, repeat: int, as_json: bool) -> None:
+             subnet: int, target: str, repeat: int, labgrid_place: str | None,
+             labgrid_coordinator: str | None, wait: bool, as_json: bool) -> None:
     """Run the C runtime (host library or emulated board) on inputs from a .npy file."""
     import numpy as np
 
     from reds_app.execute import dequantize_output, execute, quantize_batch
     from reds_app.quiet import working
+    from reds_bench.board.place import sigterm_raises
     from reds.tflite.flatbuffer import read_model_file
 
     blob = read_model_file(model)
@@ -37,9 +43,13 @@ def exec_cmd(model: str, input_path: str, output_path: str, quantize: bool, dequ
     if quantize:
         x = quantize_batch(blob, x)
     # on a board: a firmware build, a boot and an upload, half a minute without a line
-    with working(f"{target}: building the firmware, booting the board, running the model",
-                 enabled=False if target == "native" else None):
-        res = execute(blob, x, subnet=subnet, target=target, repeat=repeat)
+    place = ({"place": labgrid_place, "coordinator": labgrid_coordinator, "wait": wait}
+             if labgrid_place else None)
+    with sigterm_raises(), working(
+            f"{labgrid_place or target}: building the firmware, booting the board, running the model",
+            enabled=False if target == "native" and not place else None):
+        res = execute(blob, x, subnet=subnet, target=target, repeat=repeat,
+                      **({"place": place} if place else {}))
     outputs = dequantize_output(blob, res.outputs) if dequantize else res.outputs
     np.save(out_path, outputs)
     text = f"wrote {output_path}: {outputs.shape} {outputs.dtype} (subnet {subnet}, {target})"

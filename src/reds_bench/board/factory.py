@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reds_bench.board import firmware as _firmware
+from reds_bench.board import flash as _flash
 from reds_bench.board import targets
 from reds_bench.board.dut import Dut
 from reds_bench.errors import BenchError, BoardResetError, ConfigError, LinkClosedError
@@ -33,23 +34,28 @@ class BoardSpec:
     env: str
     id: str = ""
     port: str | None = None          # device path or pyserial URL; None for emulated boards
-    flash: str = "none"              # "pio" | "none"
+    flash: str = "none"              # "pio" | "gdb" | "openocd" | "pyocd" | "none"
     reset: str = "none"              # "none" | "dtr" | "pio"
     baud: int = DEFAULT_BAUD
     extra: dict = field(default_factory=dict)
+    # a labgrid place instead of a port: {"place": NAME, "coordinator": HOST:PORT, "wait": bool}
+    labgrid: dict | None = None
+    # the flash method's keys of the hardware map (gdb, gdb_reset, openocd, pyocd; board.flash)
+    flash_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.id = self.id or self.env
 
     @property
     def emulated(self) -> bool:
-        return self.port is None and targets.is_ci_target(self.env)
+        return self.port is None and self.labgrid is None and targets.is_ci_target(self.env)
 
 
 # ---------------------------------------------------------------------------- building
 
 
-def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
+def model_firmware(env: str, model: bytes, quiet: bool = True,
+                   defines: tuple[str, ...] = ()) -> Path:
     """Firmware for ``env`` with ``model`` compiled in (instead of the default model), built in
     ``.pio/model-builds/<crc32>/build`` (PlatformIO empties its build directory when the flags
     change, so the model's C array sits beside it). The incremental build makes a repeat cheap;
@@ -63,7 +69,8 @@ def model_firmware(env: str, model: bytes, quiet: bool = True) -> Path:
     text, _ = c_array(bytes(model), source=f"a model of crc32 {crc:08x}")
     if not src.exists() or src.read_text() != text:
         src.write_text(text)
-    return Path(_firmware.build(env, model_source=src, build_dir=root / "build", quiet=quiet))
+    return Path(_firmware.build(env, model_source=src, build_dir=root / "build", quiet=quiet,
+                                defines=defines))
 
 
 # ---------------------------------------------------------------------------- board
@@ -85,6 +92,8 @@ class Board:
         self.dut: Dut | None = None
         self.target_name: str | None = None
         self.restarts = 0
+        self.flashed: _flash.Flashed | None = None  # what start() flashed, if anything
+        self.place = None  # reds_bench.board.place.Place while a labgrid place is held
 
     # ---- convenience
     env = property(lambda self: self.spec.env)
@@ -126,12 +135,24 @@ class Board:
         self.dut = Dut(link, name=self.spec.id, default_timeout=self.timeout)
         self.target_name = self.dut.sync(timeout=min(self.timeout, 10.0))
 
+    def _acquire_place(self) -> None:
+        """Hold the spec's labgrid place; its serial port is known only once acquired."""
+        from reds_bench.board.place import Place
+
+        lg = self.spec.labgrid
+        self.place = Place(lg["place"], lg.get("coordinator"), wait=bool(lg.get("wait")))
+        self.place.acquire()
+        self.url = self.place.serial_url()
+
     def start(self) -> "Board":
+        if self.spec.labgrid:
+            self._acquire_place()
         if self.spec.emulated:
             self._launch()
-        elif self.spec.flash == "pio":
-            _firmware.upload(self.spec.env, self.spec.port, self.spec.id)
-            time.sleep(1.0)  # USB CDC re-enumerates after the upload
+        elif self.spec.flash != "none" and not (self.spec.flash == "pio" and self.spec.labgrid):
+            self.flashed = _flash.flash(self.spec, self.firmware)
+            if self.spec.flash == "pio":
+                time.sleep(1.0)  # USB CDC re-enumerates after the upload
         self._connect()
         return self
 
@@ -160,9 +181,16 @@ class Board:
         raise BoardResetError(f"{self.spec.id} did not come back after a reset: {last}")
 
     def reset(self) -> None:
-        """Hard reset: restart the emulator/process, pulse DTR/RTS, or re-flash (reset: pio)."""
+        """Hard reset: restart the emulator/process, power-cycle a labgrid place that has a
+        power switch (else reconnect), pulse DTR/RTS, or re-flash (reset: pio)."""
         if self.spec.emulated:
             self.kill()
+        elif self.place is not None:
+            if self.place.has_power:
+                if self.dut:
+                    self.dut.close()
+                    self.dut = None
+                self.place.power("cycle")
         elif self.spec.reset == "dtr":
             self.dut.link.set_dtr_rts(False, False)
             time.sleep(0.1)
@@ -178,18 +206,22 @@ class Board:
             self.proc.wait(5)
 
     def close(self) -> None:
-        if self.dut:
-            self.dut.close()
-            self.dut = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc and self.proc.stdout:
-            self.proc.stdout.close()
+        try:
+            if self.dut:
+                self.dut.close()
+                self.dut = None
+            if self.proc and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+            if self.proc and self.proc.stdout:
+                self.proc.stdout.close()
+        finally:
+            if self.place is not None:  # whatever failed above, the place goes back
+                self.place.release()
 
     def __enter__(self):
         return self
@@ -206,6 +238,8 @@ def create_board(target: str | None = None, *, hw: BoardSpec | None = None,
     ``target``: an emulated env (``native``, ``qemu_m4``, ``qemu_m7``, ``qemu_m33``);
     ``hw``: a hardware-map entry (real board, or an emulated env with settings);
     ``firmware``: prebuilt program/ELF (skips the build); ``build=False`` uses the last build.
+    A hardware-map board is flashed first by its ``flash:`` method (:mod:`reds_bench.board.flash`;
+    ``gdb``/``openocd``/``pyocd`` flash ``firmware`` or the env's build).
     """
     if hw is None:
         if target is None:
@@ -216,7 +250,7 @@ def create_board(target: str | None = None, *, hw: BoardSpec | None = None,
                               "(docs/boards.md)")
         hw = BoardSpec(env=target)
     program = Path(firmware) if firmware else None
-    if program is None and hw.emulated:
+    if program is None and (hw.emulated or hw.flash in _flash.NEEDS_ELF):
         program = _firmware.build(hw.env) if build else _firmware.artifact(hw.env)
     board = Board(hw, program, Path(log_dir) if log_dir else None, timeout)
     try:
@@ -231,17 +265,26 @@ def create_board_for_model(target: str, model: bytes, *, log_dir: str | Path | N
     """A started emulated board ready for ``model``, and how the model gets there:
     ``"upload"`` (the default firmware; the model fits its RAM slot and ``ensure_model`` sends
     it) or ``"compiled-in"`` (a firmware built with the model, see :func:`model_firmware`)."""
+    from reds_bench.board import fit
     from reds_bench.board.info import board_crc, board_info
 
-    board = create_board(target, log_dir=log_dir, timeout=timeout)
+    if not targets.is_ci_target(target):
+        raise ConfigError(f"unknown emulated target {target!r} (choose from "
+                          f"{', '.join(targets.names())})")
+    default_fw = _firmware.build(target)
+    fits = fit.require_fit(target, model, default_fw)  # refuse before anything boots
+    board = create_board(target, firmware=default_fw, log_dir=log_dir, timeout=timeout)
     try:
         info = board_info(board)
     except BaseException:
         board.close()
         raise
     slot = int(info["build"].get("model_slot_bytes", 0))
-    if len(model) <= slot or board_crc(info) == zlib.crc32(bytes(model)) & 0xFFFFFFFF:
+    arena = int(info["build"].get("arena_capacity", 0))
+    if (len(model) <= slot and fits.needs.arena_bytes <= arena) or \
+            board_crc(info) == zlib.crc32(bytes(model)) & 0xFFFFFFFF:
         return board, "upload"
     board.close()
-    return create_board(target, firmware=model_firmware(target, model), log_dir=log_dir,
-                      timeout=timeout), "compiled-in"
+    return create_board(target, firmware=model_firmware(target, model,
+                                                        defines=fit.compiled_in_defines(fits)),
+                        log_dir=log_dir, timeout=timeout), "compiled-in"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from reds_bench.errors import BenchError, ConfigError, ExpectTimeout
-from reds_bench.board.targets import REPO_ROOT, target
+from reds_bench.board.targets import REPO_ROOT, is_ci_target, target
 
 CORE_DIR = REPO_ROOT / ".pio-core"
 APT_INSTALL = "sudo apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
@@ -26,7 +26,10 @@ class ToolchainError(ConfigError):
 
 def check_toolchain(env: str) -> None:
     """Raise ToolchainError naming the install command when a tool of `env` is missing."""
-    needed = ["arm-none-eabi-gcc", "qemu-system-arm"] if target(env).qemu else ["gcc"]
+    if not is_ci_target(env):
+        needed = []  # a real board's env: PlatformIO installs its toolchain (docs/boards.md)
+    else:
+        needed = ["arm-none-eabi-gcc", "qemu-system-arm"] if target(env).qemu else ["gcc"]
     missing = [tool for tool in needed if shutil.which(tool) is None]
     if missing:
         raise ToolchainError(f"{', '.join(missing)} not found (needed for {env}); "
@@ -53,17 +56,21 @@ def pio(env: str, *args: str, environ: dict | None = None, quiet: bool = True,
 
 
 def build(env: str, model_source: Path | None = None, build_dir: Path | None = None,
-          quiet: bool = True) -> Path:
+          quiet: bool = True, defines: tuple[str, ...] = ()) -> Path:
     """Build firmware for `env`; returns the ELF (QEMU) or the host program (native).
 
     `model_source`: a C file from `reds export --c-array` to compile in instead of the default
-    model; `build_dir`: where to build (keeps builds with different models apart).
+    model; `build_dir`: where to build (keeps builds with different models apart); `defines`:
+    extra ``-D`` flags (e.g. the work RAM shares of a compiled-in build, board.fit).
     """
     check_toolchain(env)
     out_root = Path(build_dir).resolve() if build_dir else REPO_ROOT / ".pio" / "build"
     environ = {"PLATFORMIO_BUILD_DIR": str(out_root)}
+    flags = list(defines)
     if model_source is not None:
-        environ["PLATFORMIO_BUILD_FLAGS"] = f'-DREDS_MODEL_SOURCE=\\"{Path(model_source).resolve()}\\"'
+        flags.insert(0, f'-DREDS_MODEL_SOURCE=\\"{Path(model_source).resolve()}\\"')
+    if flags:
+        environ["PLATFORMIO_BUILD_FLAGS"] = " ".join(flags)
     pio(env, environ=environ, quiet=quiet)
     return artifact(env, out_root)
 
@@ -76,7 +83,8 @@ def upload(env: str, port: str | None = None, board_id: str | None = None) -> No
 
 def artifact(env: str, build_root: Path | None = None) -> Path:
     root = Path(build_root) if build_root else REPO_ROOT / ".pio" / "build"
-    return root / env / ("firmware.elf" if target(env).qemu else "program")
+    host = is_ci_target(env) and not target(env).qemu  # the native host program
+    return root / env / ("program" if host else "firmware.elf")
 
 
 def qemu_command(env: str, elf: Path, port: int) -> list[str]:

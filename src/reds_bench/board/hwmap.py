@@ -4,11 +4,30 @@ twister's ``--hardware-map``). YAML, a list of entries::
     - id: nano-1              # unique name, used in results and `--reds-board`
       env: nano33ble          # PlatformIO env of its firmware
       port: /dev/ttyACM0      # device path or pyserial URL (rfc2217://host:4000, socket://...)
-      flash: pio              # pio (pio run -t upload) | none (already flashed)
+      flash: pio              # pio | gdb | openocd | pyocd | none (already flashed)
       reset: none             # none | dtr (pulse DTR/RTS) | pio (re-upload)
       baud: 115200            # optional
 
+The flash methods other than ``pio``/``none`` take the firmware ELF and their own keys
+(:mod:`reds_bench.board.flash`; docs/boards.md, "Flashing")::
+
+      flash: gdb              # any GDB server: QEMU -gdb, OpenOCD, pyOCD gdbserver, J-Link
+      gdb: localhost:3333     # HOST:PORT of the server
+      gdb_reset: openocd      # optional: auto | qemu | openocd | pyocd | jlink | none | 'monitor CMD'
+
+      flash: openocd          # OpenOCD's flash driver: program ELF verify reset exit
+      openocd: {interface: interface/stlink.cfg, target: target/stm32f4x.cfg}
+                              # optional: serial: PROBE-SERIAL, commands: [OpenOCD commands]
+
+      flash: pyocd            # pyocd flash -W (never waits for a probe)
+      pyocd: {target: stm32f405rg, pack: Keil.STM32F4xx_DFP.2.17.1.pack}   # pack, probe: optional
+
 An entry without ``port`` and with an emulated env (native, qemu_m4, ...) starts that emulator.
+An entry may name a labgrid place instead of a port (docs/lab.md); the bench acquires it::
+
+    - id: lab-a
+      env: qemu_m4
+      labgrid: {place: board-a, coordinator: 10.0.0.5:20408}   # coordinator: else $LG_COORDINATOR
 """
 from __future__ import annotations
 
@@ -17,12 +36,28 @@ from pathlib import Path
 import yaml
 
 from reds_bench.errors import ConfigError
+from reds_bench.board import flash as _flash
 from reds_bench.board import targets
 from reds_bench.board.factory import BoardSpec
 
-FLASH = ("pio", "none")
+FLASH = _flash.METHODS
 RESET = ("none", "dtr", "pio")
-KEYS = {"id", "env", "port", "flash", "reset", "baud", "serial_number", "notes"}
+KEYS = {"id", "env", "port", "flash", "reset", "baud", "serial_number", "notes", "labgrid",
+        "gdb", "gdb_reset", "openocd", "pyocd"}
+LABGRID_KEYS = {"place", "coordinator", "wait"}
+
+
+def labgrid_entry(value, where: str) -> dict:
+    """The ``labgrid:`` mapping of an entry: ``place`` (required), ``coordinator``, ``wait``."""
+    if not isinstance(value, dict) or not value.get("place"):
+        raise ConfigError(f"{where}: labgrid must be a mapping with a place name, e.g. "
+                          "{place: board-a, coordinator: HOST:PORT}")
+    unknown = set(value) - LABGRID_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: labgrid: unknown key(s) {sorted(unknown)}; allowed: "
+                          f"{sorted(LABGRID_KEYS)}")
+    return {"place": str(value["place"]), "coordinator": value.get("coordinator"),
+            "wait": bool(value.get("wait", False))}
 
 
 def parse_entry(d: dict, where: str = "hardware map") -> BoardSpec:
@@ -41,14 +76,18 @@ def parse_entry(d: dict, where: str = "hardware map") -> BoardSpec:
     if reset not in RESET:
         raise ConfigError(f"{where}: {d['id']}: reset must be one of {RESET}, got {reset!r}")
     port = d.get("port")
-    if port is None and not targets.is_ci_target(d["env"]):
-        raise ConfigError(f"{where}: {d['id']}: a real board ({d['env']}) needs a port")
+    lg = labgrid_entry(d["labgrid"], f"{where}: {d['id']}") if "labgrid" in d else None
+    if lg and port is not None:
+        raise ConfigError(f"{where}: {d['id']}: give a port or a labgrid place, not both")
+    if port is None and lg is None and not targets.is_ci_target(d["env"]):
+        raise ConfigError(f"{where}: {d['id']}: a real board ({d['env']}) needs a port or a labgrid place")
     baud = d.get("baud", 115200)
     if not isinstance(baud, int) or baud <= 0:
         raise ConfigError(f"{where}: {d['id']}: baud must be a positive integer")
+    flash_options = _flash.options(flash, d, where)
     extra = {k: d[k] for k in ("serial_number", "notes") if k in d}
     return BoardSpec(env=str(d["env"]), id=str(d["id"]), port=port, flash=flash, reset=reset,
-                     baud=baud, extra=extra)
+                     baud=baud, extra=extra, labgrid=lg, flash_options=flash_options)
 
 
 def load_hwmap(path: str | Path) -> list[BoardSpec]:

@@ -26,14 +26,18 @@ class Link:
         self.baudrate = baudrate
         self.log_path = Path(log_path) if log_path else None
         self._log = open(self.log_path, "ab") if self.log_path else None
+        # pyserial's rfc2217 client renegotiates the whole port (~0.1 s) whenever its timeout
+        # is set, so on such a link read() polls the receive queue instead
+        self._poll = url.startswith("rfc2217://")
         self._ser = self._open(open_timeout)
 
     def _open(self, open_timeout: float):
         deadline = time.monotonic() + open_timeout
         while True:
             try:
-                return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.05,
-                                             write_timeout=10)
+                # pyserial's rfc2217 client (a labgrid place's port) has no write timeout
+                wt = {} if self.url.startswith("rfc2217://") else {"write_timeout": 10}
+                return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.05, **wt)
             except (serial.SerialException, OSError) as e:
                 if time.monotonic() > deadline:
                     raise LinkClosedError(f"cannot open {self.url}: {e}") from e
@@ -65,6 +69,8 @@ class Link:
         if not self.is_open:
             raise LinkClosedError(f"link {self.url} is closed")
         try:
+            if self._poll:
+                return self._read_polling(timeout)
             self._ser.timeout = timeout
             n = max(1, self._ser.in_waiting or 1)
             data = self._ser.read(n)
@@ -72,6 +78,15 @@ class Link:
                 data += self._ser.read(self._ser.in_waiting)
         except (serial.SerialException, OSError) as e:
             raise LinkClosedError(f"link {self.url} closed: {e}") from e
+        self._logw(b"", data)
+        return data
+
+    def _read_polling(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while not self._ser.in_waiting and time.monotonic() < deadline:
+            time.sleep(0.002)
+        n = self._ser.in_waiting
+        data = self._ser.read(n) if n else b""
         self._logw(b"", data)
         return data
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from fractions import Fraction
 
 # The firmware protocol this parser speaks; `board.info.board_info` refuses a board whose
 # `reds-info` reports another `protocol=` (boards/firmware/fw_config.h FW_PROTOCOL_VERSION).
@@ -50,6 +51,22 @@ def parse_kv(line: str) -> tuple[str, dict]:
             k, v = item.split("=", 1)
             out[k] = v if k in RAW_KEYS else _value(v)
     return head, out
+
+
+def instructions_per_tick(value) -> int | float:
+    """The ``instructions_per_tick`` a board reports, as a number to multiply ticks by: an int
+    when a tick is a whole number of instructions (``40`` on QEMU MPS2), the exact ratio as a
+    float when the firmware reports a fraction (``125/21``: a 168 MHz SysTick under -icount),
+    0 when ticks are not instruction counts (silicon, host). Also accepts an already parsed
+    number (results files store the number)."""
+    if value in (None, ""):
+        return 0
+    if isinstance(value, str) and "/" in value:
+        num, den = value.split("/", 1)
+        ratio = Fraction(int(num), int(den))
+    else:
+        ratio = Fraction(value)
+    return int(ratio) if ratio.denominator == 1 else float(ratio)
 
 
 def parse_error(line: str) -> str | None:

@@ -36,7 +36,7 @@ def profile_subnet(dut, subnet: int, runs: int = 1, timeout: float = 600.0) -> d
     if not head or total is None or len(ops) != int(head.get("ops", -1)):
         raise BenchError(f"incomplete reds-profile reply for subnet {subnet}: "
                          f"{len(ops)} op lines, header {head}")
-    ipt = int(head.get("instructions_per_tick", 0) or 0)
+    ipt = protocol.instructions_per_tick(head.get("instructions_per_tick"))
     res = {"subnet": subnet, "runs": runs, "unit": head.get("unit"), "hz": int(head["hz"]),
            "instructions_per_tick": ipt, "total_ticks": int(total["ticks"]) / runs,
            "macs": int(total["macs"]), "ops": ops}

@@ -102,6 +102,9 @@ def assemble(journal: BenchJournal, model_path: str) -> dict:
               if e.get("type") == "error" and e["step"] not in done]
     if errors:
         res["errors"] = errors
+    spread = [e for e in journal.entries if e.get("type") == "spread"]
+    if spread:  # a run over several boards (measure.spread): which board measured what
+        res["spread"] = spread[-1]["data"]
     resets = [e for e in journal.entries if e.get("type") == "event"]
     if resets:
         res["events"] = [{"step": e["step"], "event": e["event"], "detail": e.get("detail")}
@@ -194,7 +197,8 @@ def run_bench(target: str | None = None, *, model: str | Path, out: str | Path,
             t = info["timer"]
             return {"board": {"env": board.env, "id": board.id, "clock_hz": t.get("hz"),
                               "timer_unit": t.get("unit"),
-                              "instructions_per_tick": t.get("instructions_per_tick"),
+                              "instructions_per_tick":
+                                  protocol.instructions_per_tick(t.get("instructions_per_tick")),
                               "model_delivery": delivery,
                               "target": info["info"].get("target"), "build": info["build"]},
                     "model_crc32": f"{crc:08x}", "subnets": info["subnets"]}

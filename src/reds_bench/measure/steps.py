@@ -83,7 +83,7 @@ def adaptation(dut, runs: int, timeout: float = 600.0) -> dict:
     if k == 0 or sorted(rows) != list(range(k)):
         raise BenchError(f"incomplete reds-switch reply: header={header} rows={sorted(rows)}")
     hz = int(header["hz"])
-    ipt = int(header.get("instructions_per_tick", 0))
+    ipt = protocol.instructions_per_tick(header.get("instructions_per_tick"))
     ticks = [rows[i] for i in range(k)]
     ns = [[ticks_to_ns(t, hz) for t in row] for row in ticks]
     off = [ns[i][j] for i in range(k) for j in range(k) if i != j] or [ns[0][0]]

@@ -28,7 +28,8 @@ def test_reds_info_reports_model_crc_timer_subnets(host_program):
     assert int(head["model_bytes"]) == len(MODEL)
     k = int(head["subnets"])
     assert k >= 1
-    assert kv(info[1]) == {"unit": "ns", "hz": 1000000000, "instructions_per_tick": 0}
+    assert kv(info[1]) == {"unit": "ns", "hz": 1000000000, "instructions_per_tick": 0,
+                           "source": "clock_monotonic"}
     assert info[2].startswith("m-reds-build dsp=")
     subnets = [kv(x) for x in info[3:]]
     assert len(subnets) == k and all(int(s["macs"]) > 0 for s in subnets)

@@ -1,4 +1,5 @@
-"""The MLPerf Tiny / EEMBC benchmark runner's DUT protocol, against the qemu_m4 firmware.
+"""The MLPerf Tiny / EEMBC benchmark runner's DUT protocol, against the qemu_m4 firmware and
+the STM32F405 image (the real chip's firmware, in QEMU's netduinoplus2).
 
 The client below is written here, independent of reds_bench: it sends commands the way the
 runner does (`db` chunks of at most 31 bytes) and applies the runner's regular expressions to
@@ -78,12 +79,13 @@ def tflm_dequantized(model: bytes, x: np.ndarray) -> np.ndarray:
     return (y - q.zero_point[0]) * q.scale[0]
 
 
-@pytest.fixture(scope="module")
-def client():
-    program = firmware.build("qemu_m4")
-    with firmware.Emulated("qemu_m4", program) as board:
+@pytest.fixture(scope="module", params=["qemu_m4", "stm32f405"])
+def client(request, firmware_program):
+    env = request.param
+    with firmware.Emulated(env, firmware_program(env)) as board:
         link = serial.serial_for_url(board.url, timeout=0.2)  # plain pyserial, as the runner uses
         c = RunnerClient(link)
+        c.env = env
         c.boot()
         yield c
         link.close()
@@ -91,7 +93,8 @@ def client():
 
 def test_name_and_profile(client):
     r = client.send("name")
-    assert r["name"] == ["reds-qemu_m4"] and r["lines"] == ["m-name-dut-[reds-qemu_m4]"]
+    name = f"reds-{client.env}"
+    assert r["name"] == [name] and r["lines"] == [f"m-name-dut-[{name}]"]
     r = client.send("profile")
     kinds = dict(r["profile"])
     assert set(kinds) == {"model", "profile"} and len(r["lines"]) == 2
