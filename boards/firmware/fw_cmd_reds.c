@@ -27,6 +27,12 @@ static void info_model(void) {
     out_kv_u64("input_bytes", reds_input_bytes(fw.ctx, 0));
     out_kv_u64("outputs", reds_num_outputs(fw.ctx));
     out_kv_u64("output_bytes", reds_output_bytes(fw.ctx, 0));
+    /* The runtime's RAM as this build lays it out (32-bit tables on a board, 64-bit on the
+     * host): what a firmware with this model compiled in must leave for it. */
+    out_kv_u64("ctx_bytes", reds_ctx_size());
+    out_kv_u64("persistent_bytes", reds_persistent_bytes(fw.ctx));
+    out_kv_u64("arena_used", reds_arena_used_bytes(fw.ctx));
+    out_kv_u64("arena_max", reds_max_arena_bytes(fw.ctx));
     out_str(" full_widths=");
     for (uint32_t g = 0; g < reds_num_groups(fw.ctx); g++) {
       if (g) {

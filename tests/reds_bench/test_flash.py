@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from paths import REPO
+from tools import needs
 from reds_bench.board import flash
 from reds_bench.board.hwmap import load_hwmap, parse_entry
 from reds_bench.errors import BenchError, ConfigError
@@ -88,8 +89,7 @@ def test_missing_gdb_names_the_debian_package(monkeypatch, tmp_path, elf):
         flash.flash(spec(flash="gdb", gdb="127.0.0.1:3333"), elf)
 
 
-needs_gdb = pytest.mark.skipif(not any(map(shutil.which, flash.GDB_TOOLS)),
-                               reason="gdb-multiarch is not installed")
+needs_gdb = needs(any(map(shutil.which, flash.GDB_TOOLS)), "gdb-multiarch is not installed")
 
 
 @needs_gdb
@@ -119,7 +119,7 @@ def test_missing_firmware_is_one_line(tmp_path):
 # ---------------------------------------------------------------------------- openocd
 
 
-@pytest.mark.skipif(shutil.which("openocd") is None, reason="openocd is not installed")
+@needs(shutil.which("openocd") is not None, "openocd is not installed")
 def test_openocd_without_a_probe(elf):
     """No ST-LINK on this machine: OpenOCD fails to open it, and the bench says so."""
     s = spec(flash="openocd", openocd={"interface": "interface/stlink.cfg",
@@ -130,7 +130,7 @@ def test_openocd_without_a_probe(elf):
                                    "interface/stlink.cfg)")
 
 
-@pytest.mark.skipif(shutil.which("openocd") is None, reason="openocd is not installed")
+@needs(shutil.which("openocd") is not None, "openocd is not installed")
 def test_openocd_unknown_config(elf):
     s = spec(flash="openocd", openocd={"interface": "interface/no-such-probe.cfg",
                                        "target": "target/stm32f4x.cfg"})
@@ -156,8 +156,7 @@ def _have_pyocd() -> bool:
         return False
 
 
-needs_pyocd = pytest.mark.skipif(not _have_pyocd(), reason="pyOCD is not installed "
-                                 "(`make bootstrap` puts it in .venv-lab)")
+needs_pyocd = needs(_have_pyocd(), "pyOCD is not installed (`make bootstrap` puts it in .venv-lab)")
 
 
 @needs_pyocd

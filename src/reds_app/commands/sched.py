@@ -13,6 +13,8 @@ from reds.errors import UserError
 from reds.sched import report as sched_report, traces as sched_traces
 from reds.sched.model import ONE, POLICIES, SchedulerError, Task, choose_timing, simulate
 
+from reds_app.commands.common import TARGET_CHOICE
+
 
 def _us_to_ticks(us: float | None, hz: int) -> int | None:
     return None if us is None else max(1, round(us * hz / 1_000_000))
@@ -117,7 +119,7 @@ def run_simulation(latency, accuracy, accuracy_key=None, target="qemu_m4", hz=No
 @click.command("sched")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--target", default="qemu_m4", show_default=True,
-              type=click.Choice(["native", "qemu_m4", "qemu_m7", "qemu_m33"]))
+              type=TARGET_CHOICE)
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for sched.json, sched.csv, sched.png, sched.md.")
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False),

@@ -272,7 +272,13 @@ def create_board_for_model(target: str, model: bytes, *, log_dir: str | Path | N
         raise ConfigError(f"unknown emulated target {target!r} (choose from "
                           f"{', '.join(targets.names())})")
     default_fw = _firmware.build(target)
-    fits = fit.require_fit(target, model, default_fw)  # refuse before anything boots
+    def exact(m: bytes) -> fit.ModelNeeds:  # the 32-bit figures, when the host bound is too big
+        return fit.board_needs(m, _firmware.build(fit.PROBE_ENV),
+                               lambda elf: create_board(fit.PROBE_ENV, firmware=elf,
+                                                        log_dir=log_dir, timeout=timeout))
+
+    # refuse before the target boots (only the probe board may start, to measure the model)
+    fits = fit.require_fit(target, model, default_fw, exact)
     board = create_board(target, firmware=default_fw, log_dir=log_dir, timeout=timeout)
     try:
         info = board_info(board)

@@ -3,21 +3,35 @@
 RAM: a firmware with the model compiled in needs the runtime's context, one input and the
 model's arena in its work RAM (the RAM its linker script leaves between ``.bss`` and the
 stack). Flash: the firmware's code plus the model must fit the flash region of its linker
-script. Needed sizes come from the runtime's own planner (``reds.runtime``, the host build of
-the same C code, so its tables are at least as large as the 32-bit board's); available sizes
-from the default firmware's ELF and linker script. A model that does not fit is refused with
-both numbers.
+script. Available sizes come from the default firmware's ELF and linker script. A model that
+does not fit is refused with both numbers.
+
+Needed sizes come first from the runtime's own planner on the host (``reds.runtime``, the same
+C code built for x86-64): its context and tables hold 8-byte pointers, so they are an upper
+bound of a 32-bit board's. When that bound says "does not fit", :func:`board_needs` measures
+the exact 32-bit figures instead: it boots the ``qemu_m4`` firmware (4 MB of RAM, so any model
+uploads), loads the model and reads ``ctx_bytes``/``arena_max`` from ``reds-info``. That board
+is a faithful proxy for every Cortex-M target: they all use the same AAPCS32 ABI (4-byte
+pointers, the same struct layout and alignment) and build the same runtime sources, and the
+runtime's tables and plan depend only on the model, never on the DSP/FPU flags that differ
+between targets (only kernels do) -- tests/reds_bench/test_fit.py checks this on the default
+model against the STM32F405 firmware itself. The figures are cached per model CRC and probe
+firmware, so a repeated check boots nothing.
 
 A firmware built with the model compiled in needs no upload slots, so on a small-RAM board
 (e.g. the STM32F405's 128 KB) :func:`compiled_in_defines` gives the slots' RAM to the arena.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+import zlib
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from reds_bench.board import targets
 from reds_bench.errors import ConfigError
@@ -42,6 +56,7 @@ class ModelNeeds:
     input_bytes: int  # one input, as the bench sends it (`db load N`)
     arena_bytes: int  # persistent tables + the widest subnet's activations
     model_bytes: int  # the model itself (flash when compiled in)
+    source: str = "host upper bound"  # or "measured on <env>": exact 32-bit figures
 
     @property
     def ram_bytes(self) -> int:
@@ -127,6 +142,62 @@ def flash_bytes(env: str) -> int | None:
     return int(m.group(2)) * {"": 1, "K": 1024, "M": 1024 * 1024}[m.group(3)]
 
 
+# ---------------------------------------------------------------------------- exact figures
+
+PROBE_ENV = "qemu_m4"  # a 32-bit Cortex-M firmware with room for any model (see the docstring)
+CACHE_DIR = targets.REPO_ROOT / ".pio" / "fit-cache"
+_measured: dict[str, ModelNeeds] = {}
+
+
+def needs_from_board(board, model: bytes) -> ModelNeeds:
+    """The model's exact needs on a started board running our firmware (anything with
+    ``cmd()``): upload it unless it already runs it, then read ``reds-info``. The board layer
+    cannot use the bench's ``ensure_model`` (``board`` never imports ``measure``), hence the
+    three commands of the upload here."""
+    from reds_bench.board import protocol
+    from reds_bench.board.info import board_crc, board_info
+
+    model = bytes(model)
+    crc = zlib.crc32(model) & 0xFFFFFFFF
+    info = board_info(board)
+    if board_crc(info) != crc:
+        chunk = max(16, min(256, (int(info["build"].get("line_max", 600)) - 16) // 2))
+        board.cmd(f"model-load {len(model)}")
+        for h in protocol.hex_chunks(model, chunk):
+            board.cmd(f"model-data {h}")
+        board.cmd(f"model-commit {crc:08x}")
+        info = board_info(board)
+    head = info["info"]
+    name = getattr(board, "env", "the board")
+    if board_crc(info) != crc or "arena_max" not in head:
+        raise ConfigError(f"{name} did not load the model (status {head.get('status')}) or "
+                          "reports no arena_max: rebuild its firmware")
+    return ModelNeeds(int(head["ctx_bytes"]), int(head["input_bytes"]), int(head["arena_max"]),
+                      len(model), source=f"measured on {name}")
+
+
+def board_needs(model: bytes, probe_elf: Path,
+                boot: Callable[[Path], AbstractContextManager]) -> ModelNeeds:
+    """Exact 32-bit needs of ``model``: from the cache (this process, then
+    ``.pio/fit-cache/<model crc>-<probe firmware crc>.json``), else measured on the board that
+    ``boot(probe_elf)`` starts (a context manager giving a board, e.g. ``create_board``)."""
+    model = bytes(model)
+    elf_crc = zlib.crc32(Path(probe_elf).read_bytes()) & 0xFFFFFFFF
+    key = f"{zlib.crc32(model) & 0xFFFFFFFF:08x}-{elf_crc:08x}"
+    if key in _measured:
+        return _measured[key]
+    path = CACHE_DIR / f"{key}.json"
+    try:
+        needs = ModelNeeds(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        with boot(Path(probe_elf)) as board:
+            needs = needs_from_board(board, model)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(needs.__dict__))
+    _measured[key] = needs
+    return needs
+
+
 @dataclass(frozen=True)
 class Fit:
     env: str
@@ -153,7 +224,7 @@ class Fit:
         parts = []
         if not self.ram_ok:
             parts.append(f"RAM: needs {n.ram_bytes} bytes (arena {n.arena_bytes} + runtime "
-                         f"context {n.ctx_bytes} + input {n.input_bytes}), "
+                         f"context {n.ctx_bytes} + input {n.input_bytes}, {n.source}), "
                          f"{self.ram_available} available")
         if not self.flash_ok:
             parts.append(f"flash: needs {self.flash_needed} bytes (model {n.model_bytes} + code "
@@ -161,20 +232,27 @@ class Fit:
         return f"model does not fit {self.env}: " + "; ".join(parts)
 
 
-def check(env: str, model: bytes, elf: Path | None) -> Fit:
-    """How `model`, compiled into `env`'s firmware, fits; `elf`: the env's default firmware."""
+def check(env: str, model: bytes, elf: Path | None,
+          exact: Callable[[bytes], ModelNeeds] | None = None) -> Fit:
+    """How `model`, compiled into `env`'s firmware, fits; `elf`: the env's default firmware.
+    `exact` (e.g. :func:`board_needs` on the probe board) replaces the host upper bound when
+    that bound says the RAM does not suffice: a model is refused on exact figures only."""
     needs = model_needs(model)
     ram = flash_needed = None
     if elf is not None and Path(elf).exists():
         ram = work_ram_bytes(Path(elf))
         code = code_flash_bytes(Path(elf)) if ram is not None else None
         flash_needed = None if code is None else code + needs.model_bytes
-    return Fit(env, needs, ram, flash_needed, flash_bytes(env) if ram is not None else None)
+    fit = Fit(env, needs, ram, flash_needed, flash_bytes(env) if ram is not None else None)
+    if not fit.ram_ok and exact is not None:
+        fit = replace(fit, needs=exact(model))
+    return fit
 
 
-def require_fit(env: str, model: bytes, elf: Path | None) -> Fit:
+def require_fit(env: str, model: bytes, elf: Path | None,
+                exact: Callable[[bytes], ModelNeeds] | None = None) -> Fit:
     """:func:`check`, raising ModelTooLargeError (one line, both numbers) when it does not fit."""
-    fit = check(env, model, elf)
+    fit = check(env, model, elf, exact)
     if not fit.ok:
         raise ModelTooLargeError(fit.message())
     return fit

@@ -46,7 +46,7 @@ def _read() -> dict[str, Target]:
 
 
 def names() -> list[str]:
-    """The CI targets in platformio.ini's order: native, qemu_m4, qemu_m7, qemu_m33."""
+    """The CI targets in platformio.ini's order: native, qemu_m4, qemu_m7, qemu_m33, stm32f405."""
     return list(_read())
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from lab import Lab, lab_tools_missing
 from paths import DEFAULT_MODEL, REPO
+from tools import skip_or_fail
 from reds_bench.board import protocol
 from reds_bench.board.factory import BoardSpec, create_board
 from reds_bench.board.place import (Place, PlaceBusyError, PlaceStaleError, places_matching,
@@ -33,7 +34,7 @@ QUICK = dict(runs=2, warmup=0, switch_runs=2, inputs=2, plots=False, progress=Fa
 def lab(tmp_path_factory, firmware_program):
     missing = lab_tools_missing()
     if missing:
-        pytest.skip(missing)
+        skip_or_fail(missing)
     with Lab(tmp_path_factory.mktemp("lab"), boards=("board-a", "board-b"),
              elf=firmware_program("qemu_m4")) as the_lab:
         old = os.environ.get("LG_COORDINATOR")
