@@ -12,11 +12,10 @@ bound of a 32-bit board's. When that bound says "does not fit", :func:`board_nee
 the exact 32-bit figures instead: it boots the ``qemu_m4`` firmware (4 MB of RAM, so any model
 uploads), loads the model and reads ``ctx_bytes``/``arena_max`` from ``reds-info``. That board
 is a faithful proxy for every Cortex-M target: they all use the same AAPCS32 ABI (4-byte
-pointers, the same struct layout and alignment) and build the same runtime sources, and the
-runtime's tables and plan depend only on the model, never on the DSP/FPU flags that differ
-between targets (only kernels do) -- tests/reds_bench/test_fit.py checks this on the default
-model against the STM32F405 firmware itself. The figures are cached per model CRC and probe
-firmware, so a repeated check boots nothing.
+pointers, the same struct layout and alignment) and build the same runtime sources, which have
+no target or DSP/FPU conditionals, so the context, tables and plan depend only on the model
+(tests/reds_bench/test_fit.py checks the figures against the STM32F405 firmware itself). The
+figures are cached per model CRC and probe firmware, so a repeated check boots nothing.
 
 A firmware built with the model compiled in needs no upload slots, so on a small-RAM board
 (e.g. the STM32F405's 128 KB) :func:`compiled_in_defines` gives the slots' RAM to the arena.
