@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from reds_bench.board.firmware import stop_process
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -61,13 +63,7 @@ class BlankQemu:
 
     def stop(self) -> None:
         """Stop this QEMU (by its process), whatever state it is in."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         if self._log is not subprocess.DEVNULL:
             self._log.close()
 

@@ -210,13 +210,8 @@ class Board:
             if self.dut:
                 self.dut.close()
                 self.dut = None
-            if self.proc and self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(5)
+            if self.proc:
+                _firmware.stop_process(self.proc)
             if self.proc and self.proc.stdout:
                 self.proc.stdout.close()
         finally:

@@ -95,6 +95,17 @@ def qemu_command(env: str, elf: Path, port: int) -> list[str]:
             "-kernel", str(elf)]
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """Stop an emulator or host program: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(grace)
+
+
 def free_tcp_port() -> int:
     import socket
 
