@@ -149,6 +149,7 @@ class Board:
             self._acquire_place()
         if self.spec.emulated:
             self._launch()
+        # `pio` uploads through a local port: a labgrid place's board is flashed on its lab host
         elif self.spec.flash != "none" and not (self.spec.flash == "pio" and self.spec.labgrid):
             self.flashed = _flash.flash(self.spec, self.firmware)
             if self.spec.flash == "pio":
@@ -267,6 +268,7 @@ def create_board_for_model(target: str, model: bytes, *, log_dir: str | Path | N
         raise ConfigError(f"unknown emulated target {target!r} (choose from "
                           f"{', '.join(targets.names())})")
     default_fw = _firmware.build(target)
+
     def exact(m: bytes) -> fit.ModelNeeds:  # the 32-bit figures, when the host bound is too big
         return fit.board_needs(m, _firmware.build(fit.PROBE_ENV),
                                lambda elf: create_board(fit.PROBE_ENV, firmware=elf,

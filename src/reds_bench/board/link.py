@@ -26,17 +26,17 @@ class Link:
         self.baudrate = baudrate
         self.log_path = Path(log_path) if log_path else None
         self._log = open(self.log_path, "ab") if self.log_path else None
-        # pyserial's rfc2217 client renegotiates the whole port (~0.1 s) whenever its timeout
-        # is set, so on such a link read() polls the receive queue instead
-        self._poll = url.startswith("rfc2217://")
+        # pyserial's rfc2217 client (a labgrid place's port) has no write timeout, and it
+        # renegotiates the whole port (~0.1 s) whenever its timeout is set, so on such a link
+        # read() polls the receive queue instead
+        self._rfc2217 = url.startswith("rfc2217://")
         self._ser = self._open(open_timeout)
 
     def _open(self, open_timeout: float):
         deadline = time.monotonic() + open_timeout
         while True:
             try:
-                # pyserial's rfc2217 client (a labgrid place's port) has no write timeout
-                wt = {} if self.url.startswith("rfc2217://") else {"write_timeout": 10}
+                wt = {} if self._rfc2217 else {"write_timeout": 10}
                 return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.05, **wt)
             except (serial.SerialException, OSError) as e:
                 if time.monotonic() > deadline:
@@ -69,7 +69,7 @@ class Link:
         if not self.is_open:
             raise LinkClosedError(f"link {self.url} is closed")
         try:
-            if self._poll:
+            if self._rfc2217:
                 return self._read_polling(timeout)
             self._ser.timeout = timeout
             n = max(1, self._ser.in_waiting or 1)
