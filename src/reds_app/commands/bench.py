@@ -193,8 +193,7 @@ def flash(hardware_map, board_id, firmware, no_build, as_json, labgrid_place,
         elf = fw.artifact(spec.env) if no_build else fw.build(spec.env)
     with sigterm_raises():
         if spec.labgrid:  # nobody else may use the board while it is flashed
-            lg = spec.labgrid
-            with Place(lg["place"], lg.get("coordinator"), wait=bool(lg.get("wait"))):
+            with Place.of(spec.labgrid):
                 done = flash_board(spec, elf)
         else:
             done = flash_board(spec, elf)

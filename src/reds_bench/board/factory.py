@@ -139,8 +139,7 @@ class Board:
         """Hold the spec's labgrid place; its serial port is known only once acquired."""
         from reds_bench.board.place import Place
 
-        lg = self.spec.labgrid
-        self.place = Place(lg["place"], lg.get("coordinator"), wait=bool(lg.get("wait")))
+        self.place = Place.of(self.spec.labgrid)
         self.place.acquire()
         self.url = self.place.serial_url()
 

@@ -192,6 +192,11 @@ class Place:
         self.resources: list[dict] = []
         client_program()  # fail early, in one line, when labgrid is missing
 
+    @classmethod
+    def of(cls, labgrid: dict) -> "Place":
+        """The place of a board spec's ``labgrid`` mapping (``place``, ``coordinator``, ``wait``)."""
+        return cls(labgrid["place"], labgrid.get("coordinator"), wait=bool(labgrid.get("wait")))
+
     def _client(self, *args: str, check: bool = True, timeout: float | None = None):
         return run_client(["-p", self.name, *args], self.coordinator, timeout or self.timeout,
                           check)
